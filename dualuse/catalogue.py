@@ -1,0 +1,204 @@
+"""The land-use options and their coefficients, loaded from ``models/landuses.toml``.
+
+Per-land-type tables become arrays indexed by the land-type codes of
+:data:`dualuse.region.LAND_TYPES`, so that coefficients are looked up for all
+parcels at once (``use.retention[region.land_type]``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dualuse.errors import InputError
+from dualuse.region import LAND_TYPES
+
+#: The five uses, in the order of the model's use index.
+USES: tuple[str, ...] = ("current", "solar", "agrivoltaic", "grazing", "restoration")
+
+#: The scalar coefficients of a use: name -> (unit, lowest allowed, highest allowed).
+SCALARS: dict[str, tuple[str, float, float]] = {
+    "density_mwp_ha": ("MWp/ha", 0.0, 5.0),
+    "capex_usd_ha": ("USD/ha", 0.0, 1e8),
+    "capex_usd_mwp": ("USD/MWp", 0.0, 1e9),
+    "max_slope_deg": ("degrees", 0.0, 90.0),
+}
+#: The per-land-type coefficients: name -> (unit, lowest, highest).
+TABLES: dict[str, tuple[str, float, float]] = {
+    "retention": ("ratio of today's harvest", 0.0, 10.0),
+    "npp_change": ("relative change of NPP", -1.0, 10.0),
+    "soc_rate_t_ha_yr": ("t C/ha/yr", -10.0, 10.0),
+}
+FLAGS = ("allowed_in_protected", "addresses_degradation", "counts_as_gain")
+
+
+@dataclass(frozen=True, eq=False)
+class LandUse:
+    """One land-use option; per-land-type tables are arrays over :data:`LAND_TYPES`."""
+
+    name: str
+    label: str
+    description: str
+    density_mwp_ha: float
+    capex_usd_ha: float
+    capex_usd_mwp: float
+    max_slope_deg: float
+    allowed_land_types: tuple[str, ...]
+    allowed_in_protected: bool
+    addresses_degradation: bool
+    counts_as_gain: bool
+    retention: np.ndarray
+    npp_change: np.ndarray
+    soc_rate_t_ha_yr: np.ndarray
+    cover: np.ndarray  # land-type code of the cover left behind, per land type
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def allowed(self) -> np.ndarray:
+        """Boolean array over land types: may this use go on that land type?"""
+        return np.isin(np.array(LAND_TYPES), self.allowed_land_types)
+
+
+@dataclass(frozen=True, eq=False)
+class Catalogue:
+    """The land uses (in :data:`USES` order) and the LDN land-cover transition matrix."""
+
+    uses: tuple[LandUse, ...]
+    land_cover_transition: np.ndarray  # int8 [from land type, to land type]
+    name: str
+    version: str
+    path: str
+    sha256: str
+
+    def use(self, name: str) -> LandUse:
+        return self.uses[USES.index(name)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The catalogue as plain data (for ``dualuse catalogue --json`` and reports)."""
+        return {
+            "name": self.name, "version": self.version, "path": self.path, "sha256": self.sha256,
+            "uses": {u.name: {
+                "label": u.label, **{k: getattr(u, k) for k in SCALARS}, **{k: getattr(u, k) for k in FLAGS},
+                "allowed_land_types": list(u.allowed_land_types),
+                **{k: dict(zip(LAND_TYPES, getattr(u, k).tolist())) for k in TABLES},
+                "cover": dict(zip(LAND_TYPES, (LAND_TYPES[c] for c in u.cover))),
+                "sources": u.sources,
+            } for u in self.uses},
+        }
+
+
+def default_catalogue_path() -> Path:
+    """The catalogue shipped with dualuse."""
+    return Path(str(resources.files("dualuse.models").joinpath("landuses.toml")))
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    """Load and check a land-use catalogue (the default one when ``path`` is None)."""
+    path = Path(path) if path is not None else default_catalogue_path()
+    where = str(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the catalogue ({exc.strerror})", path=where,
+                         fix="give an existing TOML file with --catalogue") from None
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"is not valid TOML ({exc})", path=where, fix="correct the TOML syntax") from None
+
+    uses_raw = raw.get("uses", {})
+    missing = [u for u in USES if u not in uses_raw]
+    extra = [u for u in uses_raw if u not in USES]
+    if missing or extra:
+        raise InputError(f"the catalogue must define exactly the uses {', '.join(USES)} "
+                         f"(missing: {', '.join(missing) or 'none'}; unknown: {', '.join(extra) or 'none'})",
+                         path=where, column="uses", fix="add or rename the [uses.NAME] tables")
+    uses = tuple(_load_use(name, uses_raw[name], where) for name in USES)
+    transition = _load_transition(raw.get("land_cover_transition"), where)
+    return Catalogue(uses=uses, land_cover_transition=transition, name=str(raw.get("catalogue", path.stem)),
+                     version=str(raw.get("version", "")), path=where,
+                     sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
+    def fail(key: str, problem: str, fix: str) -> InputError:
+        return InputError(problem, path=where, column=f"uses.{name}.{key}", fix=fix)
+
+    values: dict[str, Any] = {}
+    for key, (unit, lo, hi) in SCALARS.items():
+        value = raw.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
+            raise fail(key, f"must be a number from {lo:g} to {hi:g} [{unit}], got {value!r}",
+                       f"set {key} = <number in {unit}>")
+        values[key] = float(value)
+    for key in FLAGS:
+        value = raw.get(key)
+        if not isinstance(value, bool):
+            raise fail(key, f"must be true or false, got {value!r}", f"set {key} = true or false")
+        values[key] = value
+    allowed = raw.get("allowed_land_types")
+    if not isinstance(allowed, list) or not all(isinstance(a, str) and a in LAND_TYPES for a in allowed):
+        raise fail("allowed_land_types", f"must be a list of land types, got {allowed!r}",
+                   "list some of " + ", ".join(LAND_TYPES))
+    if name == "current":
+        allowed = list(LAND_TYPES)  # keeping the current use is always possible
+    for key, (unit, lo, hi) in TABLES.items():
+        values[key] = _per_land_type(raw.get(key), lo, hi, lambda p: fail(key, p, f"give {key} [{unit}] as "
+                                     "{ default = <number>, <land type> = <number>, ... }"))
+    cover = raw.get("cover", {"default": "same"})
+    cover_fail = lambda p: fail("cover", p, 'give cover = { default = "same" | <land type>, <land type> = ... }')  # noqa: E731
+    if not isinstance(cover, dict) or "default" not in cover:
+        raise cover_fail(f"must be a table with a default, got {cover!r}")
+    codes = np.empty(len(LAND_TYPES), dtype=np.int8)
+    for t, land_type in enumerate(LAND_TYPES):
+        target = cover.get(land_type, cover["default"])
+        if target == "same":
+            codes[t] = t
+        elif target in LAND_TYPES:
+            codes[t] = LAND_TYPES.index(target)
+        else:
+            raise cover_fail(f"{target!r} is neither 'same' nor a land type")
+    unknown = set(cover) - set(LAND_TYPES) - {"default"}
+    if unknown:
+        raise cover_fail(f"unknown land types {sorted(unknown)}")
+    sources = raw.get("sources", {})
+    return LandUse(name=name, label=str(raw.get("label", name)), description=str(raw.get("description", "")),
+                   allowed_land_types=tuple(allowed), cover=codes,
+                   sources={str(k): str(v) for k, v in sources.items()}, **values)
+
+
+def _per_land_type(raw: Any, lo: float, hi: float, fail: Any) -> np.ndarray:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raw = {"default": raw}
+    if not isinstance(raw, dict) or "default" not in raw:
+        raise fail(f"must be a number or a table with a default, got {raw!r}")
+    unknown = set(raw) - set(LAND_TYPES) - {"default"}
+    if unknown:
+        raise fail(f"unknown land types {sorted(unknown)}")
+    out = np.array([raw.get(t, raw["default"]) for t in LAND_TYPES], dtype=object)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi for v in out):
+        raise fail(f"values must be numbers from {lo:g} to {hi:g}")
+    return out.astype(float)
+
+
+def _load_transition(raw: Any, where: str) -> np.ndarray:
+    fail = InputError("must have one row per land type, each a list of 8 values in -1, 0, 1 "
+                      f"(columns in the order {', '.join(LAND_TYPES)})", path=where,
+                      column="land_cover_transition", fix="complete the [land_cover_transition] table")
+    if not isinstance(raw, dict) or set(raw) != set(LAND_TYPES):
+        raise fail
+    rows = [raw[t] for t in LAND_TYPES]
+    if not all(isinstance(r, list) and len(r) == len(LAND_TYPES) and all(v in (-1, 0, 1) for v in r)
+               for r in rows):
+        raise fail
+    matrix = np.array(rows, dtype=np.int8)
+    if np.any(np.diag(matrix) != 0):
+        raise InputError("a land type kept as it is must be stable (0 on the diagonal)", path=where,
+                         column="land_cover_transition", fix="set the diagonal to 0")
+    return matrix

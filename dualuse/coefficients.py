@@ -1,0 +1,186 @@
+"""Per (parcel, use) coefficients: pure, vectorised numpy from Region × Catalogue × Scenario.
+
+Only eligible (parcel, use) pairs are kept: the result is a flat list of
+pairs (``parcel``, ``use``) with one coefficient array each, which is the
+model's variable index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dualuse.catalogue import USES, Catalogue
+from dualuse.region import LAND_TYPES, Region
+from dualuse.scenario import Scenario
+
+DEGRADED, STABLE, IMPROVING = -1, 0, 1
+KWH_PER_MWH = 1000.0
+
+
+@dataclass(frozen=True, eq=False)
+class Coefficients:
+    """The model's data: one entry per eligible (parcel, use) pair, plus per-parcel and per-community arrays.
+
+    Attributes
+    ----------
+    parcel, use : ndarray of int — the pair's parcel index and use index (into :data:`USES`)
+    energy_mwh : ndarray — yearly PV generation of the whole parcel under the use [MWh/yr]
+    capacity_mw : ndarray — PV capacity of the whole parcel under the use [MWp]
+    productivity_t : ndarray — yearly harvest of the whole parcel under the use [t DM/yr]
+    cost_usd : ndarray — capital cost of the whole parcel under the use [USD]
+    ldn_status : ndarray of int8 — SDG 15.3.1 status at the horizon, −1, 0 or +1
+    soc_change_t : ndarray — change of the parcel's SOC stock over the horizon [t C]
+    area_ha : ndarray — per parcel [ha]
+    community : ndarray — per parcel, index into ``demand_mwh`` or −1
+    demand_mwh : ndarray — per community, yearly demand of the unserved households [MWh/yr]
+    households : ndarray — per community, unserved households
+    max_energy_mwh : float — generation with every parcel under its most productive PV use [MWh/yr]
+    max_delivery_mwh : float — the most energy the region could usefully deliver: the lesser of
+        that generation and all demand plus the grid's export capacity [MWh/yr]
+    """
+
+    n_parcels: int
+    parcel: np.ndarray
+    use: np.ndarray
+    energy_mwh: np.ndarray
+    capacity_mw: np.ndarray
+    productivity_t: np.ndarray
+    cost_usd: np.ndarray
+    ldn_status: np.ndarray
+    soc_change_t: np.ndarray
+    area_ha: np.ndarray
+    land_type: np.ndarray
+    community: np.ndarray
+    demand_mwh: np.ndarray
+    households: np.ndarray
+    household_mwh: np.ndarray
+    baseline_productivity_t: float
+    max_energy_mwh: float
+    max_delivery_mwh: float
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.parcel.size)
+
+    @property
+    def pair_area_ha(self) -> np.ndarray:
+        return self.area_ha[self.parcel]
+
+    @property
+    def pair_land_type(self) -> np.ndarray:
+        return self.land_type[self.parcel]
+
+    @property
+    def pair_community(self) -> np.ndarray:
+        return self.community[self.parcel]
+
+    @property
+    def land_types_present(self) -> np.ndarray:
+        return np.unique(self.land_type)
+
+
+def eligibility(region: Region, catalogue: Catalogue) -> np.ndarray:
+    """Boolean [parcel, use]: may the use go on the parcel (land type, protection, slope)?
+
+    The current use is always eligible; a protected parcel keeps its use or is restored.
+    """
+    masks = []
+    for use in catalogue.uses:
+        ok = use.allowed[region.land_type] & (region.slope_deg <= use.max_slope_deg)
+        if not use.allowed_in_protected:
+            ok &= ~region.protected
+        masks.append(ok)
+    eligible = np.column_stack(masks)
+    eligible[:, USES.index("current")] = True
+    return eligible
+
+
+def ldn_status(region: Region, catalogue: Catalogue, scenario: Scenario) -> np.ndarray:
+    """SDG 15.3.1 status [parcel, use] at the horizon, by the "one out, all out" rule.
+
+    The indicators are the land-cover transition (from the catalogue's matrix),
+    the use's relative NPP change beyond ±``productivity_threshold``, and the
+    relative SOC change over the horizon beyond ±``soc_threshold``; with them
+    stands the parcel's baseline trend, which persists under any use that does
+    not address degradation (PV does not heal a degraded field) and is lifted
+    to stable by one that does.  −1 if any indicator declines; +1 if one
+    improves and none declines; else 0.  A use that the catalogue does not
+    count as a gain cannot create a +1 of its own.  Under the current use the
+    status is the baseline trend.
+    """
+    n = region.n_parcels
+    out = np.empty((n, len(USES)), dtype=np.int8)
+    baseline = region.degradation.astype(np.int8)
+    lt = region.land_type
+    for u, use in enumerate(catalogue.uses):
+        if use.name == "current":
+            out[:, u] = baseline
+            continue
+        cover = catalogue.land_cover_transition[lt, use.cover[lt]]
+        npp_change = use.npp_change[lt]
+        productivity = np.sign(npp_change) * (np.abs(npp_change) > scenario.productivity_threshold)
+        soc_delta_t_ha = use.soc_rate_t_ha_yr[lt] * scenario.horizon_years
+        no_stock = np.where(soc_delta_t_ha > 0, np.inf, np.where(soc_delta_t_ha < 0, -np.inf, 0.0))
+        relative_soc = np.divide(soc_delta_t_ha, region.soc_t_ha, out=no_stock, where=region.soc_t_ha > 0)
+        soc = np.sign(relative_soc) * (np.abs(relative_soc) >= scenario.soc_threshold)
+        own = np.column_stack([cover, productivity, soc]).astype(np.int8)
+        if not use.counts_as_gain:
+            own = np.minimum(own, STABLE)
+        trend = np.maximum(baseline, STABLE) if use.addresses_degradation else baseline
+        indicators = np.column_stack([own, trend])
+        declines = (indicators == DEGRADED).any(axis=1)
+        improves = (indicators == IMPROVING).any(axis=1)
+        out[:, u] = np.where(declines, DEGRADED, np.where(improves, IMPROVING, STABLE))
+    return out
+
+
+def community_demand(region: Region, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per community: demand [MWh/yr], unserved households, and demand per household [MWh/yr]."""
+    communities = region.communities
+    households = communities["unserved_households"].to_numpy(dtype=float)
+    kwh = communities["household_kwh_yr"].to_numpy(dtype=float)
+    household_mwh = np.where(np.isnan(kwh), scenario.household_kwh_yr, kwh) / KWH_PER_MWH
+    return households * household_mwh, households, household_mwh
+
+
+def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenario) -> Coefficients:
+    """Every coefficient of the model, for the eligible (parcel, use) pairs only."""
+    eligible = eligibility(region, catalogue)
+    parcel, use = np.nonzero(eligible)  # row-major: pairs grouped by parcel, uses in USES order
+    area_ha = region.area_ha
+    lt = region.land_type
+
+    density_mwp_ha = np.array([u.density_mwp_ha for u in catalogue.uses])
+    capex_usd_ha = np.array([u.capex_usd_ha for u in catalogue.uses])
+    capex_usd_mwp = np.array([u.capex_usd_mwp for u in catalogue.uses])
+    retention = np.stack([u.retention for u in catalogue.uses])          # [use, land type]
+    soc_rate = np.stack([u.soc_rate_t_ha_yr for u in catalogue.uses])    # [use, land type]
+
+    pair_area_ha = area_ha[parcel]
+    capacity_mw = pair_area_ha * density_mwp_ha[use]
+    # 1 MWp x 1 kWh/kWp = 1 MWh
+    energy_mwh = capacity_mw * region.pv_yield_kwh_kwp[parcel]
+    productivity_t = pair_area_ha * region.productivity_t_ha[parcel] * retention[use, lt[parcel]]
+    cost_usd = (pair_area_ha * capex_usd_ha[use] + capacity_mw * capex_usd_mwp[use]
+                + capacity_mw * scenario.grid_cost_usd_mw_km * region.grid_km[parcel])
+    status = ldn_status(region, catalogue, scenario)[parcel, use]
+    soc_change_t = pair_area_ha * soc_rate[use, lt[parcel]] * scenario.horizon_years
+    demand_mwh, households, household_mwh = community_demand(region, scenario)
+
+    max_energy = np.zeros(region.n_parcels)
+    np.maximum.at(max_energy, parcel, energy_mwh)
+    return Coefficients(
+        n_parcels=region.n_parcels, parcel=parcel.astype(np.int64), use=use.astype(np.int64),
+        energy_mwh=energy_mwh, capacity_mw=capacity_mw, productivity_t=productivity_t, cost_usd=cost_usd,
+        ldn_status=status.astype(np.int8), soc_change_t=soc_change_t, area_ha=area_ha, land_type=lt,
+        community=region.community, demand_mwh=demand_mwh, households=households, household_mwh=household_mwh,
+        baseline_productivity_t=float(np.sum(area_ha * region.productivity_t_ha)),
+        max_energy_mwh=float(max_energy.sum()),
+        max_delivery_mwh=min(float(max_energy.sum()), float(demand_mwh.sum()) + scenario.grid_export_mwh),
+    )
+
+
+def land_type_name(code: int) -> str:
+    return LAND_TYPES[int(code)]

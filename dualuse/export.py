@@ -1,0 +1,332 @@
+"""GeoPackage output: layers, tables, embedded QGIS style, run metadata; atomic writes.
+
+A plan is written to a temporary ``.gpkg`` in the destination's folder and
+renamed over the destination only once complete: an interrupted run never
+leaves a broken plan behind, and an earlier plan stays intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from dualuse import __version__
+from dualuse.catalogue import USES
+from dualuse.errors import OutputError
+from dualuse.palette import USE_COLOURS, USE_LABELS, rgb
+from dualuse.plan import Plan
+from dualuse.region import is_open_elsewhere
+
+os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside written files (FACTS.md)
+
+PLAN_LAYER = "plan"
+COMMUNITIES_LAYER = "communities"
+SUMMARY_TABLE = "summary"
+RUN_TABLE = "run"
+TEMP_MARK = ".tmp-"
+
+
+def check_output_path(output: str | os.PathLike[str], inputs: tuple[str | os.PathLike[str], ...] = ()) -> Path:
+    """Refuse an output that cannot or must not be written, before any work is done."""
+    out = Path(output)
+    if out.suffix.lower() != ".gpkg":
+        raise OutputError(f"output {out}: the name must end in .gpkg")
+    resolved = out.resolve()
+    for source in inputs:
+        if source and Path(source).resolve() == resolved:
+            raise OutputError(f"output {out} is the input file: writing over the input is refused; "
+                              "choose another -o PATH")
+    if out.is_dir():
+        raise OutputError(f"output {out} is a folder; give a file name ending in .gpkg")
+    folder = resolved.parent
+    if not folder.is_dir():
+        raise OutputError(f"output folder {folder} does not exist; create it or choose another -o PATH")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {folder} is not writable; choose another -o PATH")
+    if out.exists() and is_open_elsewhere(out):
+        raise OutputError(f"output {out} is open in another program (a {out.name}-wal file is beside it, as "
+                          "QGIS leaves while editing); close it there, or write to another -o PATH")
+    return out
+
+
+@contextlib.contextmanager
+def atomic_path(destination: Path) -> Iterator[Path]:
+    """A temporary ``.gpkg`` beside ``destination``, renamed over it only when the block succeeds.
+
+    SIGTERM is turned into an exception while the block runs, so that a killed
+    run removes its temporary file too.
+    """
+    remove_stale_temporaries(destination)
+    fd, name = tempfile.mkstemp(prefix=f".{destination.stem}{TEMP_MARK}{os.getpid()}-", suffix=".gpkg",
+                                dir=destination.resolve().parent)
+    os.close(fd)
+    os.unlink(name)  # GDAL must create the file itself
+    temp = Path(name)
+    previous = _raise_on_sigterm()
+    try:
+        yield temp
+        os.replace(temp, destination)
+    finally:
+        _restore_sigterm(previous)
+        for leftover in (temp, Path(f"{temp}-journal"), Path(f"{temp}-wal"), Path(f"{temp}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def remove_stale_temporaries(destination: Path) -> None:
+    """Remove temporaries that a killed earlier run (whose process is gone) left beside ``destination``."""
+    folder = destination.resolve().parent
+    for temp in folder.glob(f".{destination.stem}{TEMP_MARK}*.gpkg"):
+        pid_text = temp.name[len(f".{destination.stem}{TEMP_MARK}"):].split("-", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Terminated(Exception):
+    """Raised inside a write when the process receives SIGTERM."""
+
+
+def _raise_on_sigterm() -> Any:
+    if not _main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated("terminated")
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None and _main_thread():
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, Any] | None = None) -> Path:
+    """Write a plan GeoPackage atomically: layers ``plan`` and ``communities``, tables ``summary``
+    and ``run``, and the QGIS default style of ``plan`` in ``layer_styles``."""
+    destination = check_output_path(output, (plan.region.path,))
+    t0 = time.perf_counter()
+    with atomic_path(destination) as temp:
+        frame = plan_frame(plan)
+        pyogrio.write_dataframe(frame, temp, layer=PLAN_LAYER, driver="GPKG",
+                                geometry_type=_geometry_type(frame), use_arrow=True)
+        communities = communities_frame(plan)
+        if communities is not None:
+            pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG", use_arrow=True)
+        pyogrio.write_dataframe(_strings_to_object(plan.summary()), temp, layer=SUMMARY_TABLE, driver="GPKG")
+        plan.timings["write_s"] = time.perf_counter() - t0
+        run = run_record(plan, extra_run or {})
+        pyogrio.write_dataframe(pd.DataFrame([run]), temp, layer=RUN_TABLE, driver="GPKG")
+        write_style(temp, PLAN_LAYER, frame.geometry.name if frame.geometry.name != "geometry" else "geom",
+                    qml_categorised("use", USES))
+    return destination
+
+
+def _geometry_type(frame: gpd.GeoDataFrame) -> str:
+    kinds = set(shapely.get_type_id(frame.geometry.array).tolist())
+    return "Polygon" if kinds == {3} else "MultiPolygon"
+
+
+def _strings_to_object(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({c: object for c in frame.columns if frame[c].dtype == "string"})
+
+
+def plan_frame(plan: Plan) -> gpd.GeoDataFrame:
+    """The plan layer: the input columns, then the plan's columns (an input column of the same name
+    as a plan column is kept as ``input_<name>``)."""
+    values = plan.parcel_values()
+    source = plan.region.parcels
+    geometry_name = source.geometry.name
+    frame = pd.DataFrame(index=range(len(source)))
+    for column in source.columns:
+        if column == geometry_name:
+            continue
+        target = f"input_{column}" if column in values else column
+        frame[target] = source[column].to_numpy()
+    for column, array in values.items():
+        frame[column] = array
+    frame["use"] = frame["use"].astype(object)
+    geo = gpd.GeoDataFrame(frame, geometry=source.geometry.to_numpy(), crs=source.crs)
+    geo = geo.rename_geometry("geom")
+    return geo
+
+
+def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:
+    """Communities with demand and service; a point at the area-weighted centre of their parcels
+    (or the input's own geometry) so that they show on the map."""
+    region = plan.region
+    if region.n_communities == 0:
+        return None
+    values = plan.community_values()
+    values["community_id"] = values["community_id"].astype(object)
+    if "geometry" in region.communities.columns:
+        return gpd.GeoDataFrame(values, geometry=region.communities["geometry"].to_numpy(),
+                                crs=region.parcels.crs).rename_geometry("geom")
+    centres = shapely.centroid(region.parcels.geometry.array)
+    x, y = shapely.get_x(centres), shapely.get_y(centres)
+    has = region.community >= 0
+    weights = region.area_ha[has]
+    index = region.community[has]
+    total = np.bincount(index, weights=weights, minlength=region.n_communities)
+    cx = np.bincount(index, weights=weights * x[has], minlength=region.n_communities)
+    cy = np.bincount(index, weights=weights * y[has], minlength=region.n_communities)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        points = shapely.points(cx / total, cy / total)
+    points = np.where(total > 0, points, None)
+    return gpd.GeoDataFrame(values, geometry=points, crs=region.parcels.crs).rename_geometry("geom")
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for package in ("pyomo", "highspy", "geopandas", "pyogrio", "shapely", "pyproj", "numpy", "pandas"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = ""
+    out["gdal"] = pyogrio.__gdal_version_string__
+    return out
+
+
+def run_record(plan: Plan, extra: dict[str, Any]) -> dict[str, Any]:
+    """One row that says how the plan was made: enough to reproduce it."""
+    result = plan.result
+    catalogue = plan.catalogue
+    versions = _versions()
+    try:
+        catalogue_toml = Path(catalogue.path).read_text(encoding="utf-8")
+    except OSError:
+        catalogue_toml = ""
+    record: dict[str, Any] = {
+        "dualuse_version": __version__,
+        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "status": result.status.value,
+        "objective": result.objective,
+        "gap": result.gap,
+        "solver": result.solver.get("name", ""),
+        "solver_version": result.solver.get("version", ""),
+        "solver_interface": result.solver.get("interface", ""),
+        "solver_options": json.dumps(result.solver.get("options", {}), sort_keys=True),
+        "threads": plan.scenario.threads,
+        "seed": plan.scenario.seed,
+        "scenario": plan.scenario.to_json(),
+        "scenario_sha256": plan.scenario.sha256,
+        "catalogue_path": catalogue.path,
+        "catalogue_sha256": catalogue.sha256,
+        "catalogue_toml": catalogue_toml,
+        "input_path": str(Path(plan.region.path).resolve()) if plan.region.path else "",
+        "input_layer": plan.region.layer,
+        "input_sha256": plan.region.input_sha256,
+        "n_parcels": plan.coef.n_parcels,
+        "n_variables": result.size.get("columns", 0),
+        "n_constraints": result.size.get("rows", 0),
+        "n_nonzeros": result.size.get("nonzeros", 0),
+        "command": " ".join(sys.argv),
+        **{f"version_{k}": v for k, v in versions.items()},
+        **{f"time_{k}": float(v) for k, v in {**result.timings, **plan.timings}.items()},
+    }
+    record.update(extra)
+    return record
+
+
+# --------------------------------------------------------------------------- QGIS style
+
+
+def qml_categorised(attribute: str, values: tuple[str, ...]) -> str:
+    """A QGIS QML style: a categorised renderer on ``attribute``, one fill colour per use.
+
+    Symbol properties are written both as ``<Option>`` maps (QGIS ≥ 3.26)
+    and as legacy ``<prop>`` elements (older QGIS), so every QGIS 3 reads them.
+    """
+    categories = []
+    symbols = []
+    for k, value in enumerate(values):
+        r, g, b = rgb(USE_COLOURS[value])
+        colour = f"{r},{g},{b},255"
+        categories.append(f'      <category value={quoteattr(value)} label={quoteattr(USE_LABELS[value])} '
+                          f'symbol="{k}" render="true" type="string"/>')
+        props = {"color": colour, "style": "solid", "outline_color": "90,90,90,255", "outline_style": "solid",
+                 "outline_width": "0.1", "outline_width_unit": "MM", "joinstyle": "bevel"}
+        options = "\n".join(f'            <Option name="{k2}" value="{v}" type="QString"/>' for k2, v in props.items())
+        legacy = "\n".join(f'          <prop k="{k2}" v="{v}"/>' for k2, v in props.items())
+        symbols.append(
+            f'      <symbol type="fill" name="{k}" alpha="1" clip_to_extent="1" force_rhr="0">\n'
+            f'        <layer class="SimpleFill" enabled="1" locked="0" pass="0">\n'
+            f'          <Option type="Map">\n{options}\n          </Option>\n{legacy}\n'
+            f'        </layer>\n      </symbol>')
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.22.0" styleCategories="Symbology">\n'
+        f'  <renderer-v2 type="categorizedSymbol" attr={quoteattr(attribute)} symbollevels="0" '
+        'enableorderby="0" forceraster="0">\n'
+        "    <categories>\n" + "\n".join(categories) + "\n    </categories>\n"
+        "    <symbols>\n" + "\n".join(symbols) + "\n    </symbols>\n"
+        "  </renderer-v2>\n"
+        "  <layerGeometryType>2</layerGeometryType>\n"
+        "</qgis>\n"
+    )
+
+
+def write_style(path: str | os.PathLike[str], layer: str, geometry_column: str, qml: str,
+                name: str = "dualuse plan") -> None:
+    """Store ``qml`` as the default QGIS style of ``layer`` in the GeoPackage's ``layer_styles`` table."""
+    with contextlib.closing(sqlite3.connect(str(path))) as con, con:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS layer_styles ("
+            "id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256), "
+            "f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, "
+            "styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
+            "update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
+        con.execute(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+            "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui) "
+            "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '')",
+            (layer, geometry_column, name, qml, "Plan coloured by dominant land use"))
+        exists = con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone()
+        if not exists:
+            con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+                        "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', "
+                        "strftime('%Y-%m-%dT%H:%M:%fZ','now'))")
+
+
+def read_table(path: str | os.PathLike[str], layer: str) -> pd.DataFrame:
+    """A non-spatial table of a GeoPackage (``summary``, ``run``) as a DataFrame."""
+    return pd.DataFrame(pyogrio.read_dataframe(path, layer=layer, read_geometry=False))
+
