@@ -8,6 +8,7 @@ Results and ``--json`` go to stdout; logs and progress to stderr.  Every
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -31,6 +32,16 @@ class _Group(click.Group):
                 click.echo(json.dumps(exc.to_dict(), default=str))
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug, not the user's doing: one line, the traceback on request
+            if os.environ.get("DUALUSE_DEBUG"):
+                raise
+            if getattr(ctx, "_dualuse_json", False):
+                click.echo(json.dumps({"error": "InternalError", "message": f"{type(exc).__name__}: {exc}"}))
+            click.echo(f"internal error: {type(exc).__name__}: {exc}\n(set DUALUSE_DEBUG=1 for the traceback, "
+                       "and please report it with the input that caused it)", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

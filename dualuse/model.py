@@ -26,6 +26,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from dualuse.catalogue import USES
 from dualuse.coefficients import Coefficients, land_type_name
+from dualuse.region import LAND_TYPES
 from dualuse.scenario import Scenario
 
 #: The aggregate constraint families that the infeasibility explanation may relax.
@@ -145,13 +146,18 @@ def add_ldn_neutrality(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scena
 
     per land type (scope ``land_type``), or once over the pooled region
     (scope ``region``); absent with scope ``off``.  :math:`\tau` is the net
-    improvement target (0 = neutrality).
+    improvement target (0 = neutrality).  Water bodies are not land: SDG
+    15.3.1 leaves them out of the land area, and so does this constraint.
     """
     if scenario.ldn_scope == "off":
         return
-    groups = coef.pair_land_type if scenario.ldn_scope == "land_type" else np.zeros(coef.n_pairs, dtype=np.int8)
-    parcel_groups = coef.land_type if scenario.ldn_scope == "land_type" else np.zeros(coef.n_parcels, np.int8)
-    keys = np.unique(parcel_groups).tolist()
+    water = LAND_TYPES.index("water")
+    by_type = scenario.ldn_scope == "land_type"
+    groups = np.where(coef.pair_land_type == water, -1, coef.pair_land_type if by_type else 0)
+    parcel_groups = np.where(coef.land_type == water, -1, coef.land_type if by_type else 0)
+    keys = [k for k in np.unique(parcel_groups).tolist() if k >= 0]
+    if not keys:
+        return
     m.LDN_GROUPS = pyo.Set(initialize=[land_type_name(k) if scenario.ldn_scope == "land_type" else "region"
                                        for k in keys], ordered=True, doc="groups within which LDN holds")
     weight = coef.pair_area_ha * coef.ldn_status

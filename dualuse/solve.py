@@ -26,6 +26,7 @@ from typing import Any
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from dualuse.coefficients import Coefficients
@@ -182,7 +183,11 @@ def solve_model(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
                 time_limit_s: float | None = None) -> SolveResult:
     """Solve a built model and map the solution back to pairs, communities and named constraints."""
     t0 = time.perf_counter()
-    compiled = compile_model(m, coef.n_pairs, coef.n_parcels)
+    try:
+        compiled = compile_model(m, coef.n_pairs, coef.n_parcels)
+    except InfeasibleConstraintException as exc:  # a row with no variables that cannot hold
+        return SolveResult(status=Status.INFEASIBLE, message=str(exc),
+                           timings={"handover_s": time.perf_counter() - t0, "highs_s": 0.0})
     t_compile = time.perf_counter() - t0
     options = highs_options(scenario, compiled.is_mip, time_limit_s)
     h, t_solve = run_highs(compiled, options)
