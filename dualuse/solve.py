@@ -291,23 +291,24 @@ _FAMILY_TEXT = {
 }
 
 
-def _relaxations(coef: Coefficients, scenario: Scenario, elastic: frozenset[str]) -> list[dict[str, Any]] | None:
-    """Solve the elastic model; the nonzero relaxations in policy terms, or None if still infeasible."""
+def _relaxations(coef: Coefficients, scenario: Scenario, elastic: frozenset[str]
+                 ) -> tuple[list[dict[str, Any]] | None, list[str]]:
+    """Solve the elastic model: the nonzero relaxations in policy terms (None if still infeasible),
+    and the elastic families that the model has."""
     m = build_model(coef, scenario, elastic=elastic)
+    present = [f for f in ELASTIC_FAMILIES if m.component(f"slack_{f}") is not None]
     result = solve_model(m, coef, scenario)
     if not result.status.has_plan:
-        return None
+        return None, present
     out: list[dict[str, Any]] = []
-    for family in ELASTIC_FAMILIES:
+    for family in present:
         slack = m.component(f"slack_{family}")
-        if slack is None:
-            continue
         for index, var in slack.items():
             amount = float(var.value or 0.0)
             group = index if slack.is_indexed() else None
             if amount > 1e-6 * max(1.0, _scale(m, family, group)):
                 out.append(_describe(family, group, amount, m, coef, scenario))
-    return out
+    return out, present
 
 
 def _scale(m: pyo.ConcreteModel, family: str, group: Any) -> float:
@@ -359,18 +360,18 @@ def explain_infeasibility(coef: Coefficients, scenario: Scenario) -> list[dict[s
     An elastic re-solve gives every aggregate requirement (budget, LDN per
     land type, food floor, caps) a non-negative slack and minimises their sum,
     each relative to its scale: the nonzero slacks are the requirements in
-    conflict, together ("combined").  Then each of them is made elastic alone,
-    the others hard: that slack is how far that one parameter would have to
-    move by itself ("alone"), or None if it cannot fix the plan alone.
+    conflict, together ("combined").  Then each requirement is made elastic
+    alone, the others hard: that slack is how far that one parameter would
+    have to move by itself ("alone"), or None if it cannot fix the plan alone.
     """
-    combined = _relaxations(coef, scenario, frozenset(ELASTIC_FAMILIES))
+    combined, present = _relaxations(coef, scenario, frozenset(ELASTIC_FAMILIES))
     if combined is None:
         return []
     for item in combined:
         item["kind"] = "combined"
     alone: list[dict[str, Any]] = []
-    for family in sorted({item["constraint"] for item in combined}):
-        found = _relaxations(coef, scenario, frozenset({family}))
+    for family in present:
+        found, _ = _relaxations(coef, scenario, frozenset({family}))
         if found is None:
             alone.append({"kind": "alone", "constraint": family, "group": None, "relaxation": None,
                           "message": f"relaxing {_FAMILY_TEXT[family]} alone cannot make the plan feasible"})

@@ -1,0 +1,167 @@
+"""Test helpers: tiny regions written as GeoPackages, and an independent re-check of a written plan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from dualuse.catalogue import USES, load_catalogue
+
+#: Tolerance for constraints re-checked from a written plan: the LP is solved to HiGHS's default
+#: feasibility tolerance (1e-7, scaled), and the GeoPackage stores float64.
+RTOL = 1e-6
+
+
+def square_parcels(areas_ha: Sequence[float], crs: str = "EPSG:32632",
+                   origin: tuple[float, float] = (400_000.0, 1_500_000.0)) -> gpd.GeoSeries:
+    """Side-by-side squares of the given areas [ha] in a projected metre CRS."""
+    sides = np.sqrt(np.asarray(areas_ha, dtype=float) * 10_000.0)
+    x0 = origin[0] + np.concatenate([[0.0], np.cumsum(sides[:-1] + 10.0)])
+    boxes = shapely.box(x0, origin[1], x0 + sides, origin[1] + sides)
+    return gpd.GeoSeries(boxes, crs=crs)
+
+
+def write_region(path: str | Path, parcels: list[dict[str, Any]], communities: list[dict[str, Any]] | None = None,
+                 crs: str = "EPSG:32632", areas_ha: Sequence[float] | None = None) -> Path:
+    """Write a region of square parcels; each dict gives the parcel's columns (plus ``area_ha`` for its size)."""
+    frame = pd.DataFrame(parcels)
+    if areas_ha is None:
+        areas_ha = frame.pop("area_ha").to_numpy() if "area_ha" in frame else np.full(len(frame), 100.0)
+    geo = gpd.GeoDataFrame(frame, geometry=square_parcels(areas_ha, crs=crs).to_numpy(), crs=crs)
+    geo.to_file(path, layer="parcels", driver="GPKG", engine="pyogrio")
+    if communities:
+        pyogrio.write_dataframe(pd.DataFrame(communities), path, layer="communities", driver="GPKG")
+    return Path(path)
+
+
+def parcel(land_type: str = "bare", **columns: Any) -> dict[str, Any]:
+    """One parcel's columns, with neutral defaults for those not given."""
+    row: dict[str, Any] = {"land_type": land_type, "pv_yield_kwh_kwp": 1800.0, "productivity_t_ha": 0.0,
+                           "soc_t_ha": 20.0, "degradation": 0, "slope_deg": 1.0, "protected": False, "grid_km": 0.0}
+    row.update(columns)
+    return row
+
+
+def read_plan(path: str | Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
+    """The plan layer, the summary table and the run record (scenario parsed) of a plan file."""
+    plan = gpd.read_file(path, layer="plan", engine="pyogrio")
+    summary = pd.DataFrame(pyogrio.read_dataframe(path, layer="summary", read_geometry=False))
+    run = pd.DataFrame(pyogrio.read_dataframe(path, layer="run", read_geometry=False)).iloc[0].to_dict()
+    run["scenario"] = json.loads(run["scenario"])
+    return plan, summary, run
+
+
+def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
+    """Re-check every constraint of a written plan with plain pandas/numpy, independent of the model.
+
+    Reads the plan file and the input region; recomputes areas, costs,
+    harvest, LDN balance and deliveries from the shares and the catalogue
+    recorded in the plan, and asserts each constraint holds.  Returns the
+    recomputed totals.
+    """
+    plan, summary, run = read_plan(path)
+    scenario = run["scenario"]
+    catalogue_path = Path(path).with_suffix(".catalogue.toml")
+    catalogue_path.write_text(run["catalogue_toml"], encoding="utf-8")
+    catalogue = load_catalogue(catalogue_path)
+    catalogue_path.unlink()
+    region = gpd.read_file(region_path, layer=run["input_layer"], engine="pyogrio")
+    assert len(region) == len(plan)
+
+    shares = plan[[f"share_{u}" for u in USES]].to_numpy()
+    area = plan["area_ha"].to_numpy()
+    # 1. allocation, and shares in [0, 1]
+    assert np.all(shares >= -1e-9) and np.all(shares <= 1 + 1e-9)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0, atol=1e-6)
+    # area from an equal-area CRS, independent of the code under test
+    geod_area = np.abs(region.to_crs("EPSG:4326").geometry.apply(
+        lambda g: __import__("pyproj").Geod(ellps="WGS84").geometry_area_perimeter(g)[0])).to_numpy() / 1e4
+    np.testing.assert_allclose(area, geod_area, rtol=1e-5)
+
+    land = plan["land_type"].str.lower().to_numpy()
+    protected = plan["protected"].astype(bool).to_numpy() if "protected" in plan else np.zeros(len(plan), bool)
+    slope = plan["slope_deg"].to_numpy() if "slope_deg" in plan else np.zeros(len(plan))
+    for k, use in enumerate(catalogue.uses):
+        allowed = np.isin(land, use.allowed_land_types) & (slope <= use.max_slope_deg)
+        if not use.allowed_in_protected:
+            allowed &= ~protected
+        if use.name != "current":
+            assert np.all(shares[~allowed, k] <= 1e-9), f"{use.name} on a parcel where it is not allowed"
+    # no PV on protected land
+    pv = shares[:, USES.index("solar")] + shares[:, USES.index("agrivoltaic")]
+    assert np.all(pv[protected] <= 1e-9)
+
+    # capacity, energy and cost recomputed from the catalogue
+    density = np.array([u.density_mwp_ha for u in catalogue.uses])
+    capacity = (shares * area[:, None] * density).sum(axis=1)
+    np.testing.assert_allclose(plan["capacity_mw"], capacity, rtol=RTOL, atol=1e-9)
+    energy = capacity * plan["pv_yield_kwh_kwp"].to_numpy()
+    np.testing.assert_allclose(plan["energy_mwh"], energy, rtol=RTOL, atol=1e-6)
+    capex_ha = np.array([u.capex_usd_ha for u in catalogue.uses])
+    capex_mwp = np.array([u.capex_usd_mwp for u in catalogue.uses])
+    grid_km = plan["grid_km"].to_numpy() if "grid_km" in plan else np.zeros(len(plan))
+    cost = (shares * area[:, None] * (capex_ha + density * capex_mwp
+                                      + density * scenario["grid_cost_usd_mw_km"] * grid_km[:, None])).sum(axis=1)
+    np.testing.assert_allclose(plan["cost"], cost, rtol=RTOL, atol=1e-3)
+
+    # 2. budget, delivery included
+    served = 0.0
+    communities = None
+    if "communities" in pyogrio.list_layers(path)[:, 0]:
+        communities = pd.DataFrame(pyogrio.read_dataframe(path, layer="communities", read_geometry=False))
+        served = float(communities["served_mwh"].sum())
+    total_cost = float(cost.sum()) + scenario["delivery_cost_usd_mwh"] * served
+    assert total_cost <= scenario["budget_usd"] * (1 + RTOL) + 1e-3
+
+    # 3. LDN per land type (water is not land)
+    net = plan["ldn_net"].to_numpy() * area
+    if scenario["ldn_scope"] != "off":
+        land_only = land != "water"
+        groups = land if scenario["ldn_scope"] == "land_type" else np.where(land_only, "region", "water")
+        for group in np.unique(groups[land_only]):
+            members = groups == group
+            target = scenario["ldn_target"] * area[members].sum()
+            assert net[members].sum() >= target - RTOL * max(area[members].sum(), 1.0), \
+                f"LDN fails in {group}: net {net[members].sum():.3f} < {target:.3f}"
+
+    # 4. energy access: served ≤ demand, served ≤ η × own generation; export + deliveries ≤ generation
+    if communities is not None:
+        assert np.all(communities["served_mwh"] <= communities["demand_mwh"] * (1 + RTOL) + 1e-6)
+        eta = scenario["delivery_efficiency"]
+        by_community = pd.Series(energy).groupby(plan["community_id"].to_numpy()).sum()
+        for _, row in communities.iterrows():
+            own = float(by_community.get(row["community_id"], 0.0))
+            assert row["served_mwh"] <= eta * own * (1 + RTOL) + 1e-6
+    export = float(summary.loc[summary["kpi"] == "export_mwh", "plan"].iloc[0])
+    assert export <= scenario["grid_export_mwh"] * (1 + RTOL) + 1e-6
+    assert served / scenario["delivery_efficiency"] + export <= energy.sum() * (1 + RTOL) + 1e-6
+
+    # 5. food floor
+    retention = np.stack([u.retention for u in catalogue.uses])  # [use, land type]
+    from dualuse.region import LAND_TYPES
+    codes = np.array([LAND_TYPES.index(t) for t in land])
+    harvest_ha = plan["productivity_t_ha"].to_numpy()
+    harvest = (shares * area[:, None] * harvest_ha[:, None] * retention[:, codes].T).sum(axis=1)
+    np.testing.assert_allclose(plan["productivity_t"], harvest, rtol=RTOL, atol=1e-6)
+    baseline = float((area * harvest_ha).sum())
+    if scenario["food_floor"] > 0 and baseline > 0:
+        assert harvest.sum() >= scenario["food_floor"] * baseline * (1 - RTOL) - 1e-6
+
+    # 6. policy caps
+    if scenario["max_pv_share"] < 1:
+        assert (pv * area).sum() <= scenario["max_pv_share"] * area.sum() * (1 + RTOL) + 1e-6
+    restored = float((shares[:, USES.index("restoration")] * area).sum())
+    assert restored >= scenario["min_restored_ha"] * (1 - RTOL) - 1e-6
+    if scenario["mode"] == "whole":
+        assert np.all(np.isclose(shares, 0, atol=1e-6) | np.isclose(shares, 1, atol=1e-6))
+    return {"cost_usd": total_cost, "served_mwh": served, "energy_mwh": float(energy.sum()),
+            "productivity_t": float(harvest.sum()), "restored_ha": restored, "ldn_net_ha": float(net.sum()),
+            "export_mwh": export}
