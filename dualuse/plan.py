@@ -200,4 +200,6 @@ def shadow_prices(result: SolveResult, coef: Coefficients, scenario: Scenario) -
     if "energy_balance" in duals:
         out.append({"name": "grid_export", "value": duals["energy_balance"],
                     "unit": "objective per MWh/yr", "meaning": "objective gained per extra MWh/yr generated"})
+    for price in out:
+        price["value"] = float(price["value"]) + 0.0  # no -0.0 in tables
     return out

@@ -272,5 +272,5 @@ def parameters_markdown() -> str:
     for p in PARAMETERS:
         default = f"{p.default:g}" if isinstance(p.default, float) else str(p.default)
         meaning = p.help + (f" (source: {p.source})" if p.source else "")
-        rows.append(f"| `{p.name}` | {p.unit} | {default} | {p.describe_range()} | {meaning} |")
+        rows.append(f"| `{p.name}` | {p.unit} | {default} | {p.describe_range().replace('|', '/')} | {meaning} |")
     return "\n".join(rows)
