@@ -67,3 +67,19 @@ def test_parameters_command_lists_every_parameter():
     out = CliRunner().invoke(cli, ["parameters", "--markdown"]).output
     for p in PARAMETERS:
         assert f"`{p.name}`" in out
+
+
+def test_readme_tables_are_the_declared_ones():
+    """The README's schema and parameter tables are generated from the one declaration of each."""
+    from pathlib import Path
+
+    from dualuse.region import schema_markdown
+    from dualuse.scenario import parameters_markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for marker, table in (("schema", schema_markdown()), ("parameters", parameters_markdown())):
+        block = readme.split(f"<!-- {marker}:start -->\n")[1].split(f"\n<!-- {marker}:end -->")[0]
+        assert block == table, f"README {marker} table is stale: regenerate it"
+    assert readme.splitlines()[3:5] == ["make demo   # sets up .venv, solves the bundled example region, writes "
+                                        "plan.gpkg and prints the headline KPIs",
+                                        "make test   # sets up the same .venv and runs the whole test suite"]
