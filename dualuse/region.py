@@ -583,3 +583,13 @@ def sqlite_tables(path: str) -> list[str]:
     """Names of the tables in a GeoPackage (for messages and tests)."""
     with sqlite3.connect(path) as con:
         return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+
+
+def schema_markdown() -> str:
+    """The input schema as a Markdown table (for the README)."""
+    rows = ["| layer | column | unit | meaning | if missing |", "|---|---|---|---|---|"]
+    for layer, columns in ((DEFAULT_LAYER, PARCEL_COLUMNS), (COMMUNITIES_LAYER, COMMUNITY_COLUMNS)):
+        for c in columns:
+            rng = f" ({c.lo:g}–{c.hi:g})" if c.lo is not None and c.hi is not None else ""
+            rows.append(f"| `{layer}` | `{c.name}` | {c.unit}{rng} | {c.meaning} | {c.if_missing} |")
+    return "\n".join(rows)
