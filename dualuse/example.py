@@ -70,7 +70,7 @@ def make_example(parcels: int = 2000, seed: int = 42) -> ExampleRegion:
     ny = max(2, int(round(math.sqrt(parcels / 1.5))))
     nx = int(math.ceil(parcels / ny))
     # a jittered vertex lattice: neighbouring cells share their corners, so the parcels tile without gaps
-    jitter = rng.uniform(-0.18, 0.18, size=(ny + 1, nx + 1, 2)) * CELL_M
+    jitter = rng.uniform(-0.1, 0.1, size=(ny + 1, nx + 1, 2)) * CELL_M
     jitter[[0, -1], :, 1] = 0.0
     jitter[:, [0, -1], 0] = 0.0
     gx, gy = np.meshgrid(np.arange(nx + 1) * CELL_M, np.arange(ny + 1) * CELL_M)

@@ -1,0 +1,73 @@
+"""The CLI end to end on the example generator: exit codes, JSON, headline, determinism, golden figures."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import recheck_plan
+
+from dualuse.cli import cli
+from dualuse.example import make_example
+from dualuse.region import read_region
+
+
+def test_solve_json_and_headline(tmp_path, example_region):
+    out = tmp_path / "plan.gpkg"
+    result = CliRunner().invoke(cli, ["solve", str(example_region), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "optimal" and payload["output"] == str(out)
+    assert {"access", "energy", "productivity", "households_served", "cost_usd"} <= set(payload["kpis"])
+    assert any(p["name"] == "budget" for p in payload["shadow_prices"])
+    recheck_plan(out, example_region)
+
+    result = CliRunner().invoke(cli, ["solve", str(example_region), "-o", str(tmp_path / "p2.gpkg")])
+    assert result.exit_code == 0
+    assert "households gaining access" in result.stdout and "plan written to" in result.stdout
+
+
+def test_example_is_deterministic_and_plausible(tmp_path):
+    a, b = make_example(500, seed=3), make_example(500, seed=3)
+    pd.testing.assert_frame_equal(pd.DataFrame(a.parcels.drop(columns="geometry")),
+                                  pd.DataFrame(b.parcels.drop(columns="geometry")))
+    assert a.parcels.geometry.equals(b.parcels.geometry)
+    assert not make_example(500, seed=4).parcels["pv_yield_kwh_kwp"].equals(a.parcels["pv_yield_kwh_kwp"])
+
+    out = tmp_path / "r.gpkg"
+    assert CliRunner().invoke(cli, ["example", "-o", str(out), "--parcels", "500", "--seed", "3"]).exit_code == 0
+    region = read_region(out)
+    assert region.n_parcels == 500 and region.n_communities >= 4
+    # parcels of roughly equal size that tile without gaps or overlaps
+    assert 75 < region.area_ha.min() and region.area_ha.max() < 125
+    frame = gpd.read_file(out, layer="parcels", engine="pyogrio")
+    union_area = frame.geometry.union_all().area
+    assert union_area == pytest.approx(frame.geometry.area.sum(), rel=1e-9)
+    kinds = set(frame["land_type"])
+    assert {"cropland", "grassland", "shrubland"} <= kinds
+    assert (region.degradation == -1).any() and region.protected.any()
+    assert region.pv_yield_kwh_kwp.min() > 1500 and region.pv_yield_kwh_kwp.max() < 2100
+
+
+def test_golden_example_figures(tmp_path):
+    """The bundled example region with the default scenario: a small regression record.
+
+    Update only with a dated comment saying why the figures moved.
+    2026-11-21: first record (catalogue 2026.11, default scenario).
+    """
+    from pathlib import Path
+
+    from dualuse.pipeline import solve_region
+
+    bundled = Path(__file__).parents[1] / "data" / "example_region.gpkg"
+    plan = solve_region(bundled, tmp_path / "plan.gpkg")
+    assert plan.coef.n_parcels == 2000
+    assert plan.coef.n_pairs == GOLDEN["n_pairs"]
+    assert plan.result.size["rows"] == GOLDEN["rows"]
+    assert plan.objective == pytest.approx(GOLDEN["objective"], rel=1e-6)
+
+
+GOLDEN = {"n_pairs": 7533, "rows": 2017, "objective": 1.86920637}
