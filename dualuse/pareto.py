@@ -1,0 +1,423 @@
+r"""Trade-off fronts between two KPIs by the ε-constraint method.
+
+For KPIs :math:`f_A` (optimised) and :math:`f_B` (held):
+
+1. solve each single-objective optimum: :math:`f_A^* = \max f_A`,
+   :math:`f_B^* = \max f_B` (the KPI alone in the objective, with the
+   scenario's small cost tie-break);
+2. make each end lexicographic: the best :math:`f_B` with :math:`f_A` held
+   at :math:`f_A^*`, and the best :math:`f_A` with :math:`f_B` held at
+   :math:`f_B^*`, so that neither end is weakly dominated;
+3. between them, :math:`\max f_A \;\text{s.t.}\; f_B \ge \varepsilon_k`
+   for ``points`` values of :math:`\varepsilon` evenly spaced from the
+   A-end's :math:`f_B` to :math:`f_B^*`;
+4. keep the points that no other point dominates.
+
+A KPI that is better when smaller (``cost_usd``) is minimised and held with
+:math:`\le`.  Every solve is a task for the same executors as a sweep.
+
+``dualuse.pareto`` is this module, and it is callable:
+``dualuse.pareto(region, "access", "productivity", executor=...)`` is :func:`run_pareto`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from dualuse.catalogue import USES, Catalogue, load_catalogue
+from dualuse.coefficients import Coefficients
+from dualuse.errors import InfeasibleError, UsageError
+from dualuse.model import linear
+from dualuse.plan import KPI_UNITS
+from dualuse.region import Region, read_region
+from dualuse.scenario import Scenario, load_scenario
+from dualuse.sweep import (FIXED_IN_SWEEP, PLAN_STATUSES, PLANS_DIR, Progress, ResultStore, Task, _atomic_write,
+                           describe_executor, execute, input_key, make_module_callable, open_executor,
+                           prepare_folder, scenario_id, share, write_table)
+
+#: The KPIs a front can pair: +1 if more is better (maximised), −1 if less is better (minimised).
+PARETO_KPIS: dict[str, int] = {
+    "access": +1,
+    "energy": +1,
+    "productivity": +1,
+    "households_served": +1,
+    "restored_ha": +1,
+    "ldn_net_ha": +1,
+    "soc_change_t": +1,
+    "cost_usd": -1,
+}
+FRONT_TABLE = "front"
+#: How far below its optimum a KPI is held at a lexicographic end (relative): only float rounding.
+HOLD_TOLERANCE = 1e-9
+#: KPI differences below this (relative to the KPI's magnitude) are within the solver's tolerances:
+#: two points that close are the same point.
+SAME_POINT = 1e-6
+
+
+def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, kpi: str) -> tuple[Any, float]:
+    """A KPI of :func:`dualuse.plan.compute_kpis` as a linear expression of the model, and its scale.
+
+    The scale (the KPI's largest plausible magnitude, ≥ 1 for extensive
+    KPIs) makes the objective and the ε-row of order one.
+    """
+    x, served = m.x, list(m.served.values())
+    demand = float(coef.demand_mwh.sum())
+    area = float(coef.area_ha.sum())
+    if kpi in ("access", "households_served") and demand <= 0:
+        raise UsageError(f"{kpi} cannot be traded off: the region has no unserved demand (communities)")
+    if kpi == "access":
+        return linear([1.0 / demand] * len(served), served), 1.0
+    if kpi == "energy":
+        if coef.max_delivery_mwh <= 0:
+            raise UsageError("energy cannot be traded off: no parcel can host PV")
+        return (linear([1.0 / coef.max_delivery_mwh] * len(served), served)
+                + m.export / coef.max_delivery_mwh), 1.0
+    if kpi == "productivity":
+        if coef.baseline_productivity_t <= 0:
+            raise UsageError("productivity cannot be traded off: today's harvest is 0")
+        pairs = np.flatnonzero(coef.productivity_t)
+        return linear(coef.productivity_t[pairs] / coef.baseline_productivity_t, [x[j] for j in pairs]), 1.0
+    if kpi == "households_served":
+        per = np.divide(1.0, coef.household_mwh, out=np.zeros_like(coef.household_mwh), where=coef.household_mwh > 0)
+        return linear(per, served), max(float(coef.households.sum()), 1.0)
+    if kpi == "restored_ha":
+        pairs = np.flatnonzero(coef.use == USES.index("restoration"))
+        return linear(coef.pair_area_ha[pairs], [x[j] for j in pairs]), max(area, 1.0)
+    if kpi == "ldn_net_ha":
+        weight = coef.pair_area_ha * coef.ldn_status
+        pairs = np.flatnonzero(weight)
+        return linear(weight[pairs], [x[j] for j in pairs]), max(area, 1.0)
+    if kpi == "soc_change_t":
+        pairs = np.flatnonzero(coef.soc_change_t)
+        largest = np.zeros(coef.n_parcels)
+        np.maximum.at(largest, coef.parcel, np.abs(coef.soc_change_t))
+        return linear(coef.soc_change_t[pairs], [x[j] for j in pairs]), max(float(largest.sum()), 1.0)
+    if kpi == "cost_usd":
+        pairs = np.flatnonzero(coef.cost_usd)
+        body = linear(coef.cost_usd[pairs], [x[j] for j in pairs])
+        if served and scenario.delivery_cost_usd_mwh > 0:
+            body += linear([scenario.delivery_cost_usd_mwh] * len(served), served)
+        return body, max(scenario.budget_usd, float(coef.cost_usd.max(initial=0.0)), 1.0)
+    raise UsageError(f"no trade-off front for '{kpi}'; choose among {', '.join(PARETO_KPIS)}")
+
+
+@dataclass(frozen=True)
+class EpsilonConstraint:
+    """Optimise one KPI alone (the cost tie-break kept), optionally with another held at a bound.
+
+    ``apply`` replaces the model's objective by ``sense · f/scale − w_cost · cost/B``
+    and adds ``epsilon: f_held/scale ≥ bound/scale`` (≤ for a minimised KPI).
+    """
+
+    optimise: str
+    held: str | None = None
+    bound: float | None = None
+
+    def apply(self, m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
+        body, scale = kpi_expression(m, coef, scenario, self.optimise)
+        cost, _ = kpi_expression(m, coef, scenario, "cost_usd")
+        cost_scale = scenario.budget_usd if scenario.budget_usd > 0 else max(float(coef.cost_usd.max()), 1.0)
+        m.del_component(m.objective)
+        m.objective = pyo.Objective(expr=PARETO_KPIS[self.optimise] * body / scale
+                                    - scenario.weight_cost * cost / cost_scale,
+                                    sense=pyo.maximize, doc=f"{self.optimise} alone, with the cost tie-break")
+        if self.held is not None and self.bound is not None:
+            held, held_scale = kpi_expression(m, coef, scenario, self.held)
+            if PARETO_KPIS[self.held] > 0:
+                m.epsilon = pyo.Constraint(expr=held / held_scale >= self.bound / held_scale,
+                                           doc=f"{self.held} held at ε")
+            else:
+                m.epsilon = pyo.Constraint(expr=held / held_scale <= self.bound / held_scale,
+                                           doc=f"{self.held} held at ε")
+
+    def key(self) -> str:
+        return json.dumps({"optimise": self.optimise, "held": self.held,
+                           "bound": None if self.bound is None else float(f"{self.bound:.15g}")}, sort_keys=True)
+
+
+def non_dominated(a: np.ndarray, b: np.ndarray, sense_a: int = 1, sense_b: int = 1,
+                  tolerance: float = SAME_POINT) -> np.ndarray:
+    """Boolean mask of the points that no other point dominates (and one of each near-duplicate).
+
+    A point q dominates p when it is at least as good in both KPIs and better
+    in one by more than ``tolerance`` times that KPI's magnitude (differences
+    smaller than that are the solver's, not the plans').  The points kept are
+    also mutually non-dominated in exact arithmetic.
+    """
+    a = np.asarray(a, dtype=float) * sense_a
+    b = np.asarray(b, dtype=float) * sense_b
+    if a.size == 0:
+        return np.zeros(0, dtype=bool)
+    ta = tolerance * max(float(np.abs(a).max()), float(np.ptp(a)), 1e-12)
+    tb = tolerance * max(float(np.abs(b).max()), float(np.ptp(b)), 1e-12)
+    keep = np.ones(a.size, dtype=bool)
+    order = np.lexsort((-b, -a))  # of near-duplicates, the one best in a (then b) is kept
+    rank = np.empty(a.size, dtype=int)
+    rank[order] = np.arange(a.size)
+    for p in order:
+        at_least = (a >= a[p] - ta) & (b >= b[p] - tb)
+        better = (a > a[p] + ta) | (b > b[p] + tb)
+        at_least[p] = False
+        if (at_least & better).any() or (at_least & ~better & keep & (rank < rank[p])).any():
+            keep[p] = False
+    return keep
+
+
+def knee(a: np.ndarray, b: np.ndarray) -> int | None:
+    """Index of the knee of a front: the point farthest from the chord between its ends, in
+    coordinates scaled to [0, 1]; None for fewer than three points or a straight front."""
+    if len(a) < 3:
+        return None
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    span_a, span_b = np.ptp(a), np.ptp(b)
+    if span_a <= 0 or span_b <= 0:
+        return None
+    u, v = (a - a.min()) / span_a, (b - b.min()) / span_b
+    order = np.argsort(v)
+    u, v = u[order], v[order]
+    du, dv = u[-1] - u[0], v[-1] - v[0]
+    distance = np.abs(dv * (u - u[0]) - du * (v - v[0])) / math.hypot(du, dv)
+    best = int(np.argmax(distance))
+    return int(order[best]) if distance[best] > 1e-3 else None
+
+
+@dataclass
+class ParetoFront:
+    """A trade-off front.
+
+    Attributes
+    ----------
+    points : DataFrame — the non-dominated points, ordered by the held KPI (``against``), with every KPI
+    maximise, against : str — the optimised and the held KPI
+    optimum : dict — the single-objective optimum of each KPI (its value)
+    knee : int or None — row of ``points`` at the knee
+    failed : int — ε-solves without a plan (left out)
+    output : Path or None — the front folder
+    """
+
+    points: pd.DataFrame
+    maximise: str
+    against: str
+    optimum: dict[str, float]
+    knee: int | None
+    failed: int = 0
+    output: Path | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: str, points: int = 11,
+               executor: Executor | None = None, *, scenario: Scenario | None = None,
+               catalogue: str | os.PathLike[str] | Catalogue | None = None, layer: str | None = None,
+               output: str | os.PathLike[str] | None = None, plans: bool = True, progress: bool | None = None,
+               log: Callable[[str], None] | None = None) -> ParetoFront:
+    """The trade-off front between two KPIs (see the module docstring for the method).
+
+    Parameters
+    ----------
+    region : a region GeoPackage or a Region already read
+    maximise : the KPI optimised (one of :data:`PARETO_KPIS`; ``cost_usd`` is minimised)
+    against : the KPI held at ε
+    points : how many ε values span the front, ends included (≥ 2)
+    executor : any :class:`concurrent.futures.Executor` [default: a local process pool]
+    scenario : the base scenario [default: the default scenario]; its weights are replaced, all else kept
+    output : front folder: ``front.gpkg`` (table ``front``), ``front.csv``, ``front.png``, ``plans/<id>.gpkg``
+
+    Raises
+    ------
+    UsageError — unknown or equal KPIs, too few points
+    InfeasibleError — the base scenario has no plan at all
+    """
+    say = log or (lambda text: None)
+    for kpi in (maximise, against):
+        if kpi not in PARETO_KPIS:
+            raise UsageError(f"no trade-off front for '{kpi}'; choose among {', '.join(PARETO_KPIS)}")
+    if maximise == against:
+        raise UsageError(f"--maximise and --against are both '{maximise}'; pair two different KPIs")
+    if points < 2:
+        raise UsageError(f"--points must be 2 or more (got {points})")
+    if not isinstance(catalogue, Catalogue):
+        catalogue = load_catalogue(catalogue)
+    if not isinstance(region, Region):
+        region = read_region(region, layer)
+    base = (scenario or load_scenario()).replace(**FIXED_IN_SWEEP)
+    key = input_key(region, catalogue)
+    folder = prepare_folder(output, [region.path]) if output is not None else None
+    store = ResultStore(folder) if folder is not None else None
+    want_plan = plans and folder is not None
+    sense_a, sense_b = PARETO_KPIS[maximise], PARETO_KPIS[against]
+    solved: list[tuple[str, float, EpsilonConstraint, dict[str, Any]]] = []
+
+    with contextlib.ExitStack() as stack:
+        if executor is None:
+            executor = stack.enter_context(open_executor())
+        shared = stack.enter_context(share(region, catalogue, executor, folder))
+        total = points + 2
+        bar = Progress(total, 0, enabled=progress, label="front")
+        say(f"front of {maximise} against {against}: {total} solves on {describe_executor(executor)}")
+
+        def run(batch: Sequence[tuple[str, EpsilonConstraint]]) -> list[dict[str, Any]]:
+            """Solve a batch in parallel (reusing stored results); record and return its rows."""
+            tasks: dict[str, Task] = {}
+            done: dict[str, dict[str, Any]] = {}
+            ids = []
+            for role, adjustment in batch:
+                id_ = scenario_id(base, key, adjustment.key())
+                ids.append(id_)
+                stored = store.load(id_, want_plan) if store is not None else None
+                if stored is not None:
+                    done[id_] = stored
+                elif id_ not in tasks:
+                    tasks[id_] = Task(id=id_, scenario_json=base.to_json(), want_plan=want_plan,
+                                      adjustment=adjustment, run={"front_role": role})
+            bar.done += len(done)
+            done.update(execute(list(tasks.values()), shared, executor, store, bar))
+            out = []
+            for (role, adjustment), id_ in zip(batch, ids):
+                row = dict(done[id_]["row"])
+                solved.append((role, math.nan if adjustment.bound is None else adjustment.bound, adjustment, row))
+                out.append(row)
+            return out
+
+        try:
+            best_a, best_b = run([(f"best {maximise}", EpsilonConstraint(maximise)),
+                                  (f"best {against}", EpsilonConstraint(against))])
+            for row in (best_a, best_b):
+                if row["status"] not in PLAN_STATUSES:
+                    raise InfeasibleError(f"the base scenario has no plan ({row['status']}): {row['message']}")
+            a_star, b_star = float(best_a[maximise]), float(best_b[against])
+            end_a, end_b = run([
+                (f"best {against} at best {maximise}",
+                 EpsilonConstraint(against, maximise, _hold(a_star, sense_a))),
+                (f"best {maximise} at best {against}",
+                 EpsilonConstraint(maximise, against, _hold(b_star, sense_b))),
+            ])
+            low = float((end_a if end_a["status"] in PLAN_STATUSES else best_a)[against])
+            high = float((end_b if end_b["status"] in PLAN_STATUSES else best_b)[against])
+            epsilons = np.linspace(low, high, points)[1:-1]
+            if abs(high - low) <= HOLD_TOLERANCE * max(abs(high), abs(low), 1.0):
+                bar.total = bar.done  # no trade-off: one plan is best for both
+            elif epsilons.size:
+                run([("ε", EpsilonConstraint(maximise, against, float(e))) for e in epsilons])
+        finally:
+            bar.close()
+
+    front, failed = _front_frame(solved, maximise, against, base, want_plan)
+    knee_row = knee(front[maximise].to_numpy(), front[against].to_numpy())
+    front["knee"] = False
+    if knee_row is not None:
+        front.loc[knee_row, "knee"] = True
+    result = ParetoFront(points=front, maximise=maximise, against=against,
+                         optimum={maximise: a_star, against: b_star}, knee=knee_row, failed=failed, output=folder)
+    if folder is not None:
+        described = {
+            "point": ("—", f"position along the front, from the best {maximise} to the best {against}"),
+            "role": ("—", "single-objective end, or ε: the optimised KPI with the held one at ε"),
+            "maximise": ("—", "the KPI the front optimises (cost_usd is minimised)"),
+            "against": ("—", "the KPI held at ε"),
+            "optimised": ("—", "the KPI this point's solve optimised"),
+            "held": ("—", "the KPI this point's solve held at a bound (empty: none)"),
+            "epsilon": ("unit of the held KPI", "the bound at which the held KPI was held (NaN: none)"),
+            f"rate_{maximise}_per_{against}": (f"{KPI_UNITS[maximise][0]} per {KPI_UNITS[against][0]}",
+                                               f"{maximise} given up per unit of {against} gained, to the next point"),
+            "knee": ("bool", "the point farthest from the chord between the ends (scaled to [0, 1])"),
+        }
+        write_table(folder, "front", FRONT_TABLE, front, {}, described)
+        _atomic_write(folder / "front.png", plot_front(result))
+        result.files = [folder / "front.gpkg", folder / "front.csv", folder / "front.png"]
+    return result
+
+
+def _hold(optimum: float, sense: int) -> float:
+    """The bound that holds a KPI at its optimum, less a hair so that the solver's tolerances fit."""
+    slack = HOLD_TOLERANCE * max(abs(optimum), 1.0)
+    return optimum - sense * slack
+
+
+def _front_frame(solved: list[tuple[str, float, EpsilonConstraint, dict[str, Any]]], maximise: str, against: str,
+                 base: Scenario, want_plan: bool) -> tuple[pd.DataFrame, int]:
+    """The non-dominated points, ordered along the held KPI, with the slope of each segment."""
+    ok = [(role, eps, adj, row) for role, eps, adj, row in solved if row["status"] in PLAN_STATUSES]
+    failed = sum(1 for *_, row in solved if row["status"] not in PLAN_STATUSES)
+    a = np.array([row[maximise] for *_, row in ok], dtype=float)
+    b = np.array([row[against] for *_, row in ok], dtype=float)
+    keep = non_dominated(a, b, PARETO_KPIS[maximise], PARETO_KPIS[against])
+    records = []
+    for (role, eps, adj, row), kept in zip(ok, keep):
+        if not kept:
+            continue
+        record: dict[str, Any] = {"id": row["id"], "role": role, "maximise": maximise, "against": against,
+                                  "optimised": adj.optimise, "held": adj.held or "", "epsilon": eps,
+                                  "status": row["status"], "objective": row["objective"]}
+        record.update({k: row.get(k, math.nan) for k in KPI_UNITS})
+        record.update({k: v for k, v in row.items() if k.startswith("shadow_")})
+        record["solve_s"] = row.get("solve_s", math.nan)
+        record["plan"] = f"{PLANS_DIR}/{row['id']}.gpkg" if want_plan else ""
+        record["scenario"] = base.to_json()
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty:
+        return frame, failed
+    frame = frame.sort_values([against, maximise], ascending=[PARETO_KPIS[against] > 0, PARETO_KPIS[maximise] < 0],
+                              kind="stable").reset_index(drop=True)
+    frame.insert(0, "point", np.arange(len(frame)))
+    da = -np.diff(frame[maximise].to_numpy() * PARETO_KPIS[maximise])
+    db = np.diff(frame[against].to_numpy() * PARETO_KPIS[against])
+    rate = np.divide(da, db, out=np.full(da.shape, np.nan), where=db > 0)
+    frame[f"rate_{maximise}_per_{against}"] = np.append(rate, np.nan)
+    return frame, failed
+
+
+def _label(kpi: str) -> str:
+    unit, _ = KPI_UNITS[kpi]
+    return f"{kpi} [{unit}]" + (" (less is better)" if PARETO_KPIS[kpi] < 0 else "")
+
+
+def plot_front(front: ParetoFront) -> bytes:
+    """``front.png``: the held KPI across, the optimised KPI up; the ends and the knee marked."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from dualuse.sweep import _format_axis
+
+    frame = front.points
+    fig = Figure(figsize=(6.4, 4.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    x, y = frame[front.against].to_numpy(), frame[front.maximise].to_numpy()
+    ax.plot(x, y, marker="o", color="C0", linewidth=1.5, markersize=5, label="non-dominated plans")
+    if len(frame):
+        ax.annotate(f"best {front.maximise}", (x[0], y[0]), textcoords="offset points", xytext=(6, 6), fontsize=8)
+        ax.annotate(f"best {front.against}", (x[-1], y[-1]), textcoords="offset points", xytext=(-6, 6),
+                    fontsize=8, ha="right")
+    if front.knee is not None:
+        ax.plot([x[front.knee]], [y[front.knee]], marker="*", markersize=14, color="C3", linestyle="none",
+                label="knee")
+    ax.set_xlabel(_label(front.against))
+    ax.set_ylabel(_label(front.maximise))
+    ax.set_title(f"Trade-off between {front.maximise} and {front.against} ({len(frame)} plans, ε-constraint)",
+                 fontsize=10)
+    _format_axis(ax.xaxis, KPI_UNITS[front.against][0], frame[front.against])
+    _format_axis(ax.yaxis, KPI_UNITS[front.maximise][0], frame[front.maximise])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    fig.subplots_adjust(left=0.15, right=0.95, bottom=0.13, top=0.9)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+make_module_callable(__name__, "run_pareto")

@@ -1,0 +1,129 @@
+"""Trade-off fronts by the ε-constraint method: non-dominated points whose ends are the single-objective optima."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers import recheck_plan
+
+import dualuse
+from dualuse.cli import cli
+from dualuse.example import write_example
+from dualuse.export import read_table
+from dualuse.pareto import knee, non_dominated
+from dualuse.pipeline import solve_region
+from dualuse.scenario import Scenario, load_scenario
+from dualuse.sweep import open_executor
+
+SCENARIO = load_scenario(None, {"ldn_scope": "region", "budget_usd": 4e6})
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pareto") / "region.gpkg"
+    write_example(path, parcels=100, seed=8)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[Executor]:
+    with open_executor(workers=2) as executor:
+        yield executor
+
+
+def alone(scenario: Scenario, kpi: str) -> Scenario:
+    """The scenario with one KPI's weight 1 and the others 0 (the cost tie-break kept)."""
+    weights = {"weight_access": 0.0, "weight_energy": 0.0, "weight_productivity": 0.0, f"weight_{kpi}": 1.0}
+    return scenario.replace(**weights)
+
+
+def mutually_non_dominated(a: np.ndarray, b: np.ndarray) -> bool:
+    """No point is at least as good in both and better in one (exact arithmetic; both maximised)."""
+    for p in range(len(a)):
+        for q in range(len(a)):
+            if p != q and a[q] >= a[p] and b[q] >= b[p] and (a[q] > a[p] or b[q] > b[p]):
+                return False
+    return True
+
+
+def test_non_dominated_and_knee_by_hand() -> None:
+    a = np.array([1.0, 2.0, 3.0, 2.0, 3.0 + 1e-12])
+    b = np.array([3.0, 2.0, 1.0, 1.0, 1.0])
+    # (2, 1) is dominated by (2, 2); the two (3, 1) are one point, the one better in a kept
+    assert non_dominated(a, b).tolist() == [True, True, False, False, True]
+    # less cost is better: (2, cost 1.5) dominates (2, cost 2); the others trade off
+    cost = np.array([1.0, 2.0, 3.0, 1.5])
+    assert non_dominated(a[:4], cost, 1, -1).tolist() == [True, False, True, True]
+    # an L-shaped front bends at its corner; a straight one has no knee
+    assert knee(np.array([1.0, 0.95, 0.5, 0.0]), np.array([0.0, 0.9, 0.95, 1.0])) == 1
+    assert knee(np.array([3.0, 2.0, 1.0]), np.array([1.0, 2.0, 3.0])) is None
+
+
+def test_front_is_non_dominated_and_its_ends_are_the_optima(region: Path, pool: Executor, tmp_path: Path) -> None:
+    out = tmp_path / "front"
+    front = dualuse.pareto(region, "access", "productivity", points=6, executor=pool, scenario=SCENARIO,
+                           output=out)
+    points = front.points
+    a, b = points["access"].to_numpy(), points["productivity"].to_numpy()
+    assert len(points) >= 4, "no trade-off on this region: the test region must be changed"
+    assert mutually_non_dominated(a, b)
+    assert np.all(np.diff(b) > 0) and np.all(np.diff(a) < 0)  # ordered along the front
+    # the ends are the single-objective optima, solved independently by the ordinary pipeline
+    best_access = solve_region(region, scenario=alone(SCENARIO, "access")).kpis["access"]
+    best_food = solve_region(region, scenario=alone(SCENARIO, "productivity")).kpis["productivity"]
+    assert a.max() == pytest.approx(best_access, rel=1e-6)
+    assert b.max() == pytest.approx(best_food, rel=1e-6)
+    assert front.optimum == pytest.approx({"access": best_access, "productivity": best_food}, rel=1e-6)
+    # each ε point holds its bound, re-checked (with every other constraint) from its written plan
+    held = points[points["role"] == "ε"]
+    assert len(held) >= 2
+    for _, row in held.iterrows():
+        totals = recheck_plan(out / row["plan"], region)
+        harvest_today = row["productivity_t"] / row["productivity"]
+        assert totals["productivity_t"] / harvest_today >= row["epsilon"] - 1e-6
+    # the slope of each segment: access given up per unit of productivity gained
+    rate = points["rate_access_per_productivity"].to_numpy()
+    np.testing.assert_allclose(rate[:-1], -np.diff(a) / np.diff(b), rtol=1e-9)
+    # files: the table in GeoPackage and CSV, the picture
+    table = read_table(out / "front.gpkg", "front")
+    csv = pd.read_csv(out / "front.csv")
+    for frame in (table, csv):
+        np.testing.assert_allclose(frame["access"], a, rtol=1e-12)
+    assert (out / "front.png").read_bytes()[:4] == b"\x89PNG"
+    assert points["knee"].sum() <= 1
+
+
+def test_a_minimised_kpi_pairs_too(region: Path, pool: Executor) -> None:
+    front = dualuse.pareto(region, "households_served", "cost_usd", points=4, executor=pool, scenario=SCENARIO)
+    households, cost = front.points["households_served"].to_numpy(), front.points["cost_usd"].to_numpy()
+    assert len(households) >= 3
+    assert mutually_non_dominated(households, -cost)
+    cheapest = solve_region(region, scenario=SCENARIO.replace(weight_access=0.0, weight_energy=0.0,
+                                                              weight_productivity=0.0, weight_cost=1.0))
+    assert cost.min() == pytest.approx(cheapest.kpis["cost_usd"], rel=1e-6, abs=1.0)
+    assert np.all(cost <= SCENARIO.budget_usd * (1 + 1e-9))
+
+
+def test_pareto_command(region: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["pareto", str(region), "--maximise", "access", "--against", "harvest", "--json"])
+    assert bad.exit_code == 2 and "productivity" in json.loads(bad.stdout)["message"]
+    same = runner.invoke(cli, ["pareto", str(region), "--maximise", "energy", "--against", "energy"])
+    assert same.exit_code == 2 and "two different KPIs" in same.output
+    out = tmp_path / "energy_food"
+    result = runner.invoke(cli, ["pareto", str(region), "--maximise", "energy", "--against", "productivity",
+                                 "--points", "3", "-o", str(out), "--workers", "2", "--no-plans", "--quiet",
+                                 "--set", "ldn_scope=region", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    energy = [p["energy"] for p in payload["points"]]
+    assert energy == sorted(energy, reverse=True) and max(energy) == pytest.approx(payload["optimum"]["energy"])
+    assert (out / "front.gpkg").exists() and (out / "front.png").exists()
+    assert not list((out / "plans").glob("*.gpkg"))  # --no-plans
