@@ -483,3 +483,23 @@ def test_a_front_folder_alone_gets_its_front_and_points_table(folder: Path) -> N
     assert base64.b64encode(buffer.getvalue()).decode("ascii") in page
     assert "<th class=\"num\">access</th>" in page and "<th class=\"num\">productivity</th>" in page
     assert "budget_usd" not in page  # the scenario JSON stays in the CSV
+
+
+def test_a_whole_parcel_plan_without_communities(folder: Path) -> None:
+    from helpers import parcel, write_region
+
+    parcels = [parcel("bare", degradation=-1), parcel("cropland", productivity_t_ha=2.0),
+               parcel("grassland", productivity_t_ha=1.0)]
+    region = write_region(folder / "tiny.gpkg", parcels, areas_ha=[50.0, 100.0, 80.0])
+    plan_path = folder / "tiny_plan.gpkg"
+    solve_region(region, plan_path, scenario=load_scenario(sets={"mode": "whole", "budget_usd": "1e6",
+                                                                 "ldn_scope": "region"}))
+    report = write_report(plan_path)
+    page = report.html.read_text(encoding="utf-8")
+    assert [f.name for f in report.figures] == ["map", "kpis", "ldn"]
+    assert "Energy access by community" not in page
+    assert "has no shadow prices" in page  # a MILP has no duals
+    plan = _plan_layer(plan_path)
+    figure = report.figures[0]
+    assert figure.data["uses"] == [u for u in USES if (plan["use"] == u).any()]
+    assert "Community" not in figure.legend
