@@ -11,7 +11,7 @@ import pandas as pd
 
 from dualuse.catalogue import USES, Catalogue
 from dualuse.coefficients import Coefficients
-from dualuse.region import Region
+from dualuse.region import LAND_TYPES, Region
 from dualuse.scenario import Scenario
 from dualuse.solve import SolveResult, Status
 
@@ -29,9 +29,9 @@ KPI_UNITS: dict[str, tuple[str, str]] = {
     "unserved_households": ("households", "households without electricity today"),
     "productivity_t": ("t DM/yr", "harvest"),
     "restored_ha": ("ha", "area under restoration"),
-    "degraded_ha": ("ha", "area degraded at the horizon (SDG 15.3.1)"),
-    "improved_ha": ("ha", "area improving at the horizon (SDG 15.3.1)"),
-    "ldn_net_ha": ("ha", "area improved − area degraded"),
+    "degraded_ha": ("ha", "land degraded at the horizon (SDG 15.3.1; water excluded)"),
+    "improved_ha": ("ha", "land improving at the horizon (SDG 15.3.1; water excluded)"),
+    "ldn_net_ha": ("ha", "land improved − land degraded (water excluded)"),
     "soc_change_t": ("t C", "change of the soil organic carbon stock over the horizon"),
     "cost_usd": ("USD", "capital cost of the plan, delivery included"),
     "budget_usd": ("USD", "budget"),
@@ -94,6 +94,8 @@ class Plan:
             "productivity_t": per_parcel(coef.productivity_t),
             "ldn_status": status[np.arange(coef.n_parcels), dominant],
             "ldn_net": per_parcel(coef.ldn_status.astype(float)),
+            "ldn_gain": per_parcel((coef.ldn_status > 0).astype(float)),
+            "ldn_loss": per_parcel((coef.ldn_status < 0).astype(float)),
             "soc_change_t": per_parcel(coef.soc_change_t),
             "cost": per_parcel(coef.cost_usd),
         }
@@ -139,6 +141,7 @@ def compute_kpis(coef: Coefficients, scenario: Scenario, x: np.ndarray, served_m
                  export_mwh: float) -> dict[str, float]:
     """Every KPI of an allocation, recomputed from the shares (not read from the solver's objective)."""
     area = coef.pair_area_ha * x
+    land = coef.pair_land_type != LAND_TYPES.index("water")  # water is not land for LDN
     demand = float(coef.demand_mwh.sum())
     served = float(served_mwh.sum())
     households = float(np.divide(served_mwh, coef.household_mwh, out=np.zeros_like(served_mwh),
@@ -158,8 +161,8 @@ def compute_kpis(coef: Coefficients, scenario: Scenario, x: np.ndarray, served_m
         "unserved_households": float(coef.households.sum()) - households,
         "productivity_t": productivity,
         "restored_ha": float(area[coef.use == USES.index("restoration")].sum()),
-        "degraded_ha": float(area[coef.ldn_status < 0].sum()),
-        "improved_ha": float(area[coef.ldn_status > 0].sum()),
+        "degraded_ha": float(area[(coef.ldn_status < 0) & land].sum()),
+        "improved_ha": float(area[(coef.ldn_status > 0) & land].sum()),
         "soc_change_t": float(coef.soc_change_t @ x),
         "cost_usd": float(coef.cost_usd @ x) + scenario.delivery_cost_usd_mwh * served,
         "budget_usd": scenario.budget_usd,
