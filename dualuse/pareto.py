@@ -263,7 +263,7 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
 
     with contextlib.ExitStack() as stack:
         if executor is None:
-            executor = stack.enter_context(open_executor())
+            executor = stack.enter_context(open_executor(plots=False))
         shared = stack.enter_context(share(region, catalogue, executor, folder))
         total = points + 2
         bar = Progress(total, 0, enabled=progress, label="front")
@@ -308,7 +308,7 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
             low = float((end_a if end_a["status"] in PLAN_STATUSES else best_a)[against])
             high = float((end_b if end_b["status"] in PLAN_STATUSES else best_b)[against])
             epsilons = np.linspace(low, high, points)[1:-1]
-            if abs(high - low) <= HOLD_TOLERANCE * max(abs(high), abs(low), 1.0):
+            if abs(high - low) <= SAME_POINT * max(abs(high), abs(low), 1e-12):
                 bar.total = bar.done  # no trade-off: one plan is best for both
             elif epsilons.size:
                 run([("ε", EpsilonConstraint(maximise, against, float(e))) for e in epsilons])

@@ -568,7 +568,8 @@ def prepare_folder(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -
 
 
 class Progress:
-    """A one-line progress bar on stderr: done/total, elapsed, ETA, failures."""
+    """A one-line progress bar on stderr: done/total, elapsed, ETA, and how many have no plan
+    (infeasible or failed)."""
 
     def __init__(self, total: int, done: int = 0, enabled: bool | None = None, label: str = "sweep",
                  stream: IO[str] | None = None) -> None:
@@ -599,14 +600,15 @@ class Progress:
         width = 24
         filled = int(width * self.done / self.total)
         bar = "#" * filled + "." * (width - filled)
-        fail = f"  failed {self.failed}" if self.failed else ""
+        fail = f"  no plan {self.failed}" if self.failed else ""
         self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}  elapsed {_clock(elapsed)}  "
                           f"ETA {eta}{fail}  ")
         self.stream.flush()
 
     def close(self) -> None:
         if self.enabled and self.total:
-            self.draw(force=True)
+            if self.done < self.total:
+                self.draw(force=True)
             self.stream.write("\n")
             self.stream.flush()
 
@@ -659,44 +661,63 @@ def execute(tasks: Sequence[Task], shared: Any, executor: Executor, store: Resul
     return results
 
 
+#: What every worker imports before its first task: the solve path, and the scipy modules that Pyomo
+#: imports on the first model it compiles (seconds per process otherwise).
+WORKER_MODULES: tuple[str, ...] = ("dualuse.sweep", "scipy.sparse", "scipy.stats")
+#: And, when it draws the plots, matplotlib.
+PLOT_MODULES: tuple[str, ...] = ("matplotlib.figure", "matplotlib.backends.backend_agg")
+
+
+def warm_up(modules: Sequence[str]) -> int:
+    """Import ``modules`` in a worker; returns the worker's process id."""
+    import importlib
+    for name in modules:
+        importlib.import_module(name)
+    return os.getpid()
+
+
 @contextlib.contextmanager
-def open_executor(workers: int | None = None, scheduler: str | None = None,
-                  dask_local: int | None = None) -> Iterator[Executor]:
+def open_executor(workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None,
+                  plots: bool = True) -> Iterator[Executor]:
     """The executor of a sweep: a local process pool (default), a Dask cluster, or a local Dask cluster.
+
+    The workers are started and have imported what they need (:data:`WORKER_MODULES`, and
+    :data:`PLOT_MODULES` with ``plots``) before this returns, so that the sweep's time is the
+    scenarios' time.
 
     Parameters
     ----------
     workers : local processes [default: one per core]
     scheduler : address of a running Dask scheduler, e.g. ``tcp://10.0.0.5:8786``
     dask_local : start a local Dask cluster of this many single-threaded workers
+    plots : the workers will draw plots
     """
     if scheduler is not None and dask_local is not None:
         raise UsageError("give --scheduler or --dask-local, not both")
     if workers is not None and (scheduler is not None or dask_local is not None):
         raise UsageError("--workers sizes the local process pool; a Dask cluster has its own workers")
-    if workers is not None and workers < 1:
-        raise UsageError(f"--workers must be 1 or more (got {workers})")
+    for option, value in (("--workers", workers), ("--dask-local", dask_local)):
+        if value is not None and value < 1:
+            raise UsageError(f"{option} must be 1 or more (got {value})")
+    modules = WORKER_MODULES + (PLOT_MODULES if plots else ())
     if scheduler is not None or dask_local is not None:
         import logging
 
         from distributed import Client, LocalCluster
 
         cluster = None
-        try:
-            if dask_local is not None:
-                if dask_local < 1:
-                    raise UsageError(f"--dask-local must be 1 or more workers (got {dask_local})")
-                cluster = LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
-                client = Client(cluster)
-            else:
+        if dask_local is not None:
+            cluster = LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            try:
                 client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            if cluster is not None:
-                cluster.close()
-            raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address, "
-                             "e.g. tcp://host:8786") from None
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address, "
+                                 "e.g. tcp://host:8786") from None
         try:
+            client.run(warm_up, modules)
             yield client.get_executor(pure=False)
         finally:
             client.close()
@@ -706,12 +727,13 @@ def open_executor(workers: int | None = None, scheduler: str | None = None,
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("forkserver")
-    # workers fork from a server that has imported everything once, scipy included
-    # (Pyomo imports scipy.stats on the first model it compiles: seconds per process otherwise)
-    context.set_forkserver_preload(["dualuse.sweep", "scipy.sparse", "scipy.stats"])
-    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
+    count = workers or os.cpu_count() or 1
+    context = multiprocessing.get_context("forkserver")  # workers fork from a server that imported it all once
+    context.set_forkserver_preload(list(modules))
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
     try:
+        for started in [pool.submit(os.getpid) for _ in range(count)]:
+            started.result()
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -898,6 +920,7 @@ def _render_against(frame: pd.DataFrame, parameter: str, others: tuple[str, ...]
         lines.append((line, rows))
     if not numeric:
         ax.set_xticks(range(len(categories)), [str(c) for c in categories])
+        ax.set_xlim(-0.5, len(categories) - 0.5)
     ax.set_xlabel(f"{parameter} [{x_unit}]")
     _format_axis(ax.xaxis, x_unit, frame[parameter] if numeric else None)
     ax.grid(alpha=0.3)
@@ -997,6 +1020,8 @@ class SweepResult:
     reused : int — scenarios whose stored result was reused
     output : Path or None — the results folder
     plots : list of Path — the PNG files written
+    timings : dict — wall time [s] of reading (``read_s``), solving (``solve_s``), writing the tables
+        (``write_s``) and drawing the plots (``plots_s``)
     """
 
     rows: pd.DataFrame
@@ -1005,6 +1030,7 @@ class SweepResult:
     reused: int
     output: Path | None = None
     plots: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Scenarios per status."""
@@ -1037,6 +1063,8 @@ def run_sweep(region: str | os.PathLike[str] | Region,
     SweepResult
     """
     say = log or (lambda text: None)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
     if isinstance(scenarios, (str, os.PathLike)):
         scenarios = read_sweep(scenarios)
     if not isinstance(catalogue, Catalogue):
@@ -1044,6 +1072,7 @@ def run_sweep(region: str | os.PathLike[str] | Region,
     if not isinstance(region, Region):
         region = read_region(region, layer)
     key = input_key(region, catalogue)
+    timings["read_s"] = time.perf_counter() - start
     variations, varied = variations_from(scenarios, key)
     unique = list({v.id: v for v in variations}.values())
     if len(unique) < len(variations):
@@ -1064,7 +1093,8 @@ def run_sweep(region: str | os.PathLike[str] | Region,
     written_plots: list[Path] = []
     with contextlib.ExitStack() as stack:
         if executor is None and (tasks or (plots and folder is not None and varied)):
-            executor = stack.enter_context(open_executor())
+            executor = stack.enter_context(open_executor(plots=plots and folder is not None))
+        start = time.perf_counter()
         if tasks:
             assert executor is not None
             say(f"{len(unique)} scenarios: {reused} already done, solving {len(tasks)} on "
@@ -1077,16 +1107,21 @@ def run_sweep(region: str | os.PathLike[str] | Region,
                 bar.close()
         elif unique:
             say(f"{len(unique)} scenarios: all already done")
+        timings["solve_s"] = time.perf_counter() - start
+        start = time.perf_counter()
         frame = results_frame(variations, varied, results, PLANS_DIR if want_plan else None)
         units: dict[str, str] = {}
         for result in results.values():
             units.update(result.get("units", {}))
         if folder is not None:
             write_table(folder, "results", RESULTS_TABLE, frame, units)
-            if plots and varied and executor is not None:
-                written_plots = write_plots(folder, frame, varied, units, executor)
+        timings["write_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        if folder is not None and plots and varied and executor is not None:
+            written_plots = write_plots(folder, frame, varied, units, executor)
+        timings["plots_s"] = time.perf_counter() - start
     return SweepResult(rows=frame, varied=list(varied), solved=len(tasks), reused=reused, output=folder,
-                       plots=written_plots)
+                       plots=written_plots, timings=timings)
 
 
 def make_module_callable(module_name: str, function_name: str) -> None:

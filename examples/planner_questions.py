@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output)
     out.mkdir(exist_ok=True)
     spec = read_sweep(args.sweep)
-    with open_executor(args.workers) as executor:
+    with open_executor(args.workers, plots=not args.no_plots) as executor:
         sweep = run_sweep(args.region, spec, executor, output=out / "sweep", plots=not args.no_plots,
                           log=lambda text: print(text, file=sys.stderr))
         front = run_pareto(args.region, "energy", "productivity", args.points, executor,

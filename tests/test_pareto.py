@@ -34,7 +34,7 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[Executor]:
-    with open_executor(workers=2) as executor:
+    with open_executor(workers=2, plots=False) as executor:
         yield executor
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -46,7 +47,7 @@ def pool() -> Iterator[Executor]:
 
 @pytest.fixture(scope="module")
 def dask() -> Iterator[Executor]:
-    with open_executor(dask_local=2) as executor:
+    with open_executor(dask_local=2, plots=False) as executor:
         yield executor
 
 
@@ -189,7 +190,8 @@ def test_killed_sweep_resumes_without_recomputing(region: Path, tmp_path: Path) 
             if rows_dir.is_dir() and len(list(rows_dir.glob("*.json"))) >= 2:
                 break
             time.sleep(0.02)
-        os.killpg(process.pid, signal.SIGKILL)  # the driver, its forkserver and its workers
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the driver, its forkserver and its workers
     finally:
         process.wait()
     finished = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in rows_dir.glob("*.json")}
