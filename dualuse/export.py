@@ -8,6 +8,7 @@ leaves a broken plan behind, and an earlier plan stays intact.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -31,7 +32,7 @@ import shapely
 
 from dualuse import __version__
 from dualuse.catalogue import USES
-from dualuse.errors import OutputError
+from dualuse.errors import DualuseError, OutputError
 from dualuse.palette import USE_COLOURS, USE_LABELS, rgb
 from dualuse.plan import Plan
 from dualuse.region import is_open_elsewhere
@@ -60,20 +61,53 @@ def check_output_path(output: str | os.PathLike[str], inputs: tuple[str | os.Pat
     folder = resolved.parent
     if not folder.is_dir():
         raise OutputError(f"output folder {folder} does not exist; create it or choose another -o PATH")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {folder} is not writable; choose another -o PATH")
-    if out.exists() and is_open_elsewhere(out):
+    if not _can_create_in(folder):
+        raise OutputError(f"output folder {folder} is not writable (a file cannot be created there); "
+                          "choose another -o PATH")
+    if is_open_elsewhere(out):
         raise OutputError(f"output {out} is open in another program (a {out.name}-wal file is beside it, as "
-                          "QGIS leaves while editing); close it there, or write to another -o PATH")
+                          "QGIS leaves while editing): replacing it now could corrupt what that program writes; "
+                          "close it there (or, if nothing has it open, open and close it once in QGIS to merge "
+                          "the -wal file), or write to another -o PATH")
+    if out.is_file() and out.stat().st_size > 0 and not _is_sqlite(out):
+        raise OutputError(f"output {out} exists and is not a GeoPackage; it is left untouched: choose another "
+                          "-o PATH, or move the file away")
     return out
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried, since permission bits do not bind root
+    and a read-only file system does not show in them)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".dualuse-write-test-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return True
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
 def atomic_path(destination: Path) -> Iterator[Path]:
     """A temporary ``.gpkg`` beside ``destination``, renamed over it only when the block succeeds.
 
-    SIGTERM is turned into an exception while the block runs, so that a killed
-    run removes its temporary file too.
+    SIGTERM is turned into :class:`Terminated` while the block runs, so that a
+    terminated run removes its temporary file and leaves the destination as
+    it was.  SIGTERM is held back while the finished file is renamed, so
+    the rename is never half done: a SIGTERM that arrives then ends the
+    process just after it, with the new file complete.  SIGKILL cannot be
+    caught: it leaves the temporary file, which the next write to the same
+    destination removes (its name carries the process id, and that process
+    is gone).
     """
     remove_stale_temporaries(destination)
     fd, name = tempfile.mkstemp(prefix=f".{destination.stem}{TEMP_MARK}{os.getpid()}-", suffix=".gpkg",
@@ -81,10 +115,16 @@ def atomic_path(destination: Path) -> Iterator[Path]:
     os.close(fd)
     os.unlink(name)  # GDAL must create the file itself
     temp = Path(name)
-    previous = _raise_on_sigterm()
+    previous = _raise_on_sigterm(destination)
     try:
         yield temp
-        os.replace(temp, destination)
+        blocked = _block_sigterm()
+        try:
+            os.replace(temp, destination)
+            _restore_sigterm(previous)
+            previous = None
+        finally:
+            _unblock_sigterm(blocked)
     finally:
         _restore_sigterm(previous)
         for leftover in (temp, Path(f"{temp}-journal"), Path(f"{temp}-wal"), Path(f"{temp}-shm")):
@@ -112,18 +152,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class Terminated(Exception):
-    """Raised inside a write when the process receives SIGTERM."""
+class Terminated(DualuseError):
+    """Raised inside a write when the process receives SIGTERM; exits 143 (128 + SIGTERM), as a shell does."""
+
+    exit_code = 128 + signal.SIGTERM
 
 
-def _raise_on_sigterm() -> Any:
+def _raise_on_sigterm(destination: Path) -> Any:
     if not _main_thread():
         return None
 
     def handler(signum: int, frame: Any) -> None:
-        raise Terminated("terminated")
+        raise Terminated(f"terminated while writing {destination}: nothing was written, "
+                         + ("the earlier file there is unchanged" if destination.exists() else "no file was left"))
 
     return signal.signal(signal.SIGTERM, handler)
+
+
+def _block_sigterm() -> bool:
+    if not _main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    return True
+
+
+def _unblock_sigterm(blocked: bool) -> None:
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def _restore_sigterm(previous: Any) -> None:
@@ -230,9 +285,10 @@ def run_record(plan: Plan, extra: dict[str, Any]) -> dict[str, Any]:
     result = plan.result
     catalogue = plan.catalogue
     versions = _versions()
-    try:
-        catalogue_toml = Path(catalogue.path).read_text(encoding="utf-8")
-    except OSError:
+    try:  # the text is recorded only if it is still the catalogue that was loaded
+        raw = Path(catalogue.path).read_bytes()
+        catalogue_toml = raw.decode("utf-8") if hashlib.sha256(raw).hexdigest() == catalogue.sha256 else ""
+    except (OSError, UnicodeDecodeError):
         catalogue_toml = ""
     record: dict[str, Any] = {
         "dualuse_version": __version__,

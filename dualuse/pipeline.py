@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from dualuse.catalogue import Catalogue, load_catalogue
-from dualuse.coefficients import compute_coefficients
-from dualuse.export import check_output_path, write_plan
+from dualuse.coefficients import Coefficients, compute_coefficients
+from dualuse.errors import InfeasibleError, InputError
+from dualuse.export import RUN_TABLE, check_output_path, read_table, write_plan
 from dualuse.plan import Plan, make_plan
-from dualuse.region import Region, read_region
-from dualuse.scenario import Scenario, load_scenario
+from dualuse.region import Region, file_sha256, read_region
+from dualuse.scenario import Scenario, load_scenario, make_scenario
 from dualuse.solve import solve
 
 
 def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathLike[str] | None = None, *,
                  scenario: Scenario | None = None, catalogue: str | os.PathLike[str] | Catalogue | None = None,
                  layer: str | None = None, time_limit_s: float | None = None, write_lp: str | None = None,
-                 explain: bool = True) -> Plan:
+                 explain: bool = True, extra_run: dict[str, Any] | None = None) -> Plan:
     """Read a region, solve one scenario and (when ``output`` is given) write the plan GeoPackage.
 
     The output path is checked before any work, so a run that could not
-    write its plan fails at once.  Raises the typed errors of
+    write its plan fails at once.  The pre-solve checks
+    (:func:`dualuse.diagnose.presolve_checks`) run before the solve: their
+    warnings join ``plan.region.warnings``, and a requirement that no plan
+    can meet raises :class:`~dualuse.errors.InfeasibleError` at once, with
+    the solver's explanation when ``explain``.  Raises the typed errors of
     :mod:`dualuse.errors`; returns the :class:`~dualuse.plan.Plan` otherwise.
+    ``extra_run`` adds columns to the plan's ``run`` table.
     """
     timings: dict[str, float] = {}
     if output is not None:
@@ -38,9 +51,143 @@ def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathL
     t = time.perf_counter()
     coef = compute_coefficients(region, catalogue, scenario)
     timings["coefficients_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
+    timings["presolve_s"] = time.perf_counter() - t
     _, result = solve(coef, scenario, time_limit_s=time_limit_s, explain=explain, write_lp=write_lp)
     plan = make_plan(region, catalogue, scenario, coef, result)
     plan.timings.update(timings)
     if output is not None:
-        write_plan(plan, Path(output))
+        write_plan(plan, Path(output), extra_run)
     return plan
+
+
+def presolve(region: Region, coef: Coefficients, scenario: Scenario, *, explain: bool = True,
+             time_limit_s: float | None = None) -> Region:
+    """Run the pre-solve checks: the region with their warnings added, or InfeasibleError on an error.
+
+    The error carries the pre-solve findings first, then (when ``explain``)
+    the solver's explanation of which requirements conflict and how far each
+    parameter would have to move.
+    """
+    from dualuse.diagnose import explain_infeasibility, infeasibility_message, presolve_checks
+
+    findings = presolve_checks(coef, scenario, region)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        explanation = [f.to_dict() for f in errors]
+        if explain:
+            explanation += explain_infeasibility(coef, scenario, time_limit_s)
+        raise InfeasibleError(infeasibility_message(explanation), explanation)
+    warnings = tuple(f.to_problem() for f in findings)
+    return dataclasses.replace(region, warnings=region.warnings + warnings) if warnings else region
+
+
+# --------------------------------------------------------------------------- re-running a plan
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """What a plan file's ``run`` table says about how it was made."""
+
+    plan_path: str
+    scenario: Scenario
+    catalogue_toml: str
+    catalogue_sha256: str
+    catalogue_path: str
+    input_path: str
+    input_layer: str
+    input_sha256: str
+    objective: float
+
+
+def read_run_record(plan_path: str | os.PathLike[str]) -> RunRecord:
+    """The recorded scenario, catalogue and input of a plan file, checked for completeness."""
+    path = str(plan_path)
+    if not os.path.isfile(path):
+        raise InputError("no such plan file", path=path, fix="give a plan GeoPackage written by `dualuse solve`")
+    try:
+        run = read_table(path, RUN_TABLE)
+    except Exception:
+        raise InputError(f"has no '{RUN_TABLE}' table, so it cannot be re-run", path=path, layer=RUN_TABLE,
+                         fix="give a plan GeoPackage written by `dualuse solve`") from None
+    needed = ("scenario", "catalogue_toml", "catalogue_sha256", "input_path", "input_layer", "input_sha256")
+    missing = [c for c in needed if c not in run.columns or len(run) == 0 or _empty(run[c].iloc[0])]
+    if missing:
+        raise InputError(f"the run record lacks {', '.join(missing)}, so the plan cannot be re-run", path=path,
+                         layer=RUN_TABLE, fix="re-solve it from its region and scenario")
+    row = run.iloc[0]
+    try:
+        values = json.loads(row["scenario"])
+    except (TypeError, ValueError):
+        raise InputError("the recorded scenario is not valid JSON", path=path, layer=RUN_TABLE,
+                         column="scenario", fix="re-solve it from its region and scenario") from None
+    scenario = make_scenario(values, origin=f"scenario recorded in {path}")
+    objective = float(row["objective"]) if "objective" in run.columns and not _empty(row["objective"]) else np.nan
+    return RunRecord(plan_path=path, scenario=scenario, catalogue_toml=str(row["catalogue_toml"]),
+                     catalogue_sha256=str(row["catalogue_sha256"]),
+                     catalogue_path=str(row.get("catalogue_path", "") or ""), input_path=str(row["input_path"]),
+                     input_layer=str(row["input_layer"]), input_sha256=str(row["input_sha256"]),
+                     objective=objective)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value)
+
+
+def rerun_plan(plan_path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, *,
+               region: str | os.PathLike[str] | None = None, time_limit_s: float | None = None) -> Plan:
+    """Re-solve a plan from its ``run`` record: the recorded scenario, catalogue and input.
+
+    The input (the recorded path, or ``region`` when the file has moved)
+    must have the recorded SHA-256, and the recorded catalogue text the
+    recorded hash; otherwise the rerun is refused, since it could not give
+    the same plan.  The new plan's ``run`` table names the plan it re-ran
+    (``rerun_of``) and the recorded objective.
+    """
+    record = read_run_record(plan_path)
+    source = str(region) if region is not None else record.input_path
+    if output is not None:
+        check_output_path(output, (source,))
+    if not os.path.isfile(source):
+        raise InputError("the recorded input is not there", path=source,
+                         fix="give the region file as REGION: `dualuse solve REGION --rerun PLAN`")
+    digest = file_sha256(source)
+    if digest != record.input_sha256:
+        raise InputError(f"is not the input the plan was made from (its SHA-256 is {digest[:12]}…, the plan "
+                         f"records {record.input_sha256[:12]}…)", path=source,
+                         fix="give the original region file as REGION")
+    with tempfile.TemporaryDirectory(prefix="dualuse-rerun-") as folder:
+        catalogue_file = Path(folder) / "catalogue.toml"
+        catalogue_file.write_bytes(record.catalogue_toml.encode("utf-8"))
+        catalogue = load_catalogue(catalogue_file)
+        if catalogue.sha256 != record.catalogue_sha256:
+            raise InputError("the recorded catalogue text does not match its recorded hash", path=str(plan_path),
+                             layer=RUN_TABLE, column="catalogue_toml",
+                             fix=f"re-run with the original catalogue: dualuse solve REGION --catalogue "
+                                 f"{record.catalogue_path or 'FILE'} --scenario ...")
+        extra = {"rerun_of": str(Path(plan_path).resolve()), "rerun_recorded_objective": record.objective,
+                 "catalogue_path": record.catalogue_path}
+        return solve_region(source, output, scenario=record.scenario, catalogue=catalogue,
+                            layer=record.input_layer, time_limit_s=time_limit_s, extra_run=extra)
+
+
+def same_plan_table(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when two plan files have the same ``plan`` layer: every column, exactly, after sorting by parcel id."""
+    import pyogrio
+
+    frames = []
+    for path in (a, b):
+        frame = pyogrio.read_dataframe(path, layer="plan", use_arrow=True)
+        key = "parcel_id" if "parcel_id" in frame.columns else frame.columns[0]
+        frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
+        frame["geom_wkb"] = frame.geometry.to_wkb()
+        frames.append(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
+    if list(frames[0].columns) != list(frames[1].columns):
+        return False
+    try:
+        pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+    except AssertionError:
+        return False
+    return True
+

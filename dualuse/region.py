@@ -13,7 +13,7 @@ import hashlib
 import os
 import sqlite3
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -201,18 +201,26 @@ def check_region(path: str | os.PathLike[str], layer: str | None = None
     Returns the region (None when any error was found) and the problems,
     errors first.
     """
+    from dualuse.validate import check_areas, check_units, measure_unbuilt  # validate builds on this module
+
     path = str(path)
     layer_name = layer or DEFAULT_LAYER
     frame = _open_layer(path, layer_name)
     problems: list[Problem] = []
     parcels = _check_parcels(frame, layer_name, problems)
     communities = _read_communities(path, layer_name, problems)
-    if parcels is None or communities is None or any(p.severity == "error" for p in problems):
+    community_index = (_link_communities(parcels, communities, layer_name, problems)
+                       if communities is not None else None)
+    check_units(frame, layer_name, problems)
+    if community_index is None or any(p.severity == "error" for p in problems):
+        measure_unbuilt(parcels, layer_name, problems)
         return None, _sorted(problems)
-    community_index = _link_communities(parcels, communities, layer_name, problems)
+    with np.errstate(invalid="ignore", over="ignore"):  # areas out of the CRS's range: check_areas names them
+        region = _build_region(path, layer_name, parcels, communities, community_index, problems)
+    check_areas(region.parcels, region.area_ha, layer_name, problems)
     if any(p.severity == "error" for p in problems):
         return None, _sorted(problems)
-    region = _build_region(path, layer_name, parcels, communities, community_index, problems)
+    region = replace(region, warnings=tuple(p for p in problems if p.severity == "warning"))
     return region, _sorted(problems)
 
 
@@ -302,7 +310,8 @@ def _check_parcels(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]
     geom = frame.geometry.array
     null = shapely.is_missing(geom) | pd.isna(frame.geometry).to_numpy()
     if null.any():
-        problems.append(Problem("error", layer, "geometry", f"{null.sum()} parcel(s) have no geometry",
+        problems.append(Problem("error", layer, "geometry",
+                                f"{null.sum()} parcel(s) have no geometry (NULL, or bytes that are not a geometry)",
                                 "drop these rows or give them polygons", _ids(frame, null), int(null.sum())))
     empty = ~null & shapely.is_empty(geom)
     if empty.any():
@@ -318,6 +327,8 @@ def _check_parcels(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]
                                 f"{bad_type.sum()} parcel(s) are not polygons ({names})",
                                 "parcels must be Polygon or MultiPolygon: buffer points and lines into areas, "
                                 "or drop them", _ids(frame, bad_type), int(bad_type.sum())))
+    from dualuse.validate import check_geometry  # validate builds on this module
+    frame = check_geometry(frame, layer, problems)
 
     for column in PARCEL_COLUMNS:
         if column.name == "parcel_id":
@@ -374,6 +385,12 @@ def _check_column(frame: pd.DataFrame, column: Column, layer: str, problems: lis
                                     f"{bad.sum()} value(s) are not booleans ({', '.join(repr(s) for s in seen)})",
                                     fix, _ids(frame, bad), int(bad.sum())))
             return
+        if missing.any():
+            problems.append(Problem("warning", layer, name,
+                                    f"{missing.sum()} value(s) are empty; the default "
+                                    f"{str(column.default).lower()} is used for them",
+                                    f"fill them in if the default is not right: {fix}", _ids(frame, missing),
+                                    int(missing.sum())))
         frame[name] = parsed.fillna(bool(column.default)).astype(bool)
         return
 
@@ -388,36 +405,44 @@ def _check_column(frame: pd.DataFrame, column: Column, layer: str, problems: lis
             return
         values = numeric
     array = values.to_numpy(dtype=float, na_value=np.nan)
+    before = len(problems)
     if missing.any():
         if column.required:
             problems.append(Problem("error", layer, name, f"{missing.sum()} value(s) are empty (NULL or NaN)",
                                     fix, _ids(frame, missing), int(missing.sum())))
-            return
-        array = np.where(missing, float(column.default), array)
+        else:
+            problems.append(Problem("warning", layer, name,
+                                    f"{missing.sum()} value(s) are empty (NULL or NaN); the default "
+                                    f"{column.default:g} [{column.unit}] is used for them",
+                                    f"fill them in if the default is not right: {fix}", _ids(frame, missing),
+                                    int(missing.sum())))
+            array = np.where(missing, float(column.default), array)
     infinite = np.isinf(array)
     if infinite.any():
         problems.append(Problem("error", layer, name, f"{infinite.sum()} value(s) are infinite", fix,
                                 _ids(frame, infinite), int(infinite.sum())))
-        return
+    finite = np.isfinite(array)
     if column.allowed:
-        bad = ~np.isin(array, column.allowed)
+        bad = finite & ~np.isin(array, column.allowed)
         if bad.any():
             seen = sorted(set(array[bad].tolist()))[:5]
             problems.append(Problem("error", layer, name,
                                     f"{bad.sum()} value(s) are not one of {column.allowed} (e.g. {seen})",
                                     fix, _ids(frame, bad), int(bad.sum())))
-            return
     outside = np.zeros(array.shape, dtype=bool)
     if column.lo is not None:
-        outside |= array < column.lo
+        outside |= finite & (array < column.lo)
     if column.hi is not None:
-        outside |= array > column.hi
+        outside |= finite & (array > column.hi)
     if outside.any():
         seen = sorted(set(array[outside].tolist()))[:3]
+        lo = "−∞" if column.lo is None else f"{column.lo:g}"
+        hi = "∞" if column.hi is None else f"{column.hi:g}"
         problems.append(Problem("error", layer, name,
-                                f"{outside.sum()} value(s) are outside {column.lo:g}–{column.hi:g} "
+                                f"{outside.sum()} value(s) are outside {lo}–{hi} "
                                 f"{column.unit} (e.g. {', '.join(f'{v:g}' for v in seen)})",
                                 fix, _ids(frame, outside), int(outside.sum())))
+    if any(p.severity == "error" for p in problems[before:]):
         return
     frame[name] = array.astype(np.int8) if column.kind == "int" else array
 
@@ -480,24 +505,31 @@ def _read_communities(path: str, parcel_layer: str, problems: list[Problem]) -> 
             continue
         if column.name in frame.columns and not column.required:
             # an empty household_kwh_yr means "the tier default", so keep NaN
-            vals = pd.to_numeric(frame[column.name], errors="coerce")
-            bad_text = frame[column.name].notna().to_numpy() & vals.isna().to_numpy()
+            raw = frame[column.name]
+            vals = pd.to_numeric(raw, errors="coerce")
+            bad_text = raw.notna().to_numpy() & vals.isna().to_numpy()
+            if pd.api.types.is_bool_dtype(raw):
+                bad_text = np.ones(len(raw), dtype=bool)
             arr = vals.to_numpy(dtype=float, na_value=np.nan)
-            bad = bad_text | np.isinf(arr) | (arr < (column.lo or 0.0))
+            with np.errstate(invalid="ignore"):
+                bad = bad_text | np.isinf(arr) | (arr < (column.lo or 0.0)) | (
+                    arr > (column.hi if column.hi is not None else np.inf))
             if bad.any():
+                ids = frame["community_id"] if "community_id" in frame.columns else pd.Series(frame.index)
+                hi = f" up to {column.hi:g}" if column.hi is not None else ""
                 problems.append(Problem("error", layer, column.name,
-                                        f"{bad.sum()} value(s) are not numbers of 0 or more",
-                                        _FIXES[column.name], tuple(frame.loc[bad, "community_id"][:5]),
-                                        int(bad.sum())))
+                                        f"{bad.sum()} value(s) are not numbers from {column.lo or 0.0:g}{hi} "
+                                        f"[{column.unit}]", _FIXES[column.name],
+                                        tuple(ids.to_numpy()[bad][:5]), int(bad.sum())))
             frame[column.name] = arr
             continue
         _check_column(frame, column, layer, problems)
-    if len(problems) > before and any(p.severity == "error" for p in problems[before:]):
-        return None
+    if any(p.severity == "error" and p.column == "community_id" for p in problems[before:]):
+        return None  # the parcels cannot be linked to communities without usable ids
     keep = ["community_id", "unserved_households", "household_kwh_yr"]
     if "geometry" in frame.columns and frame["geometry"].notna().any():
         keep.append("geometry")
-    return frame[keep].reset_index(drop=True)
+    return frame.reindex(columns=keep).reset_index(drop=True)
 
 
 def _link_communities(parcels: pd.DataFrame, communities: pd.DataFrame, layer: str,
