@@ -44,8 +44,8 @@ from dualuse.model import linear
 from dualuse.plan import KPI_UNITS
 from dualuse.region import Region, read_region
 from dualuse.scenario import Scenario, load_scenario
-from dualuse.sweep import (FIXED_IN_SWEEP, PLAN_STATUSES, PLANS_DIR, Progress, ResultStore, Task, _atomic_write,
-                           describe_executor, execute, input_key, make_module_callable, open_executor,
+from dualuse.sweep import (FIXED_IN_SWEEP, PLAN_STATUSES, PLANS_DIR, Progress, ResultStore, Task, atomic_write,
+                           describe_executor, execute, format_axis, input_key, make_module_callable, open_executor,
                            prepare_folder, scenario_id, share, write_table)
 
 #: The KPIs a front can pair: +1 if more is better (maximised), −1 if less is better (minimised).
@@ -264,7 +264,7 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
     with contextlib.ExitStack() as stack:
         if executor is None:
             executor = stack.enter_context(open_executor(plots=False))
-        shared = stack.enter_context(share(region, catalogue, executor, folder))
+        shared = stack.enter_context(share(region, catalogue, executor))
         total = points + 2
         bar = Progress(total, 0, enabled=progress, label="front")
         say(f"front of {maximise} against {against}: {total} solves on {describe_executor(executor)}")
@@ -336,7 +336,7 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
             "knee": ("bool", "the point farthest from the chord between the ends (scaled to [0, 1])"),
         }
         write_table(folder, "front", FRONT_TABLE, front, {}, described)
-        _atomic_write(folder / "front.png", plot_front(result))
+        atomic_write(folder / "front.png", plot_front(result))
         result.files = [folder / "front.gpkg", folder / "front.csv", folder / "front.png"]
     return result
 
@@ -391,8 +391,6 @@ def plot_front(front: ParetoFront) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from dualuse.sweep import _format_axis
-
     frame = front.points
     fig = Figure(figsize=(6.4, 4.6), dpi=100)
     FigureCanvasAgg(fig)
@@ -410,8 +408,8 @@ def plot_front(front: ParetoFront) -> bytes:
     ax.set_ylabel(_label(front.maximise))
     ax.set_title(f"Trade-off between {front.maximise} and {front.against} ({len(frame)} plans, ε-constraint)",
                  fontsize=10)
-    _format_axis(ax.xaxis, KPI_UNITS[front.against][0], frame[front.against])
-    _format_axis(ax.yaxis, KPI_UNITS[front.maximise][0], frame[front.maximise])
+    format_axis(ax.xaxis, KPI_UNITS[front.against][0], frame[front.against])
+    format_axis(ax.yaxis, KPI_UNITS[front.maximise][0], frame[front.maximise])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, frameon=False)
     fig.subplots_adjust(left=0.15, right=0.95, bottom=0.13, top=0.9)

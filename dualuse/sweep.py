@@ -341,7 +341,7 @@ class SharedInput:
 
 
 @contextlib.contextmanager
-def share(region: Region, catalogue: Catalogue, executor: Executor, folder: Path | None) -> Iterator[Any]:
+def share(region: Region, catalogue: Catalogue, executor: Executor) -> Iterator[Any]:
     """What to pass to the workers so that each gets the region once.
 
     A Dask executor gets it scattered to every worker; a thread pool gets the
@@ -362,7 +362,7 @@ def share(region: Region, catalogue: Catalogue, executor: Executor, folder: Path
     if isinstance(executor, ThreadPoolExecutor) or not _is_process_pool(executor):
         yield inline
         return
-    with tempfile.TemporaryDirectory(prefix=".dualuse-input-", dir=folder) as tmp:
+    with tempfile.TemporaryDirectory(prefix="dualuse-input-") as tmp:
         path = Path(tmp) / f"{key[:16]}.pickle"
         with open(path, "wb") as fh:
             pickle.dump((region, catalogue), fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -504,11 +504,11 @@ class ResultStore:
         """The plan first, then the row: a stored row means its plan is there too."""
         row = result["row"]
         if result.get("plan") is not None:
-            _atomic_write(self.plan_path(row["id"]), result["plan"])
+            atomic_write(self.plan_path(row["id"]), result["plan"])
         if row["status"] in FINAL_STATUSES:
             stored = {"row": row, "units": result.get("units", {}),
                       "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-            _atomic_write(self.row_path(row["id"]), json.dumps(stored, sort_keys=True).encode())
+            atomic_write(self.row_path(row["id"]), json.dumps(stored, sort_keys=True).encode())
 
 
 def _remove_stale_temporaries(folder: Path) -> None:
@@ -530,7 +530,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary beside ``path``, sync it, and rename it over ``path``."""
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -825,7 +825,7 @@ def write_table(folder: Path, stem: str, layer: str, frame: pd.DataFrame, units:
                                 driver="GPKG")
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
-    _atomic_write(folder / f"{stem}.csv", buffer.getvalue().encode("utf-8"))
+    atomic_write(folder / f"{stem}.csv", buffer.getvalue().encode("utf-8"))
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -922,7 +922,7 @@ def _render_against(frame: pd.DataFrame, parameter: str, others: tuple[str, ...]
         ax.set_xticks(range(len(categories)), [str(c) for c in categories])
         ax.set_xlim(-0.5, len(categories) - 0.5)
     ax.set_xlabel(f"{parameter} [{x_unit}]")
-    _format_axis(ax.xaxis, x_unit, frame[parameter] if numeric else None)
+    format_axis(ax.xaxis, x_unit, frame[parameter] if numeric else None)
     ax.grid(alpha=0.3)
     if as_lines and others:
         ax.legend(fontsize=7, frameon=False, loc="best", ncol=2 if len(groups) > 5 else 1)
@@ -937,7 +937,7 @@ def _render_against(frame: pd.DataFrame, parameter: str, others: tuple[str, ...]
         ax.autoscale_view()
         ax.set_ylabel(f"{spec.metric} [{spec.metric_unit}]" if spec.metric_unit else spec.metric)
         ax.set_title(spec.metric_meaning[:70] + note, fontsize=10)
-        _format_axis(ax.yaxis, spec.metric_unit, solved[spec.metric])
+        format_axis(ax.yaxis, spec.metric_unit, solved[spec.metric])
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
         out[spec.filename] = buffer.getvalue()
@@ -961,7 +961,7 @@ def _readable(value: Any) -> str:
     return _fmt(value)
 
 
-def _format_axis(axis: Any, unit: str, values: pd.Series | None) -> None:
+def format_axis(axis: Any, unit: str, values: pd.Series | None) -> None:
     """Percentages for shares, engineering prefixes (k, M) for large numbers, plain numbers otherwise."""
     from matplotlib.ticker import EngFormatter, PercentFormatter, ScalarFormatter
 
@@ -989,7 +989,7 @@ def write_plots(folder: Path, frame: pd.DataFrame, varied: Sequence[str], units:
     written = []
     for future in as_completed(futures):
         for name, data in future.result().items():
-            _atomic_write(target / name, data)
+            atomic_write(target / name, data)
             written.append(target / name)
     keep = {p.name for p in written}
     for stale in target.glob("*_vs_*.png"):
@@ -1099,7 +1099,7 @@ def run_sweep(region: str | os.PathLike[str] | Region,
             assert executor is not None
             say(f"{len(unique)} scenarios: {reused} already done, solving {len(tasks)} on "
                 f"{describe_executor(executor)}")
-            shared = stack.enter_context(share(region, catalogue, executor, folder))
+            shared = stack.enter_context(share(region, catalogue, executor))
             bar = Progress(len(unique), reused, enabled=progress)
             try:
                 results.update(execute(tasks, shared, executor, store, bar))
