@@ -74,16 +74,19 @@ def agrivoltaics_answer(rows: pd.DataFrame) -> list[str]:
                      f"({first['area_agrivoltaic_ha']:,.0f} ha)"
                      + (f"; at {musd(float(before['budget_usd'].max()))} it had none" if len(before) else ""))
     if "shadow_budget" in loose:
-        price = loose[["budget_usd", "shadow_budget"]].dropna()
-        if len(price) >= 2:
-            first_price, last_price = float(price["shadow_budget"].iloc[0]), float(price["shadow_budget"].iloc[-1])
-            lines.append(f"  an extra USD 1 M adds {first_price:.3g} to the objective at "
-                         f"{musd(float(price['budget_usd'].iloc[0]))} and {last_price:.3g} at "
-                         f"{musd(float(price['budget_usd'].iloc[-1]))}")
-            low = price[price["shadow_budget"] < 0.1 * first_price]
-            if first_price > 0 and len(low):
-                lines.append(f"  beyond about {musd(float(low['budget_usd'].iloc[0]))} extra budget buys little "
-                             "(its shadow price is under a tenth of its first value)")
+        price = loose[["budget_usd", "shadow_budget", "households_served", "access"]].dropna()
+        first = float(price["shadow_budget"].iloc[0]) if len(price) else 0.0
+        cheaper = price[price["shadow_budget"] < 0.5 * first] if first > 0 else price.iloc[:0]
+        if len(cheaper):
+            at = cheaper.iloc[0]
+            lowest = musd(float(price["budget_usd"].iloc[0]))
+            lines.append(f"  an extra USD 1 M is worth {first:.3g} (objective) at {lowest} but only "
+                         f"{at['shadow_budget']:.3g} from {musd(float(at['budget_usd']))}: by then "
+                         f"{at['households_served']:,.0f} households ({at['access']:.0%} of the unserved demand) "
+                         "are served")
+        elif len(price) >= 2:
+            lines.append(f"  an extra USD 1 M is worth about {first:.3g} (objective) across the whole range: "
+                         "the budget binds everywhere")
     return lines
 
 
