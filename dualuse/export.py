@@ -137,12 +137,13 @@ def remove_stale_temporaries(destination: Path) -> None:
     folder = destination.resolve().parent
     for temp in folder.glob(f".{destination.stem}{TEMP_MARK}*.gpkg"):
         pid_text = temp.name[len(f".{destination.stem}{TEMP_MARK}"):].split("-", 1)[0]
-        if pid_text.isdigit() and not _alive(int(pid_text)):
+        if pid_text.isdigit() and not process_alive(int(pid_text)):
             with contextlib.suppress(OSError):
                 temp.unlink()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True when a process with this id exists (a temporary's owner may still be writing)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -56,6 +56,7 @@ import pandas as pd
 
 from dualuse.catalogue import Catalogue, load_catalogue
 from dualuse.errors import DualuseError, InfeasibleError, OutputError, TimeLimitError, UnboundedError, UsageError
+from dualuse.export import process_alive
 from dualuse.plan import KPI_UNITS
 from dualuse.region import Region, read_region
 from dualuse.scenario import (PARAMETER_BY_NAME, Scenario, default_scenario_path, load_scenario, make_scenario,
@@ -515,19 +516,9 @@ def _remove_stale_temporaries(folder: Path) -> None:
     """Remove the temporaries of writes that a killed run (whose process is gone) left behind."""
     for temp in folder.glob(".*.tmp-*"):
         pid = temp.name.rsplit(".tmp-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             with contextlib.suppress(OSError):
                 temp.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def atomic_write(path: Path, data: bytes) -> None:
