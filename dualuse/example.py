@@ -52,14 +52,31 @@ def _smooth_field(rng: np.random.Generator, u: np.ndarray, v: np.ndarray, modes:
     return out / max(np.abs(out).max(), 1e-9)
 
 
+#: Beyond this many widths a Gaussian blob's exp(−d²/2w²) is exactly 0.0 in float64 (exp(−746) underflows).
+_BLOB_REACH = math.sqrt(2 * 746.0)
+
+
 def _blobs(rng: np.random.Generator, x_km: np.ndarray, y_km: np.ndarray, count: int, width_km: tuple[float, float],
-           extent_km: tuple[float, float]) -> np.ndarray:
-    out = np.zeros_like(x_km)
+           extent_km: tuple[float, float], nx: int) -> np.ndarray:
+    """A sum of ``count`` Gaussian blobs at random centres over the cells (``nx`` to a row of the grid).
+
+    Each blob is evaluated only on the rows and columns within the distance
+    at which it underflows to exactly 0, so the sum is bitwise the one over
+    every cell, at a fraction of the cost on large regions.
+    """
+    rows = -(-x_km.size // nx)
+    grid_x, grid_y = x_km[:nx], y_km[::nx]  # cell centres along a row and up a column
+    out = np.zeros(rows * nx)
+    grid = out.reshape(rows, nx)
     for _ in range(count):
         cx, cy = rng.uniform(0, extent_km[0]), rng.uniform(0, extent_km[1])
         w = rng.uniform(*width_km)
-        out += np.exp(-((x_km - cx) ** 2 + (y_km - cy) ** 2) / (2 * w * w))
-    return out
+        reach = _BLOB_REACH * w
+        c0, c1 = np.searchsorted(grid_x, [cx - reach, cx + reach], side="right")
+        r0, r1 = np.searchsorted(grid_y, [cy - reach, cy + reach], side="right")
+        grid[r0:r1, c0:c1] += np.exp(-((grid_x[None, c0:c1] - cx) ** 2 + (grid_y[r0:r1, None] - cy) ** 2)
+                                     / (2 * w * w))
+    return out[:x_km.size]
 
 
 def make_example(parcels: int = 2000, seed: int = 42) -> ExampleRegion:
@@ -79,7 +96,8 @@ def make_example(parcels: int = 2000, seed: int = 42) -> ExampleRegion:
     rows, cols = np.divmod(np.arange(parcels), nx)
     corners = [(rows, cols), (rows, cols + 1), (rows + 1, cols + 1), (rows + 1, cols), (rows, cols)]
     ring = np.stack([np.stack([vx[r, c], vy[r, c]], axis=-1) for r, c in corners], axis=1)
-    geometry = shapely.polygons(ring)
+    geometry = shapely.from_ragged_array(shapely.GeometryType.POLYGON, ring.reshape(-1, 2),
+                                         (np.arange(0, 5 * parcels + 1, 5), np.arange(parcels + 1)))
 
     # cell centres in km from the south-west corner, and on the unit square
     x_km = (cols + 0.5) * CELL_M / 1000.0
@@ -106,10 +124,10 @@ def make_example(parcels: int = 2000, seed: int = 42) -> ExampleRegion:
     land[dist_settle_km < 1.1] = "artificial"
     land[lake] = "water"
 
-    base = np.array([_BASE_PRODUCTIVITY[t] for t in land])
+    base = pd.Series(land).map(_BASE_PRODUCTIVITY).to_numpy(dtype=float)
     productivity = base * (0.5 + rain) * (1 + 0.12 * texture)
 
-    hot = _blobs(rng, x_km, y_km, count=max(3, parcels // 400), width_km=(2.0, 5.0), extent_km=extent_km)
+    hot = _blobs(rng, x_km, y_km, count=max(3, parcels // 400), width_km=(2.0, 5.0), extent_km=extent_km, nx=nx)
     score = hot + 0.35 * _smooth_field(rng, u, v, modes=5, max_frequency=5.0)
     degradation = np.zeros(parcels, dtype=np.int8)
     degradation[score > np.quantile(score, 0.85)] = -1
@@ -117,7 +135,7 @@ def make_example(parcels: int = 2000, seed: int = 42) -> ExampleRegion:
     degradation[np.isin(land, ("water", "artificial"))] = 0
     productivity = np.where(degradation < 0, productivity * 0.7, productivity)
 
-    soc = np.clip(8 + 22 * rain + np.array([_SOC_OFFSET[t] for t in land]) + 3 * texture, 1.5, None)
+    soc = np.clip(8 + 22 * rain + pd.Series(land).map(_SOC_OFFSET).to_numpy(dtype=float) + 3 * texture, 1.5, None)
     soc = np.where(degradation < 0, soc * 0.85, soc)
 
     ridge = np.exp(-((u - 0.8) ** 2) / (2 * 0.06 ** 2)) * (0.6 + 0.4 * np.sin(6 * math.pi * v) ** 2)
@@ -137,7 +155,7 @@ def make_example(parcels: int = 2000, seed: int = 42) -> ExampleRegion:
     household_kwh[rng.random(n_settlements) < 0.2] = 2117.0  # market towns at MTF tier 4 (OnSSET)
 
     frame = gpd.GeoDataFrame({
-        "parcel_id": np.array([f"P{k + 1:07d}" for k in range(parcels)], dtype=object),
+        "parcel_id": np.char.add("P", np.char.zfill(np.arange(1, parcels + 1).astype(str), 7)).astype(object),
         "land_type": land,
         "pv_yield_kwh_kwp": np.round(1680 + 230 * v + 25 * texture, 1),
         "productivity_t_ha": np.round(productivity, 3),

@@ -8,21 +8,36 @@ parcel under use :math:`u` (:mod:`dualuse.coefficients`).
 
 The variable ``x`` is indexed by the eligible (parcel, use) *pairs*
 ``0 … n_pairs − 1`` (``coef.parcel[j]``, ``coef.use[j]``): an ineligible pair
-has no variable at all.  Row bodies are built from the coefficient arrays as
-``LinearExpression`` objects, not from indexed ``Param`` rules, which keeps
-construction close to the cost of the solver's own work (FACTS.md).
+has no variable at all.
 
-The model stays an ordinary ``ConcreteModel``: inspect it, add constraints to
-it, or write it with ``m.write("plan.lp")``.
+How the model is built (chosen by measurement, ``benchmarks/RESULTS.md``):
+each family first states its rows in matrix form, as numpy arrays
+(:class:`Rows`: for each row the columns, the coefficients and the bounds);
+the Pyomo constraint is then made from those very arrays, one
+``LinearExpression`` per row, with no indexed ``Param`` and no expression
+arithmetic.  The arrays are kept on the model (``m.matrix_form``, a
+:class:`MatrixForm`), so that the hand-over to HiGHS
+(:func:`dualuse.solve.compile_model`) can pass them as they are once it has
+checked that the model still holds the families as built.
+
+The model stays an ordinary ``ConcreteModel``: inspect it, add variables,
+constraints or another objective to it, or write it with
+``m.write("plan.lp")``.
 """
 
 from __future__ import annotations
 
+import gc
+import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr import EqualityExpression, InequalityExpression, RangedExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from dualuse.catalogue import USES
 from dualuse.coefficients import Coefficients, land_type_name
@@ -35,6 +50,11 @@ ELASTIC_FAMILIES: tuple[str, ...] = ("budget", "ldn_neutrality", "food_floor", "
 SOLAR = USES.index("solar")
 AGRIVOLTAIC = USES.index("agrivoltaic")
 RESTORATION = USES.index("restoration")
+
+INF = math.inf
+
+#: From this many (parcel, use) pairs, ``build_model`` ends with one full garbage collection.
+LARGE_MODEL_PAIRS = 200_000
 
 
 def build_model(coef: Coefficients, scenario: Scenario,
@@ -49,21 +69,188 @@ def build_model(coef: Coefficients, scenario: Scenario,
         given a penalised slack; when any is given the objective becomes the
         least total relaxation (used to explain infeasibility)
     """
-    m = pyo.ConcreteModel(name="dualuse")
-    m.elastic_families = elastic
-    add_variables(m, coef, scenario)
-    add_allocation(m, coef)
-    add_budget(m, coef, scenario, "budget" in elastic)
-    add_ldn_neutrality(m, coef, scenario, "ldn_neutrality" in elastic)
-    add_energy_access(m, coef, scenario)
-    add_food_floor(m, coef, scenario, "food_floor" in elastic)
-    add_policy_caps(m, coef, scenario, "pv_cap" in elastic, "min_restored" in elastic)
-    add_plant_size(m, coef, scenario)
-    if elastic:
-        add_least_relaxation(m)
-    else:
-        add_objective(m, coef, scenario)
+    with PauseGC():  # millions of live objects: the cyclic collector would only rescan them, for nothing
+        m = pyo.ConcreteModel(name="dualuse")
+        m.elastic_families = elastic
+        add_variables(m, coef, scenario)
+        add_totals(m, coef, scenario)
+        add_allocation(m, coef)
+        add_budget(m, coef, scenario, "budget" in elastic)
+        add_ldn_neutrality(m, coef, scenario, "ldn_neutrality" in elastic)
+        add_energy_access(m, coef, scenario)
+        add_food_floor(m, coef, scenario, "food_floor" in elastic)
+        add_policy_caps(m, coef, scenario, "pv_cap" in elastic, "min_restored" in elastic)
+        add_plant_size(m, coef, scenario)
+        if elastic:
+            add_least_relaxation(m)
+        else:
+            add_objective(m, coef, scenario)
+    if coef.n_pairs >= LARGE_MODEL_PAIRS:
+        # the collector left the new objects in its youngest generation: one full pass now (about
+        # a second per million parcels) instead of three passes later, in the middle of other work
+        gc.collect()
     return m
+
+
+# --------------------------------------------------------------------------- matrix form
+
+
+@dataclass(frozen=True, eq=False)
+class Rows:
+    r"""Rows of one constraint family (or an objective) in matrix form.
+
+    Row ``r`` is :math:`l_r \le \sum_k a_k v_{c_k} \le u_r` over
+    ``k in indptr[r]:indptr[r + 1]``, with ``a = value``, ``c = column``
+    (positions in :attr:`MatrixForm.columns`), ``l = lower`` and ``u = upper``
+    (±inf for a missing bound).  Zero coefficients are never stored.
+    """
+
+    indptr: np.ndarray
+    column: np.ndarray  # int32, as HiGHS takes it
+    value: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.lower.size)
+
+    @classmethod
+    def from_entries(cls, row: np.ndarray, column: np.ndarray, value: np.ndarray,
+                     lower: np.ndarray | float, upper: np.ndarray | float, n_rows: int) -> Rows:
+        """Rows from (row, column, value) entries; within a row, entries keep their given order."""
+        row = np.asarray(row, dtype=np.int64)
+        value = np.asarray(value, dtype=float)
+        keep = value != 0.0
+        row, column, value = row[keep], np.asarray(column, dtype=np.int64)[keep], value[keep]
+        order = np.argsort(row, kind="stable")
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=n_rows), out=indptr[1:])
+        return cls(indptr=indptr, column=column[order].astype(np.int32), value=value[order],
+                   lower=np.broadcast_to(np.asarray(lower, dtype=float), (n_rows,)).copy(),
+                   upper=np.broadcast_to(np.asarray(upper, dtype=float), (n_rows,)).copy())
+
+    @classmethod
+    def single(cls, column: np.ndarray, value: np.ndarray, lower: float = -INF, upper: float = INF) -> Rows:
+        """One row: ``lower ≤ Σ value · columns ≤ upper``."""
+        column = np.asarray(column, dtype=np.int64)
+        return cls.from_entries(np.zeros(column.size, dtype=np.int64), column, value, lower, upper, 1)
+
+
+@dataclass(eq=False)
+class Family:
+    """One constraint component of the model as built: its rows, its data objects and their expressions."""
+
+    name: str
+    component: Any
+    rows: Rows
+    data: list[Any]
+    expressions: list[Any]
+
+
+@dataclass(eq=False)
+class MatrixForm:
+    """The model's own variables and constraint families as the arrays they were built from.
+
+    Attributes
+    ----------
+    columns : list — the VarData of the model's own variables, in column order
+        (``x`` first, so column ``j < n_pairs`` is pair ``j``; then ``served``,
+        ``export``, and the rest in the order they were declared)
+    variables : list of (name, component, first column, size)
+    totals : list of (name, component, expression) — the named ``Expression`` components that
+        constraints and the objective share
+    families : list of Family — the constraint families, in declaration order
+        (``allocation`` first, so row ``i < n_parcels`` is parcel ``i``)
+    objective : tuple (component, expression, sense, Rows) or None
+    """
+
+    columns: list[Any] = field(default_factory=list)
+    variables: list[tuple[str, Any, int, int]] = field(default_factory=list)
+    totals: list[tuple[str, Any, Any]] = field(default_factory=list)
+    families: list[Family] = field(default_factory=list)
+    objective: tuple[Any, Any, int, Rows] | None = None
+
+    def add_variable(self, name: str, component: Any) -> int:
+        """Register a variable component's data as columns; its first column."""
+        first = len(self.columns)
+        data = list(component.values())
+        self.columns.extend(data)
+        self.variables.append((name, component, first, len(data)))
+        return first
+
+    def first_column(self, name: str) -> int:
+        return next(first for n, _, first, _ in self.variables if n == name)
+
+
+def _bodies(rows: Rows, columns: list[Any]) -> list[LinearExpression]:
+    """One ``LinearExpression`` per row, made straight from the arrays: of the bare variables when the
+    row's coefficients are all 1, else of monomial terms."""
+    variables = [columns[k] for k in rows.column.tolist()]
+    values = rows.value.tolist()
+    starts = rows.indptr[:-1].tolist()
+    ends = rows.indptr[1:].tolist()
+    ones = np.ones(rows.n_rows, dtype=bool)
+    non_unit = rows.value != 1.0
+    if non_unit.any():
+        ones[np.unique(np.searchsorted(rows.indptr, np.flatnonzero(non_unit), side="right") - 1)] = False
+    return [LinearExpression(variables[a:b]) if unit
+            else LinearExpression(list(map(MonomialTermExpression, zip(values[a:b], variables[a:b]))))
+            for a, b, unit in zip(starts, ends, ones.tolist())]
+
+
+def _relation(lower: float, body: Any, upper: float) -> Any:
+    """``lower ≤ body ≤ upper`` as the Pyomo relational expression (±inf: no bound)."""
+    if lower == upper:
+        return EqualityExpression((body, upper))
+    if lower == -INF:
+        return InequalityExpression((body, upper), False)
+    if upper == INF:
+        return InequalityExpression((lower, body), False)
+    return RangedExpression((lower, body, upper), (False, False))
+
+
+def _expressions(rows: Rows, columns: list[Any]) -> list[Any]:
+    """One Pyomo relational expression per row, made straight from the arrays."""
+    return [_relation(lo, body, hi) for lo, body, hi in
+            zip(rows.lower.tolist(), _bodies(rows, columns), rows.upper.tolist())]
+
+
+def _add_rows(m: pyo.ConcreteModel, name: str, rows: Rows, doc: str, index: Any = None,
+              expressions: list[Any] | None = None) -> None:
+    """Add a constraint family made from ``rows``: scalar when ``index`` is None, else one row per
+    member of ``index`` (a Pyomo set, in its order).  ``expressions`` (one per row) state the rows
+    through the model's named totals instead; they must be the same rows."""
+    form: MatrixForm = m.matrix_form
+    if expressions is None:
+        expressions = _expressions(rows, form.columns)
+    if index is None:
+        component = pyo.Constraint(expr=expressions[0], doc=doc)
+    elif isinstance(index, pyo.RangeSet) and index.first() == 0:
+        component = pyo.Constraint(index, rule=lambda m, k: expressions[k], doc=doc)
+    else:
+        position = {key: r for r, key in enumerate(index)}
+        component = pyo.Constraint(index, rule=lambda m, k: expressions[position[k]], doc=doc)
+    m.add_component(name, component)
+    data = list(component.values())
+    form.families.append(Family(name, component, rows, data, [d.expr for d in data]))
+
+
+def _add_total(m: pyo.ConcreteModel, name: str, rows: Rows, doc: str) -> None:
+    """A named total (a Pyomo ``Expression``) made from the single row ``rows``."""
+    form: MatrixForm = m.matrix_form
+    m.add_component(name, pyo.Expression(expr=_bodies(rows, form.columns)[0], doc=doc))
+    component = m.component(name)
+    form.totals.append((name, component, component.expr))
+
+
+def _set_objective(m: pyo.ConcreteModel, rows: Rows, sense: int, doc: str, body: Any = None) -> None:
+    """The objective ``rows`` (one row); ``body`` states it through the named totals instead."""
+    form: MatrixForm = m.matrix_form
+    if body is None:
+        body = _bodies(rows, form.columns)[0]
+    m.objective = pyo.Objective(expr=body, sense=sense, doc=doc)
+    form.objective = (m.objective, m.objective.expr, sense, rows)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -71,20 +258,16 @@ def build_model(coef: Coefficients, scenario: Scenario,
 
 def linear(coefs: Iterable[float], variables: Sequence[pyo.Var]) -> LinearExpression:
     """Σ coefs · variables as one LinearExpression (no intermediate sum expressions)."""
-    return LinearExpression(constant=0.0, linear_coefs=[float(c) for c in coefs], linear_vars=list(variables))
+    values = coefs.tolist() if isinstance(coefs, np.ndarray) else [float(c) for c in coefs]
+    return LinearExpression(list(map(MonomialTermExpression, zip(values, list(variables)))))
 
 
-def _pair_vars(m: pyo.ConcreteModel, pairs: np.ndarray) -> list[pyo.Var]:
-    x = m.x
-    return [x[j] for j in pairs.tolist()]
-
-
-def _slack(m: pyo.ConcreteModel, name: str, index: Sequence[int] | None = None) -> pyo.Var:
-    """A non-negative slack variable registered with its scale for the least-relaxation objective."""
+def _slack(m: pyo.ConcreteModel, name: str, index: Sequence[Any] | None = None) -> int:
+    """A non-negative slack variable (one per member of ``index``); its first column."""
     var = pyo.Var(index, within=pyo.NonNegativeReals) if index is not None else pyo.Var(
         within=pyo.NonNegativeReals)
     m.add_component(f"slack_{name}", var)
-    return var
+    return m.matrix_form.add_variable(f"slack_{name}", var)
 
 
 # --------------------------------------------------------------------------- families
@@ -93,16 +276,49 @@ def _slack(m: pyo.ConcreteModel, name: str, index: Sequence[int] | None = None) 
 def add_variables(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
     r"""Shares :math:`x_j \in [0, 1]` of each eligible pair (binary in ``whole`` mode),
     deliveries :math:`s_c \in [0, D_c]` [MWh/yr] and grid export :math:`g \in [0, G]` [MWh/yr]."""
+    m.matrix_form = MatrixForm()
     m.PAIRS = pyo.RangeSet(0, coef.n_pairs - 1, doc="eligible (parcel, use) pairs")
     m.PARCELS = pyo.RangeSet(0, coef.n_parcels - 1, doc="parcels")
     m.COMMUNITIES = pyo.RangeSet(0, coef.demand_mwh.size - 1, doc="communities")
     domain = pyo.Binary if scenario.mode == "whole" else pyo.UnitInterval
     m.x = pyo.Var(m.PAIRS, within=domain, doc="share of the parcel under the use [-]")
+    demand_mwh = coef.demand_mwh.tolist()
     m.served = pyo.Var(m.COMMUNITIES, within=pyo.NonNegativeReals,
-                       bounds=lambda m, c: (0.0, float(coef.demand_mwh[c])),
+                       bounds=lambda m, c: (0.0, demand_mwh[c]),
                        doc="energy delivered to the community's households [MWh/yr]")
     m.export = pyo.Var(within=pyo.NonNegativeReals, bounds=(0.0, scenario.grid_export_mwh),
                        doc="energy sent to the grid [MWh/yr]")
+    for name in ("x", "served", "export"):
+        m.matrix_form.add_variable(name, m.component(name))
+
+
+def _served_columns(m: pyo.ConcreteModel) -> np.ndarray:
+    return m.matrix_form.first_column("served") + np.arange(len(m.COMMUNITIES))
+
+
+def _cost_entries(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    columns = [np.arange(coef.n_pairs)]
+    values = [coef.cost_usd]
+    if len(m.COMMUNITIES) and scenario.delivery_cost_usd_mwh > 0:
+        columns.append(_served_columns(m))
+        values.append(np.full(len(m.COMMUNITIES), scenario.delivery_cost_usd_mwh))
+    return np.concatenate(columns), np.concatenate(values)
+
+
+def add_totals(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
+    r"""Named totals that the constraints and the objective share: ``m.cost_usd`` and ``m.productivity_t``.
+
+    .. math::
+        K = \sum_{iu} k_{iu} x_{iu} + \kappa \sum_c s_c \;\text{[USD]}, \qquad
+        P = \sum_{iu} p_{iu} x_{iu} \;\text{[t DM/yr]}
+
+    Stated once, each is used by its constraint (budget, food floor) and by
+    the objective, which keeps the model smaller; they are also there for a
+    user's own constraints.
+    """
+    _add_total(m, "cost_usd", Rows.single(*_cost_entries(m, coef, scenario)),
+               "capital cost of the plan, delivery included [USD]")
+    _add_total(m, "productivity_t", Rows.single(np.arange(coef.n_pairs), coef.productivity_t), "harvest [t DM/yr]")
 
 
 def add_allocation(m: pyo.ConcreteModel, coef: Coefficients) -> None:
@@ -110,15 +326,9 @@ def add_allocation(m: pyo.ConcreteModel, coef: Coefficients) -> None:
 
     .. math:: \sum_{u} x_{iu} = 1 \quad \forall i \in I
     """
-    starts = np.searchsorted(coef.parcel, np.arange(coef.n_parcels + 1)).tolist()
-    x = m.x
-
-    def rule(m: pyo.ConcreteModel, i: int) -> tuple[float, LinearExpression, float]:
-        lo, hi = starts[i], starts[i + 1]
-        return (1.0, LinearExpression(constant=0.0, linear_coefs=[1.0] * (hi - lo),
-                                      linear_vars=[x[j] for j in range(lo, hi)]), 1.0)
-
-    m.allocation = pyo.Constraint(m.PARCELS, rule=rule, doc="shares of each parcel sum to 1")
+    rows = Rows.from_entries(coef.parcel, np.arange(coef.n_pairs), np.ones(coef.n_pairs), 1.0, 1.0,
+                             coef.n_parcels)
+    _add_rows(m, "allocation", rows, "shares of each parcel sum to 1", m.PARCELS)
 
 
 def add_budget(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, elastic: bool = False) -> None:
@@ -128,13 +338,14 @@ def add_budget(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, ela
 
     with :math:`\kappa` the delivery cost [USD per MWh/yr] and :math:`B` the budget [USD].
     """
-    paid = np.flatnonzero(coef.cost_usd)
-    body = linear(coef.cost_usd[paid], _pair_vars(m, paid))
-    if len(m.COMMUNITIES) and scenario.delivery_cost_usd_mwh > 0:
-        body += linear([scenario.delivery_cost_usd_mwh] * len(m.COMMUNITIES), list(m.served.values()))
+    columns, values = _cost_entries(m, coef, scenario)
+    body = m.cost_usd
     if elastic:
-        body -= _slack(m, "budget")
-    m.budget = pyo.Constraint(expr=body <= scenario.budget_usd, doc="capital budget [USD]")
+        slack = _slack(m, "budget")
+        columns, values = np.append(columns, slack), np.append(values, -1.0)
+        body = body - m.slack_budget
+    rows = Rows.single(columns, values, upper=scenario.budget_usd)
+    _add_rows(m, "budget", rows, "capital budget [USD]", expressions=[_relation(-INF, body, scenario.budget_usd)])
 
 
 def add_ldn_neutrality(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
@@ -148,6 +359,8 @@ def add_ldn_neutrality(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scena
     (scope ``region``); absent with scope ``off``.  :math:`\tau` is the net
     improvement target (0 = neutrality).  Water bodies are not land: SDG
     15.3.1 leaves them out of the land area, and so does this constraint.
+    A group in which no use changes the balance keeps its (empty) row, so
+    that a positive target there is infeasible.
     """
     if scenario.ldn_scope == "off":
         return
@@ -158,26 +371,22 @@ def add_ldn_neutrality(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scena
     keys = [k for k in np.unique(parcel_groups).tolist() if k >= 0]
     if not keys:
         return
-    m.LDN_GROUPS = pyo.Set(initialize=[land_type_name(k) if scenario.ldn_scope == "land_type" else "region"
-                                       for k in keys], ordered=True, doc="groups within which LDN holds")
+    names = [land_type_name(k) if by_type else "region" for k in keys]
+    m.LDN_GROUPS = pyo.Set(initialize=names, ordered=True, doc="groups within which LDN holds")
+    group_area_ha = np.array([coef.area_ha[parcel_groups == key].sum() for key in keys])
+    m.ldn_group_area_ha = dict(zip(names, group_area_ha.tolist()))
     weight = coef.pair_area_ha * coef.ldn_status
-    slack = _slack(m, "ldn_neutrality", list(m.LDN_GROUPS)) if elastic else None
-    names = list(m.LDN_GROUPS)
-    m.ldn_group_area_ha = {name: float(coef.area_ha[parcel_groups == key].sum()) for name, key in zip(names, keys)}
-
-    def rule(m: pyo.ConcreteModel, name: str) -> object:
-        key = keys[names.index(name)]
-        in_group = groups == key
-        pairs = np.flatnonzero(in_group & (weight != 0))
-        if pairs.size == 0:  # no use changes the balance: keep the row, so that a positive target is infeasible
-            pairs = np.flatnonzero(in_group)[:1]
-        body = linear(weight[pairs], _pair_vars(m, pairs))
-        if slack is not None:
-            body += slack[name]
-        return body >= scenario.ldn_target * m.ldn_group_area_ha[name]
-
-    m.ldn_neutrality = pyo.Constraint(m.LDN_GROUPS, rule=rule,
-                                      doc="net LDN gain per land type [ha] ≥ target × area")
+    in_group = np.flatnonzero(groups >= 0)
+    row = [np.searchsorted(keys, groups[in_group])]
+    columns = [in_group]
+    values = [weight[in_group]]
+    if elastic:
+        row.append(np.arange(len(keys)))
+        columns.append(_slack(m, "ldn_neutrality", names) + np.arange(len(keys)))
+        values.append(np.ones(len(keys)))
+    rows = Rows.from_entries(np.concatenate(row), np.concatenate(columns), np.concatenate(values),
+                             scenario.ldn_target * group_area_ha, INF, len(keys))
+    _add_rows(m, "ldn_neutrality", rows, "net LDN gain per land type [ha] ≥ target × area", m.LDN_GROUPS)
 
 
 def add_energy_access(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
@@ -192,24 +401,22 @@ def add_energy_access(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenar
     :math:`g \le G` (the grid's export capacity).
     """
     eta = scenario.delivery_efficiency
+    n_communities = len(m.COMMUNITIES)
     producing = np.flatnonzero(coef.energy_mwh > 0)
-    if len(m.COMMUNITIES):
-        community = coef.pair_community[producing]
-        order = np.argsort(community, kind="stable")
-        bounds = np.searchsorted(community[order], np.arange(len(m.COMMUNITIES) + 1)).tolist()
-
-        def supply(m: pyo.ConcreteModel, c: int) -> object:
-            pairs = producing[order[bounds[c]:bounds[c + 1]]]
-            if pairs.size == 0:
-                return m.served[c] <= 0
-            return m.served[c] - linear(eta * coef.energy_mwh[pairs], _pair_vars(m, pairs)) <= 0
-
-        m.community_supply = pyo.Constraint(m.COMMUNITIES, rule=supply,
-                                            doc="delivery to a community ≤ η × its parcels' generation [MWh/yr]")
-    body = m.export - linear(coef.energy_mwh[producing], _pair_vars(m, producing))
-    if len(m.COMMUNITIES):
-        body += linear([1.0 / eta] * len(m.COMMUNITIES), list(m.served.values()))
-    m.energy_balance = pyo.Constraint(expr=body <= 0, doc="deliveries and export ≤ generation [MWh/yr]")
+    if n_communities:
+        supplied = producing[coef.pair_community[producing] >= 0]
+        rows = Rows.from_entries(
+            np.concatenate([np.arange(n_communities), coef.pair_community[supplied]]),
+            np.concatenate([_served_columns(m), supplied]),
+            np.concatenate([np.ones(n_communities), -eta * coef.energy_mwh[supplied]]),
+            -INF, 0.0, n_communities)
+        _add_rows(m, "community_supply", rows, "delivery to a community ≤ η × its parcels' generation [MWh/yr]",
+                  m.COMMUNITIES)
+    rows = Rows.single(
+        np.concatenate([[m.matrix_form.first_column("export")], producing, _served_columns(m)]),
+        np.concatenate([[1.0], -coef.energy_mwh[producing], np.full(n_communities, 1.0 / eta)]),
+        upper=0.0)
+    _add_rows(m, "energy_balance", rows, "deliveries and export ≤ generation [MWh/yr]")
 
 
 def add_food_floor(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, elastic: bool = False) -> None:
@@ -219,12 +426,15 @@ def add_food_floor(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
     """
     if coef.baseline_productivity_t <= 0 or scenario.food_floor <= 0:
         return
-    pairs = np.flatnonzero(coef.productivity_t)
-    body = linear(coef.productivity_t[pairs], _pair_vars(m, pairs))
+    columns, values = np.arange(coef.n_pairs), coef.productivity_t
+    body = m.productivity_t
     if elastic:
-        body += _slack(m, "food_floor")
-    m.food_floor = pyo.Constraint(expr=body >= scenario.food_floor * coef.baseline_productivity_t,
-                                  doc="harvest ≥ φ × today's [t DM/yr]")
+        slack = _slack(m, "food_floor")
+        columns, values = np.append(columns, slack), np.append(values, 1.0)
+        body = body + m.slack_food_floor
+    floor_t = scenario.food_floor * coef.baseline_productivity_t
+    rows = Rows.single(columns, values, lower=floor_t)
+    _add_rows(m, "food_floor", rows, "harvest ≥ φ × today's [t DM/yr]", expressions=[_relation(floor_t, body, INF)])
 
 
 def add_policy_caps(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
@@ -239,18 +449,22 @@ def add_policy_caps(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario
     total_ha = float(coef.area_ha.sum())
     if scenario.max_pv_share < 1.0:
         pairs = np.flatnonzero(np.isin(coef.use, (SOLAR, AGRIVOLTAIC)))
-        body = linear(coef.pair_area_ha[pairs], _pair_vars(m, pairs))
-        if elastic_pv:
-            body -= _slack(m, "pv_cap")
         if pairs.size or elastic_pv:
-            m.pv_cap = pyo.Constraint(expr=body <= scenario.max_pv_share * total_ha,
-                                      doc="area under PV ≤ the largest share of the region [ha]")
+            columns, values = [pairs], [coef.pair_area_ha[pairs]]
+            if elastic_pv:
+                columns.append(np.array([_slack(m, "pv_cap")]))
+                values.append(np.array([-1.0]))
+            rows = Rows.single(np.concatenate(columns), np.concatenate(values),
+                               upper=scenario.max_pv_share * total_ha)
+            _add_rows(m, "pv_cap", rows, "area under PV ≤ the largest share of the region [ha]")
     if scenario.min_restored_ha > 0:
         pairs = np.flatnonzero(coef.use == RESTORATION)
-        body = linear(coef.pair_area_ha[pairs], _pair_vars(m, pairs))
+        columns, values = [pairs], [coef.pair_area_ha[pairs]]
         if elastic_restored:
-            body += _slack(m, "min_restored")
-        m.min_restored = pyo.Constraint(expr=body >= scenario.min_restored_ha, doc="restored area ≥ the least [ha]")
+            columns.append(np.array([_slack(m, "min_restored")]))
+            values.append(np.array([1.0]))
+        rows = Rows.single(np.concatenate(columns), np.concatenate(values), lower=scenario.min_restored_ha)
+        _add_rows(m, "min_restored", rows, "restored area ≥ the least [ha]")
 
 
 def add_plant_size(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
@@ -263,13 +477,18 @@ def add_plant_size(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario)
     """
     if scenario.min_plant_mwp <= 0:
         return
-    pairs = np.flatnonzero(np.isin(coef.use, (SOLAR, AGRIVOLTAIC))).tolist()
-    m.PV_PAIRS = pyo.Set(initialize=pairs, ordered=True, doc="PV pairs")
+    pairs = np.flatnonzero(np.isin(coef.use, (SOLAR, AGRIVOLTAIC)))
+    m.PV_PAIRS = pyo.Set(initialize=pairs.tolist(), ordered=True, doc="PV pairs")
     m.build = pyo.Var(m.PV_PAIRS, within=pyo.Binary, doc="a plant is built on the pair")
-    m.plant_min = pyo.Constraint(m.PV_PAIRS, rule=lambda m, j: scenario.min_plant_mwp * m.build[j]
-                                 - float(coef.capacity_mw[j]) * m.x[j] <= 0, doc="plant ≥ smallest size [MWp]")
-    m.plant_on = pyo.Constraint(m.PV_PAIRS, rule=lambda m, j: m.x[j] - m.build[j] <= 0,
-                                doc="a share only where a plant is built")
+    build = m.matrix_form.add_variable("build", m.build) + np.arange(pairs.size)
+    row = np.repeat(np.arange(pairs.size), 2)
+    columns = np.column_stack([build, pairs]).ravel()
+    minimum = np.column_stack([np.full(pairs.size, scenario.min_plant_mwp), -coef.capacity_mw[pairs]]).ravel()
+    _add_rows(m, "plant_min", Rows.from_entries(row, columns, minimum, -INF, 0.0, pairs.size),
+              "plant ≥ smallest size [MWp]", m.PV_PAIRS)
+    switch = np.column_stack([np.ones(pairs.size), -np.ones(pairs.size)]).ravel()
+    _add_rows(m, "plant_on", Rows.from_entries(row, np.column_stack([pairs, build]).ravel(), switch, -INF, 0.0,
+                                               pairs.size), "a share only where a plant is built", m.PV_PAIRS)
 
 
 def objective_terms(coef: Coefficients, scenario: Scenario) -> dict[str, float]:
@@ -297,7 +516,6 @@ def add_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) 
     harvest.
     """
     norm = objective_terms(coef, scenario)
-    pair_coef = np.zeros(coef.n_pairs)
     served_coef = 0.0
     export_coef = 0.0
     if norm["demand_mwh"] > 0:
@@ -305,15 +523,29 @@ def add_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) 
     if norm["max_delivery_mwh"] > 0:
         served_coef += scenario.weight_energy / norm["max_delivery_mwh"]
         export_coef += scenario.weight_energy / norm["max_delivery_mwh"]
-    if norm["baseline_productivity_t"] > 0:
-        pair_coef += scenario.weight_productivity * coef.productivity_t / norm["baseline_productivity_t"]
-    pair_coef -= scenario.weight_cost * coef.cost_usd / norm["cost_scale_usd"]
-    served_coef -= scenario.weight_cost * scenario.delivery_cost_usd_mwh / norm["cost_scale_usd"]
-    pairs = np.flatnonzero(pair_coef)
-    body = linear(pair_coef[pairs], _pair_vars(m, pairs)) + export_coef * m.export
-    if len(m.COMMUNITIES):
-        body += linear([served_coef] * len(m.COMMUNITIES), list(m.served.values()))
-    m.objective = pyo.Objective(expr=body, sense=pyo.maximize, doc="weighted KPIs [-]")
+    harvest_coef = (scenario.weight_productivity / norm["baseline_productivity_t"]
+                    if norm["baseline_productivity_t"] > 0 else 0.0)
+    cost_coef = -scenario.weight_cost / norm["cost_scale_usd"]
+    # the same objective as one dense row, summed term by term in the order the expression states it
+    form: MatrixForm = m.matrix_form
+    dense = np.zeros(len(form.columns))
+    terms = []
+    if harvest_coef:
+        dense[:coef.n_pairs] += harvest_coef * coef.productivity_t
+        terms.append(harvest_coef * m.productivity_t)
+    if cost_coef:
+        columns, values = _cost_entries(m, coef, scenario)
+        dense[columns] += cost_coef * values
+        terms.append(cost_coef * m.cost_usd)
+    if export_coef:
+        dense[form.first_column("export")] += export_coef
+        terms.append(export_coef * m.export)
+    if served_coef and len(m.COMMUNITIES):
+        dense[_served_columns(m)] += served_coef
+        terms.append(linear(np.full(len(m.COMMUNITIES), served_coef), list(m.served.values())))
+    used = np.flatnonzero(dense)
+    _set_objective(m, Rows.single(used, dense[used]), pyo.maximize, "weighted KPIs [-]",
+                   body=sum(terms[1:], terms[0]) if terms else LinearExpression([]))
 
 
 def add_least_relaxation(m: pyo.ConcreteModel) -> None:
@@ -325,15 +557,20 @@ def add_least_relaxation(m: pyo.ConcreteModel) -> None:
     and, for LDN, the area of the land type, so that every relaxation counts
     as a share of what it relaxes.
     """
-    terms = []
+    form: MatrixForm = m.matrix_form
+    columns: list[int] = []
+    values: list[float] = []
     for name in ("budget", "food_floor", "pv_cap", "min_restored"):
         slack = m.component(f"slack_{name}")
         con = m.component(name)
         if slack is not None and con is not None:
             rhs = con.upper if con.upper is not None else con.lower
-            terms.append(slack / max(abs(pyo.value(rhs)), 1.0))
-    slack = m.component("slack_ldn_neutrality")
-    if slack is not None:
-        for name in m.LDN_GROUPS:
-            terms.append(slack[name] / max(m.ldn_group_area_ha[name], 1.0))
-    m.objective = pyo.Objective(expr=sum(terms), sense=pyo.minimize, doc="least scaled relaxation")
+            columns.append(form.first_column(f"slack_{name}"))
+            values.append(1.0 / max(abs(pyo.value(rhs)), 1.0))
+    if m.component("slack_ldn_neutrality") is not None:
+        first = form.first_column("slack_ldn_neutrality")
+        for k, name in enumerate(m.LDN_GROUPS):
+            columns.append(first + k)
+            values.append(1.0 / max(m.ldn_group_area_ha[name], 1.0))
+    _set_objective(m, Rows.single(np.array(columns, dtype=np.int64), np.array(values)), pyo.minimize,
+                   "least scaled relaxation")
