@@ -28,6 +28,11 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
+# make bench: dualuse against the bare-highspy floor at scale (SIZES=10000,100000 for a quicker run)
+SIZES ?= 10000,100000,1000000
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py --sizes $(SIZES)
+
 example: $(STAMP)
 	$(BIN)/dualuse example -o data/example_region.gpkg --parcels 2000 --seed 42
 

@@ -37,7 +37,7 @@ from dualuse.palette import USE_COLOURS, USE_LABELS, rgb
 from dualuse.plan import Plan
 from dualuse.region import is_open_elsewhere
 
-os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside written files (FACTS.md)
+os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside files whose metadata GDAL reads
 
 PLAN_LAYER = "plan"
 COMMUNITIES_LAYER = "communities"

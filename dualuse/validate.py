@@ -65,8 +65,8 @@ def check_geometry(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem])
     """Report polygons with non-finite coordinates; repair invalid ones.
 
     Self-intersecting polygons (a "bowtie" has area 0) are repaired with
-    ``shapely.make_valid(method="structure")``, which keeps polygons polygons
-    (FACTS.md), and reported as a warning naming the parcels and the area
+    ``shapely.make_valid(method="structure")``, which keeps polygons polygons,
+    and reported as a warning naming the parcels and the area
     change; a polygon that the repair reduces to nothing is an error.
     Rows that are missing, empty or not polygonal are left to
     :func:`dualuse.region._check_parcels`.  Returns the frame with repaired
