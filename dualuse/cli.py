@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -54,6 +55,26 @@ def want_json(flag: bool) -> None:
     """Record that this command speaks JSON, so a failure is printed as JSON on stdout too."""
     ctx = click.get_current_context().find_root()
     ctx._dualuse_json = flag  # type: ignore[attr-defined]
+
+
+def scenario_options(scenario_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options that say which layer, scenario and catalogue a command runs on."""
+    options = [
+        click.option("--layer", default=None, help="parcel layer of REGION  [default: parcels]"),
+        click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False), default=None,
+                     help=scenario_help),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                     help="override a scenario parameter; repeatable (see `dualuse parameters`)"),
+        click.option("--catalogue", type=click.Path(dir_okay=False), default=None,
+                     help="land-use catalogue TOML  [default: models/landuses.toml]"),
+    ]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def main() -> None:
@@ -106,13 +127,7 @@ def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
 @cli.command(epilog=_SOLVE_EPILOG)
 @click.argument("region", type=click.Path(dir_okay=False, path_type=str), required=False)
 @click.option("-o", "--output", default="plan.gpkg", help="plan GeoPackage to write")
-@click.option("--layer", default=None, help="parcel layer of REGION  [default: parcels]")
-@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False), default=None,
-              help="scenario TOML file (over the defaults)")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="override a scenario parameter; repeatable (see `dualuse parameters`)")
-@click.option("--catalogue", type=click.Path(dir_okay=False), default=None,
-              help="land-use catalogue TOML  [default: models/landuses.toml]")
+@scenario_options("scenario TOML file (over the defaults)")
 @click.option("--time-limit", "time_limit", type=click.FloatRange(min=0), default=None,
               help="solver time limit [s]  [default: the scenario's time_limit_s]")
 @click.option("--write-lp", type=click.Path(dir_okay=False), default=None,
@@ -353,13 +368,7 @@ Examples:
 
 @cli.command(epilog=_VALIDATE_EPILOG)
 @click.argument("region", type=click.Path(path_type=str))  # a folder is reported like every other problem
-@click.option("--layer", default=None, help="parcel layer of REGION  [default: parcels]")
-@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False), default=None,
-              help="scenario TOML file (over the defaults) for the pre-solve checks")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="override a scenario parameter; repeatable (see `dualuse parameters`)")
-@click.option("--catalogue", type=click.Path(dir_okay=False), default=None,
-              help="land-use catalogue TOML  [default: models/landuses.toml]")
+@scenario_options("scenario TOML file (over the defaults) for the pre-solve checks")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
 def validate(region: str, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
              catalogue: str | None, as_json: bool) -> None:
