@@ -69,11 +69,18 @@ def freeze_mid_write(region: Path, output: Path) -> tuple[subprocess.Popen, Path
     pytest.fail("never caught the plan being written")
 
 
-def test_sigterm_mid_write_keeps_the_earlier_plan_and_leaves_no_temporary(region: Path, tmp_path: Path) -> None:
+def earlier_plan_then_frozen_rewrite(region: Path, tmp_path: Path
+                                     ) -> tuple[Path, str, subprocess.Popen[str], Path]:
+    """A plan written once, then a second run frozen while it writes: (output, its digest, process, temporary)."""
     output = tmp_path / "plan.gpkg"
     solve_region(region, output, scenario=load_scenario())
     before = digest(output)
     process, temp = freeze_mid_write(region, output)
+    return output, before, process, temp
+
+
+def test_sigterm_mid_write_keeps_the_earlier_plan_and_leaves_no_temporary(region: Path, tmp_path: Path) -> None:
+    output, before, process, temp = earlier_plan_then_frozen_rewrite(region, tmp_path)
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGCONT)
     _, stderr = process.communicate(timeout=120)
@@ -84,10 +91,7 @@ def test_sigterm_mid_write_keeps_the_earlier_plan_and_leaves_no_temporary(region
 
 
 def test_sigkill_mid_write_keeps_the_earlier_plan_and_the_next_run_clears_up(region: Path, tmp_path: Path) -> None:
-    output = tmp_path / "plan.gpkg"
-    solve_region(region, output, scenario=load_scenario())
-    before = digest(output)
-    process, temp = freeze_mid_write(region, output)
+    output, before, process, temp = earlier_plan_then_frozen_rewrite(region, tmp_path)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=120)
     assert process.returncode == -signal.SIGKILL
