@@ -20,14 +20,14 @@ import time
 from pathlib import Path
 
 from dualuse import validate
-from dualuse.catalogue import load_catalogue
-from dualuse.coefficients import compute_coefficients
-from dualuse.diagnose import conflicting_requirements, explain_infeasibility, presolve_checks
-from dualuse.example import write_example
-from dualuse.model import build_model
-from dualuse.region import check_region
-from dualuse.scenario import load_scenario
-from dualuse.solve import solve_model
+from dualuse.inputs.catalogue import load_catalogue
+from dualuse.model.coefficients import compute_coefficients
+from dualuse.diagnose.explain import conflicting_requirements, explain_infeasibility, presolve_checks
+from dualuse.prepare.example import write_example
+from dualuse.model.build import build_model
+from dualuse.inputs.region import check_region
+from dualuse.inputs.scenario import load_scenario
+from dualuse.solve.highs import solve_model
 
 
 def timed(fn, *args, **kwargs):

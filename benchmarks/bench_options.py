@@ -1,4 +1,4 @@
-"""Which HiGHS options for dualuse's LP: the measurements behind :func:`dualuse.solve.highs_options`.
+"""Which HiGHS options for dualuse's LP: the measurements behind :func:`dualuse.solve.highs.highs_options`.
 
 Builds the LP of ``benchmarks/bench_scale.py``'s scenario for one example
 region, writes it once as MPS, and solves it with each candidate option set
@@ -79,13 +79,13 @@ def write_lp(parcels: int, seed: int, folder: Path) -> tuple[str, int]:
     import highspy
     from bench_scale import scenario_values
 
-    from dualuse.catalogue import load_catalogue
-    from dualuse.coefficients import compute_coefficients
-    from dualuse.example import write_example
-    from dualuse.model import build_model
-    from dualuse.region import read_region
-    from dualuse.scenario import make_scenario
-    from dualuse.solve import compile_model, objective_scale
+    from dualuse.inputs.catalogue import load_catalogue
+    from dualuse.model.coefficients import compute_coefficients
+    from dualuse.prepare.example import write_example
+    from dualuse.model.build import build_model
+    from dualuse.inputs.region import read_region
+    from dualuse.inputs.scenario import make_scenario
+    from dualuse.solve.highs import compile_model, objective_scale
 
     region_path = folder / "region.gpkg"
     write_example(region_path, parcels=parcels, seed=seed)

@@ -114,7 +114,7 @@ def peak_memory_mb() -> float:
 
 def run(spec: dict[str, object]) -> dict[str, object]:
     """Run prepare once (in this process) and return its figures."""
-    from dualuse.prepare import PrepareOptions, prepare
+    from dualuse.prepare.assemble import PrepareOptions, prepare
 
     options = PrepareOptions(cell_ha=float(spec["cell_ha"]), population_field="pop", electrified_field="elec",
                              household_size=5.0, reach_km=15.0, allow_missing=True,

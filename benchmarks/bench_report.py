@@ -28,7 +28,7 @@ USD_PER_PARCEL = 30_000.0
 _MEASURE = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from dualuse.report import write_report
+from dualuse.report.html import write_report
 report = write_report(sys.argv[1], sys.argv[2])
 total = time.perf_counter() - t0
 print(json.dumps({"seconds": report.seconds, "total_s": total,

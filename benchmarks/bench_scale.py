@@ -1,9 +1,9 @@
 """Benchmark ``dualuse solve`` at scale against the floor: the same LP handed straight to highspy.
 
-For each size it writes the example region (:func:`dualuse.example.write_example`),
+For each size it writes the example region (:func:`dualuse.prepare.example.write_example`),
 then runs, each in a fresh process so that peak memory is that run's own:
 
-- ``dualuse``: :func:`dualuse.pipeline.solve_region`, read to written plan,
+- ``dualuse``: :func:`dualuse.run.solve_region`, read to written plan,
   with the seconds of every stage (read, coefficients, pre-solve checks,
   model build, hand-over to HiGHS, HiGHS's solve, read-back, write);
 - ``floor``: the same read, coefficients and write around the identical LP
@@ -73,7 +73,7 @@ def scenario_values(parcels: int) -> dict[str, Any]:
 
 
 def run_generate(parcels: int, seed: int, region: str) -> dict[str, Any]:
-    from dualuse.example import write_example
+    from dualuse.prepare.example import write_example
 
     start = time.perf_counter()
     write_example(region, parcels=parcels, seed=seed)
@@ -82,17 +82,17 @@ def run_generate(parcels: int, seed: int, region: str) -> dict[str, Any]:
 
 def run_dualuse(parcels: int, region: str, output: str, handover: str) -> dict[str, Any]:
     from dualuse import solve as solve_module
-    from dualuse.pipeline import solve_region
-    from dualuse.scenario import make_scenario
+    from dualuse.run import solve_region
+    from dualuse.inputs.scenario import make_scenario
 
     if handover == "compiler":  # the general path, for comparison: the whole model through Pyomo's compiler
         solve_module.compile_model = solve_module.compile_standard_form
     elif handover == "released":  # the model let go once HiGHS holds the LP: solve(keep_model=False)
         import functools
 
-        import dualuse.pipeline
+        import dualuse.run
 
-        dualuse.pipeline.solve = functools.partial(solve_module.solve, keep_model=False)
+        dualuse.run.solve = functools.partial(solve_module.solve, keep_model=False)
     scenario = make_scenario(scenario_values(parcels))
     start, cpu = time.perf_counter(), time.process_time()
     plan = solve_region(region, output, scenario=scenario)
@@ -109,8 +109,8 @@ def run_floor(parcels: int, region: str, output: str) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     from floor import run_floor as floor
 
-    from dualuse.catalogue import load_catalogue
-    from dualuse.scenario import make_scenario
+    from dualuse.inputs.catalogue import load_catalogue
+    from dualuse.inputs.scenario import make_scenario
 
     scenario = make_scenario(scenario_values(parcels))
     catalogue = load_catalogue()
@@ -127,12 +127,12 @@ def run_appsi(parcels: int, region: str) -> dict[str, Any]:
     """The built model through Pyomo's appsi HiGHS interface (its own translation), same options."""
     import pyomo.environ as pyo
 
-    from dualuse.catalogue import load_catalogue
-    from dualuse.coefficients import compute_coefficients
-    from dualuse.model import build_model
-    from dualuse.region import read_region
-    from dualuse.scenario import make_scenario
-    from dualuse.solve import compile_model, highs_options, objective_scale
+    from dualuse.inputs.catalogue import load_catalogue
+    from dualuse.model.coefficients import compute_coefficients
+    from dualuse.model.build import build_model
+    from dualuse.inputs.region import read_region
+    from dualuse.inputs.scenario import make_scenario
+    from dualuse.solve.highs import compile_model, highs_options, objective_scale
 
     scenario = make_scenario(scenario_values(parcels))
     start = time.perf_counter()

@@ -1,12 +1,12 @@
 """The floor: dualuse's LP handed straight to highspy, with no modelling layer.
 
-The same read (:func:`dualuse.region.read_region`), the same coefficients
-(:func:`dualuse.coefficients.compute_coefficients`) and the same write
-(:func:`dualuse.export.write_plan`) as ``dualuse solve``; in between, the
+The same read (:func:`dualuse.inputs.region.read_region`), the same coefficients
+(:func:`dualuse.model.coefficients.compute_coefficients`) and the same write
+(:func:`dualuse.export.gpkg.write_plan`) as ``dualuse solve``; in between, the
 LP of ``models/README.md`` is assembled here from the coefficient arrays
-as one sparse matrix, written independently of :mod:`dualuse.model`, and
-passed to HiGHS with the same options (:func:`dualuse.solve.highs_options` and
-:func:`dualuse.solve.objective_scale`).
+as one sparse matrix, written independently of :mod:`dualuse.model.build`, and
+passed to HiGHS with the same options (:func:`dualuse.solve.highs.highs_options` and
+:func:`dualuse.solve.highs.objective_scale`).
 Whatever dualuse spends beyond this is the cost of the Pyomo model.
 
 Only the share mode (an LP) without elastic rows is built: that is what
@@ -25,13 +25,16 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from dualuse.catalogue import USES, Catalogue
-from dualuse.coefficients import Coefficients, compute_coefficients
-from dualuse.export import write_plan
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import Catalogue
+from dualuse.model.coefficients import Coefficients, compute_coefficients
+from dualuse.export.gpkg import write_plan
 from dualuse.plan import make_plan
-from dualuse.region import LAND_TYPES, read_region
-from dualuse.scenario import Scenario
-from dualuse.solve import SolveResult, Status, highs_options, objective_scale
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.region import read_region
+from dualuse.inputs.scenario import Scenario
+from dualuse.solve.highs import SolveResult, Status, highs_options, objective_scale
 
 INF = highspy.kHighsInf
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dualuse.catalogue import USES
+from dualuse.vocabulary import USES
 
 #: Hex colours per use: colour-blind-distinguishable (Okabe–Ito based), readable on white.
 USE_COLOURS: dict[str, str] = {

@@ -9,11 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dualuse.catalogue import USES, Catalogue
-from dualuse.coefficients import Coefficients
-from dualuse.region import LAND_TYPES, Region
-from dualuse.scenario import Scenario
-from dualuse.solve import SolveResult, Status
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import Catalogue
+from dualuse.model.coefficients import Coefficients
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.region import Region
+from dualuse.inputs.scenario import Scenario
+from dualuse.solve.highs import SolveResult, Status
 
 #: KPI name -> (unit, meaning).  The order is the order of the summary table.
 KPI_UNITS: dict[str, tuple[str, str]] = {

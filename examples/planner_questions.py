@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dualuse.pareto import ParetoFront, run_pareto
-from dualuse.sweep import open_executor, read_sweep, run_sweep
+from dualuse.studies.pareto import ParetoFront, run_pareto
+from dualuse.studies.sweep import open_executor, read_sweep, run_sweep
 
 HERE = Path(__file__).resolve().parent
 SWEEP_FILE = HERE / "budget_ldn.toml"

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py
 
-from dualuse.example import write_example  # noqa: E402
+from dualuse.prepare.example import write_example  # noqa: E402
 
 
 @pytest.fixture(scope="session")

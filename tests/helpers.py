@@ -13,7 +13,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from dualuse.catalogue import USES, load_catalogue
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import load_catalogue
 
 #: Tolerance for constraints re-checked from a written plan: the LP is solved to HiGHS's default
 #: feasibility tolerance (1e-7, scaled), and the GeoPackage stores float64.
@@ -146,7 +148,7 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
 
     # 5. food floor
     retention = np.stack([u.retention for u in catalogue.uses])  # [use, land type]
-    from dualuse.region import LAND_TYPES
+    from dualuse.vocabulary import LAND_TYPES
     codes = np.array([LAND_TYPES.index(t) for t in land])
     harvest_ha = plan["productivity_t_ha"].to_numpy()
     harvest = (shares * area[:, None] * harvest_ha[:, None] * retention[:, codes].T).sum(axis=1)

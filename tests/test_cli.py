@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from helpers import recheck_plan
 
 from dualuse.cli import cli
-from dualuse.example import make_example
-from dualuse.region import read_region
+from dualuse.prepare.example import make_example
+from dualuse.inputs.region import read_region
 
 
 def test_solve_json_and_headline(tmp_path, example_region):
@@ -60,7 +60,7 @@ def test_golden_example_figures(tmp_path):
     """
     from pathlib import Path
 
-    from dualuse.pipeline import solve_region
+    from dualuse.run import solve_region
 
     bundled = Path(__file__).parents[1] / "data" / "example_region.gpkg"
     plan = solve_region(bundled, tmp_path / "plan.gpkg")

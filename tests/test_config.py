@@ -7,10 +7,12 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from dualuse.catalogue import SCALARS, TABLES, USES, load_catalogue
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import SCALARS, TABLES, load_catalogue
 from dualuse.cli import cli
 from dualuse.errors import InputError, UsageError
-from dualuse.scenario import PARAMETERS, default_scenario_path, load_scenario, make_scenario, parse_sets
+from dualuse.inputs.scenario import PARAMETERS, default_scenario_path, load_scenario, make_scenario, parse_sets
 
 
 def test_default_scenario_file_holds_the_declared_defaults():
@@ -73,8 +75,8 @@ def test_readme_tables_are_the_declared_ones():
     """The README's schema and parameter tables are generated from the one declaration of each."""
     from pathlib import Path
 
-    from dualuse.region import schema_markdown
-    from dualuse.scenario import parameters_markdown
+    from dualuse.inputs.region import schema_markdown
+    from dualuse.inputs.scenario import parameters_markdown
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     for marker, table in (("schema", schema_markdown()), ("parameters", parameters_markdown())):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dualuse.example import write_example
-from dualuse.export import read_table
-from dualuse.sweep import read_sweep
+from dualuse.prepare.example import write_example
+from dualuse.export.gpkg import read_table
+from dualuse.studies.sweep import read_sweep
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -34,14 +34,17 @@ from helpers import parcel, read_plan, write_region
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.contrib.solver.common.factory import SolverFactory
 
-from dualuse.catalogue import USES, load_catalogue
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
-from dualuse.coefficients import Coefficients, compute_coefficients
+from dualuse.model.coefficients import Coefficients, compute_coefficients
 from dualuse.errors import DualuseError
-from dualuse.model import build_model
-from dualuse.region import LAND_TYPES, read_region
-from dualuse.scenario import Scenario, make_scenario
-from dualuse.solve import (Status, compile_model, compile_standard_form, highs_options, run_highs, solve,
+from dualuse.model.build import build_model
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.region import read_region
+from dualuse.inputs.scenario import Scenario, make_scenario
+from dualuse.solve.highs import (Status, compile_model, compile_standard_form, highs_options, run_highs, solve,
                            solve_model)
 
 CATALOGUE = load_catalogue()
@@ -436,7 +439,7 @@ def test_model_let_go_while_highs_solves(region: Any, monkeypatch: pytest.Monkey
         live.append(models())
         return run_highs(*args, **kwargs)
 
-    monkeypatch.setattr("dualuse.solve.run_highs", counting_run_highs)
+    monkeypatch.setattr("dualuse.solve.highs.run_highs", counting_run_highs)
     model, released = solve(coef, scenario, keep_model=False)
     assert model is None and live == [before]
     assert released.objective == kept.objective

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dualuse.cli import cli
-from dualuse.example import make_example
+from dualuse.prepare.example import make_example
 
 PARCEL_COLUMNS = ["parcel_id", "land_type", "pv_yield_kwh_kwp", "productivity_t_ha", "soc_t_ha", "degradation",
                   "slope_deg", "protected", "grid_km", "community_id"]

@@ -14,17 +14,17 @@ import pytest
 from click.testing import CliRunner
 from helpers import parcel, write_region
 
-from dualuse.catalogue import load_catalogue
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
-from dualuse.coefficients import compute_coefficients
-from dualuse.diagnose import conflicting_requirements, presolve_checks
+from dualuse.model.coefficients import compute_coefficients
+from dualuse.diagnose.explain import conflicting_requirements, presolve_checks
 from dualuse.errors import InfeasibleError
-from dualuse.example import write_example
-from dualuse.model import ELASTIC_FAMILIES, build_model
-from dualuse.pipeline import solve_region
-from dualuse.region import read_region
-from dualuse.scenario import Scenario, make_scenario
-from dualuse.solve import solve_model
+from dualuse.prepare.example import write_example
+from dualuse.model.build import ELASTIC_FAMILIES, build_model
+from dualuse.run import solve_region
+from dualuse.inputs.region import read_region
+from dualuse.inputs.scenario import Scenario, make_scenario
+from dualuse.solve.highs import solve_model
 
 CAT = load_catalogue()
 RESTORE = CAT.use("restoration")

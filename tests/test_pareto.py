@@ -15,12 +15,12 @@ from helpers import recheck_plan
 
 import dualuse
 from dualuse.cli import cli
-from dualuse.example import write_example
-from dualuse.export import read_table
-from dualuse.pareto import knee, non_dominated
-from dualuse.pipeline import solve_region
-from dualuse.scenario import Scenario, load_scenario
-from dualuse.sweep import open_executor
+from dualuse.prepare.example import write_example
+from dualuse.export.gpkg import read_table
+from dualuse.studies.pareto import knee, non_dominated
+from dualuse.run import solve_region
+from dualuse.inputs.scenario import Scenario, load_scenario
+from dualuse.studies.sweep import open_executor
 
 SCENARIO = load_scenario(None, {"ldn_scope": "region", "budget_usd": 4e6})
 

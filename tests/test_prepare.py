@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import prepare_fixtures as fx
 from dualuse.cli import cli
 from dualuse.errors import InputError
-from dualuse.prepare import (
+from dualuse.prepare.assemble import (
     ESA_CCI_LEGEND,
     PrepareOptions,
     horn_slope_deg,
@@ -35,7 +35,8 @@ from dualuse.prepare import (
     tile_polygon,
     tiling_crs,
 )
-from dualuse.region import LAND_TYPES, check_region, equal_area_ha, read_region
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.region import check_region, equal_area_ha, read_region
 
 SQUARE = ["--crs", fx.UTM, "--shape", "square", "--cell-ha", "100"]
 

@@ -34,13 +34,16 @@ from helpers import read_plan, recheck_plan
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dualuse.catalogue import USES, Catalogue, load_catalogue
-from dualuse.coefficients import ldn_status
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import Catalogue, load_catalogue
+from dualuse.model.coefficients import ldn_status
 from dualuse.errors import InfeasibleError
-from dualuse.example import make_example
-from dualuse.pipeline import solve_region
-from dualuse.region import LAND_TYPES, read_region
-from dualuse.scenario import Scenario, load_scenario
+from dualuse.prepare.example import make_example
+from dualuse.run import solve_region
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.region import read_region
+from dualuse.inputs.scenario import Scenario, load_scenario
 
 N = 60
 # derandomized for CI; no shrinking (minutes of solver runs): a failure is reported as generated

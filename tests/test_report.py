@@ -21,15 +21,15 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from dualuse.catalogue import USES
+from dualuse.vocabulary import USES
 from dualuse.cli import cli
 from dualuse.errors import InfeasibleError, InputError, OutputError
-from dualuse.example import write_example
+from dualuse.prepare.example import write_example
 from dualuse.palette import USE_COLOURS, USE_LABELS, rgb
-from dualuse.pipeline import solve_region
-from dualuse.report import (access_table, classify_columns, kpi_table, ldn_balance, read_plan_file,
+from dualuse.run import solve_region
+from dualuse.report.html import (access_table, classify_columns, kpi_table, ldn_balance, read_plan_file,
                             read_sweep_folder, shadow_price_sentences, sweep_html, write_report)
-from dualuse.scenario import load_scenario
+from dualuse.inputs.scenario import load_scenario
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: Chromium's flags for an offline, headless, reproducible render (run as root, hence no sandbox).
@@ -355,7 +355,7 @@ def sweep_folder(folder: Path, region: Path) -> Path:
                          "message": str(exc)})
             continue
         rows.append(_sweep_row(plan, name, varied))
-        from dualuse.export import write_plan
+        from dualuse.export.gpkg import write_plan
         write_plan(plan, results / "plans" / f"{scenario.sha256[:12]}.gpkg")
     pd.DataFrame(rows).to_csv(results / "results.csv", index=False)
     return results
@@ -460,7 +460,7 @@ def test_an_interrupted_write_leaves_no_partial_report(plan_path: Path, folder: 
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr("dualuse.report.os.replace", failing_replace)
+    monkeypatch.setattr("dualuse.report.html.os.replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         write_report(plan_path, out / "plan.html")
     assert (out / "plan.html").read_text(encoding="utf-8") == "earlier report"

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from dualuse.cli import cli
-from dualuse.example import write_example
-from dualuse.export import read_table
-from dualuse.pipeline import same_plan_table, solve_region
-from dualuse.scenario import load_scenario
+from dualuse.prepare.example import write_example
+from dualuse.export.gpkg import read_table
+from dualuse.run import same_plan_table, solve_region
+from dualuse.inputs.scenario import load_scenario
 
 HASHES = ("scenario_sha256", "catalogue_sha256", "input_sha256")
 
@@ -82,7 +82,7 @@ def test_a_plan_reruns_to_the_same_plan_in_another_process(region: Path, tmp_pat
 
 def test_a_rerun_carries_its_own_catalogue(region: Path, tmp_path: Path) -> None:
     """A plan made with a custom catalogue re-runs after that catalogue file is gone."""
-    from dualuse.catalogue import default_catalogue_path
+    from dualuse.inputs.catalogue import default_catalogue_path
 
     custom = tmp_path / "national.toml"
     text = Path(default_catalogue_path()).read_text(encoding="utf-8")

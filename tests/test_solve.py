@@ -14,14 +14,16 @@ import pytest
 from click.testing import CliRunner
 from helpers import parcel, read_plan, recheck_plan, write_region
 
-from dualuse.catalogue import USES, load_catalogue
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
-from dualuse.coefficients import compute_coefficients
+from dualuse.model.coefficients import compute_coefficients
 from dualuse.errors import InfeasibleError
-from dualuse.model import build_model
-from dualuse.pipeline import solve_region
-from dualuse.region import read_region
-from dualuse.scenario import make_scenario
+from dualuse.model.build import build_model
+from dualuse.run import solve_region
+from dualuse.inputs.region import read_region
+from dualuse.inputs.scenario import make_scenario
 
 CAT = load_catalogue()
 SOLAR, AGRI, RESTORE = CAT.use("solar"), CAT.use("agrivoltaic"), CAT.use("restoration")

@@ -20,13 +20,13 @@ from click.testing import CliRunner
 from helpers import recheck_plan
 
 import dualuse
-from dualuse.catalogue import load_catalogue
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
-from dualuse.example import write_example
-from dualuse.export import read_table
+from dualuse.prepare.example import write_example
+from dualuse.export.gpkg import read_table
 from dualuse.plan import KPI_UNITS
-from dualuse.region import read_region
-from dualuse.sweep import (PLAN_STATUSES, TIMING_COLUMNS, expand, input_key, open_executor, parse_sweep,
+from dualuse.inputs.region import read_region
+from dualuse.studies.sweep import (PLAN_STATUSES, TIMING_COLUMNS, expand, input_key, open_executor, parse_sweep,
                            read_results, read_sweep, run_sweep, scenario_id)
 
 BASE = {"ldn_scope": "region"}
@@ -112,11 +112,16 @@ def test_bad_sweep_file_is_one_message_and_no_output(region: Path, tmp_path: Pat
     assert not out.exists()
 
 
-def test_dualuse_sweep_is_the_module_and_callable() -> None:
-    import dualuse.sweep as module
+def test_public_api_names_the_study_functions() -> None:
+    """``dualuse.sweep`` and ``dualuse.pareto`` are the study functions, reached without importing them first,
+    and ``dir(dualuse)`` lists the public API."""
+    from dualuse.studies.pareto import run_pareto
+    from dualuse.studies.sweep import run_sweep
 
-    assert dualuse.sweep is module and callable(dualuse.sweep)
-    assert dualuse.pareto.run_pareto is dualuse.pareto.run_pareto and callable(dualuse.pareto)
+    assert dualuse.sweep is run_sweep and dualuse.pareto is run_pareto
+    assert {"solve_region", "sweep", "pareto", "read_region", "Plan"} <= set(dir(dualuse))
+    with pytest.raises(AttributeError):
+        dualuse.no_such_function  # noqa: B018
 
 
 # --------------------------------------------------------------------------- solving

@@ -7,7 +7,7 @@ each KPI against each varied parameter, the Pareto front where there is one,
 and the table of scenarios.
 
 The report reads plan and sweep files only: it is downstream of
-:mod:`dualuse.export` and never builds or solves a model.
+:mod:`dualuse.export.gpkg` and never builds or solves a model.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ import pandas as pd
 import pyogrio
 
 from dualuse import __version__
-from dualuse.catalogue import USES
+from dualuse.vocabulary import USES
 from dualuse.errors import InputError, OutputError
-from dualuse.figures import (DPI, LABELLED_COMMUNITIES, Figure, KpiPanel, access_chart, kpi_panels, land_use_map,
+from dualuse.report.figures import (DPI, LABELLED_COMMUNITIES, Figure, KpiPanel, access_chart, kpi_panels, land_use_map,
                              ldn_chart, sweep_chart)
 from dualuse.palette import USE_COLOURS, USE_LABELS
-from dualuse.region import LAND_TYPES
-from dualuse.scenario import PARAMETER_BY_NAME, PARAMETERS
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.scenario import PARAMETER_BY_NAME, PARAMETERS
 
 PLAN_LAYER = "plan"
 COMMUNITIES_LAYER = "communities"

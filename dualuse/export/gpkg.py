@@ -31,11 +31,11 @@ import pyogrio
 import shapely
 
 from dualuse import __version__
-from dualuse.catalogue import USES
+from dualuse.vocabulary import USES
 from dualuse.errors import DualuseError, OutputError
 from dualuse.palette import USE_COLOURS, USE_LABELS, rgb
 from dualuse.plan import Plan
-from dualuse.region import is_open_elsewhere
+from dualuse.inputs.region import is_open_elsewhere
 
 os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside files whose metadata GDAL reads
 

@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dualuse.catalogue import Catalogue, load_catalogue
-from dualuse.coefficients import Coefficients, compute_coefficients
+from dualuse.inputs.catalogue import Catalogue, load_catalogue
+from dualuse.model.coefficients import Coefficients, compute_coefficients
 from dualuse.errors import InfeasibleError, InputError
-from dualuse.export import RUN_TABLE, check_output_path, read_table, write_plan
+from dualuse.export.gpkg import RUN_TABLE, check_output_path, read_table, write_plan
 from dualuse.plan import Plan, make_plan
-from dualuse.region import Region, file_sha256, read_region
-from dualuse.scenario import Scenario, load_scenario, make_scenario
-from dualuse.solve import solve
+from dualuse.inputs.region import Region, file_sha256, read_region
+from dualuse.inputs.scenario import Scenario, load_scenario, make_scenario
+from dualuse.solve.highs import solve
 
 
 def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathLike[str] | None = None, *,
@@ -31,7 +31,7 @@ def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathL
 
     The output path is checked before any work, so a run that could not
     write its plan fails at once.  The pre-solve checks
-    (:func:`dualuse.diagnose.presolve_checks`) run before the solve: their
+    (:func:`dualuse.diagnose.explain.presolve_checks`) run before the solve: their
     warnings join ``plan.region.warnings``, and a requirement that no plan
     can meet raises :class:`~dualuse.errors.InfeasibleError` at once, with
     the solver's explanation when ``explain``.  Raises the typed errors of
@@ -72,7 +72,7 @@ def presolve(region: Region, coef: Coefficients, scenario: Scenario, *, explain:
     the solver's explanation of which requirements conflict and how far each
     parameter would have to move.
     """
-    from dualuse.diagnose import explain_infeasibility, infeasibility_message, presolve_checks
+    from dualuse.diagnose.explain import explain_infeasibility, infeasibility_message, presolve_checks
 
     findings = presolve_checks(coef, scenario, region)
     errors = [f for f in findings if f.severity == "error"]

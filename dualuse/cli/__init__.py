@@ -16,10 +16,10 @@ import click
 
 from dualuse import __version__
 from dualuse.errors import DualuseError, UsageError
-from dualuse.example import write_example
-from dualuse.pipeline import solve_region
+from dualuse.prepare.example import write_example
+from dualuse.run import solve_region
 from dualuse.plan import KPI_UNITS
-from dualuse.scenario import PARAMETERS, load_scenario, make_scenario, parameters_markdown, parse_sets
+from dualuse.inputs.scenario import PARAMETERS, load_scenario, make_scenario, parameters_markdown, parse_sets
 
 
 class _Group(click.Group):
@@ -294,7 +294,7 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
 def prepare(aoi: str, output: str, as_json: bool, **options: Any) -> None:
     """Build a region GeoPackage from rasters and vectors: tile AOI into parcels and fill every column."""
-    from dualuse.prepare import PrepareOptions, prepare as run_prepare
+    from dualuse.prepare.assemble import PrepareOptions, prepare as run_prepare
 
     want_json(as_json)
     prepared = run_prepare(PrepareOptions(aoi=aoi, **options), output,
@@ -339,7 +339,7 @@ def report(source: str, output: str | None, as_json: bool) -> None:
     """Write a self-contained HTML report (maps, LDN balance, access, trade-offs) of a plan file or a sweep
     results folder, with its figures as PNG files beside it."""
     want_json(as_json)
-    from dualuse.report import write_report
+    from dualuse.report.html import write_report
 
     written = write_report(source, output)
     if as_json:
@@ -373,7 +373,7 @@ Examples:
 def validate(region: str, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
              catalogue: str | None, as_json: bool) -> None:
     """Check REGION (and a scenario on it) and report every problem with its fix."""
-    from dualuse.validate import validate_region
+    from dualuse.inputs.checks import validate_region
 
     want_json(as_json)
     scenario = load_scenario(scenario_file, parse_sets(sets))
@@ -403,7 +403,7 @@ def _time_limit_text(plan: Any) -> str:
 
 def _rerun(plan_file: str, region: str | None, output: str, layer: str | None, scenario_file: str | None,
            sets: tuple[str, ...], catalogue: str | None, time_limit: float | None, write_lp: str | None) -> Any:
-    from dualuse.pipeline import rerun_plan
+    from dualuse.run import rerun_plan
 
     given = [name for name, value in (("--layer", layer), ("--scenario", scenario_file), ("--set", sets),
                                       ("--catalogue", catalogue), ("--write-lp", write_lp)) if value]
@@ -414,7 +414,7 @@ def _rerun(plan_file: str, region: str | None, output: str, layer: str | None, s
 
 
 def _rerun_json(plan_file: str, output: str, plan: Any) -> dict[str, Any]:
-    from dualuse.pipeline import read_run_record, same_plan_table
+    from dualuse.run import read_run_record, same_plan_table
 
     recorded = read_run_record(plan_file).objective
     return {"plan": plan_file, "recorded_objective": recorded,
@@ -478,8 +478,8 @@ def sweep_command(region: str, sweep_file: str, output: str, layer: str | None, 
     """Solve every scenario of SWEEP_FILE (a TOML grid and/or named scenarios) on REGION, in parallel."""
     import time
 
-    from dualuse.region import read_region
-    from dualuse.sweep import open_executor, read_sweep, run_sweep
+    from dualuse.inputs.region import read_region
+    from dualuse.studies.sweep import open_executor, read_sweep, run_sweep
 
     want_json(as_json)
     spec = read_sweep(sweep_file, parse_sets(sets))
@@ -538,7 +538,7 @@ def pareto_command(region: str, maximise: str, against: str, points: int, output
                    scheduler: str | None, dask_local: int | None, no_plans: bool, quiet: bool,
                    as_json: bool) -> None:
     """The trade-off front between two KPIs of REGION, by the ε-constraint method."""
-    from dualuse.pareto import PARETO_KPIS, run_pareto
+    from dualuse.studies.pareto import PARETO_KPIS, run_pareto
 
     want_json(as_json)
     for kpi in (maximise, against):
@@ -547,8 +547,8 @@ def pareto_command(region: str, maximise: str, against: str, points: int, output
     if maximise == against:
         raise UsageError(f"--maximise and --against are both '{maximise}'; pair two different KPIs")
     scenario = load_scenario(scenario_file, parse_sets(sets))
-    from dualuse.region import read_region
-    from dualuse.sweep import open_executor
+    from dualuse.inputs.region import read_region
+    from dualuse.studies.sweep import open_executor
 
     parcels = read_region(region, layer)  # bad input fails before any worker starts
     with open_executor(workers, scheduler, dask_local, plots=False) as executor:

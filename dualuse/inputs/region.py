@@ -24,19 +24,9 @@ import pyogrio
 import shapely
 
 from dualuse.errors import InputError
+from dualuse.vocabulary import COMMUNITIES_LAYER, EQUAL_AREA_CRS, LAND_TYPES, M2_PER_HA, PARCELS_LAYER
 
-#: LDN land types (land-cover classes), in the order of their integer codes.
-LAND_TYPES: tuple[str, ...] = (
-    "cropland", "grassland", "shrubland", "forest", "wetland", "bare", "artificial", "water",
-)
-
-#: The CRS in which every area is computed: WGS 84 / NSIDC EASE-Grid 2.0 Global,
-#: an ellipsoidal equal-area projection valid worldwide.
-EQUAL_AREA_CRS = "EPSG:6933"
-
-DEFAULT_LAYER = "parcels"
-COMMUNITIES_LAYER = "communities"
-M2_PER_HA = 10_000.0
+DEFAULT_LAYER = PARCELS_LAYER
 
 
 @dataclass(frozen=True)
@@ -201,7 +191,7 @@ def check_region(path: str | os.PathLike[str], layer: str | None = None
     Returns the region (None when any error was found) and the problems,
     errors first.
     """
-    from dualuse.validate import check_areas, check_units, measure_unbuilt  # validate builds on this module
+    from dualuse.inputs.checks import check_areas, check_units, measure_unbuilt  # validate builds on this module
 
     path = str(path)
     layer_name = layer or DEFAULT_LAYER
@@ -327,7 +317,7 @@ def _check_parcels(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]
                                 f"{bad_type.sum()} parcel(s) are not polygons ({names})",
                                 "parcels must be Polygon or MultiPolygon: buffer points and lines into areas, "
                                 "or drop them", _ids(frame, bad_type), int(bad_type.sum())))
-    from dualuse.validate import check_geometry  # validate builds on this module
+    from dualuse.inputs.checks import check_geometry  # validate builds on this module
     frame = check_geometry(frame, layer, problems)
 
     for column in PARCEL_COLUMNS:

@@ -46,12 +46,13 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
-from dualuse.catalogue import USES
-from dualuse.coefficients import Coefficients
-from dualuse.model import ELASTIC_FAMILIES, RESTORATION, build_model
-from dualuse.region import LAND_TYPES, Problem, Region
-from dualuse.scenario import Scenario
-from dualuse.solve import INF, compile_model, highs_options, solve_model
+from dualuse.vocabulary import USES
+from dualuse.model.coefficients import Coefficients
+from dualuse.model.build import ELASTIC_FAMILIES, RESTORATION, build_model
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.region import Problem, Region
+from dualuse.inputs.scenario import Scenario
+from dualuse.solve.highs import INF, compile_model, highs_options, solve_model
 
 #: Coefficients above this (in any row) make HiGHS's tolerances meaningless.
 LARGE_COEFFICIENT = 1e12
@@ -110,7 +111,7 @@ class Finding:
     count: int = 0
 
     def to_problem(self) -> Problem:
-        """The finding as a :class:`~dualuse.region.Problem` of layer ``scenario``."""
+        """The finding as a :class:`~dualuse.inputs.region.Problem` of layer ``scenario``."""
         return Problem(self.severity, "scenario", self.parameter, self.message, self.fix, self.ids,
                        self.count or len(self.ids))
 
@@ -147,7 +148,7 @@ def _starts(coef: Coefficients) -> np.ndarray:
 
 
 def ldn_groups(coef: Coefficients, scenario: Scenario) -> tuple[list[str], np.ndarray]:
-    """The LDN groups as :func:`dualuse.model.add_ldn_neutrality` forms them.
+    """The LDN groups as :func:`dualuse.model.build.add_ldn_neutrality` forms them.
 
     Returns their names (land types, or ``region``) and each parcel's group
     index, −1 outside LDN (water, which SDG 15.3.1 leaves out, or scope ``off``).

@@ -4,7 +4,7 @@ Notation: parcels :math:`i \in I`, uses :math:`u \in U`, land types
 :math:`t \in T`, communities :math:`c \in C`; :math:`A_i` parcel area [ha];
 :math:`e_{iu}` energy [MWh/yr], :math:`p_{iu}` harvest [t/yr], :math:`k_{iu}`
 cost [USD], :math:`q_{iu} \in \{-1, 0, 1\}` LDN status, all for the whole
-parcel under use :math:`u` (:mod:`dualuse.coefficients`).
+parcel under use :math:`u` (:mod:`dualuse.model.coefficients`).
 
 The variable ``x`` is indexed by the eligible (parcel, use) *pairs*
 ``0 … n_pairs − 1`` (``coef.parcel[j]``, ``coef.use[j]``): an ineligible pair
@@ -17,7 +17,7 @@ the Pyomo constraint is then made from those very arrays, one
 ``LinearExpression`` per row, with no indexed ``Param`` and no expression
 arithmetic.  The arrays are kept on the model (``m.matrix_form``, a
 :class:`MatrixForm`), so that the hand-over to HiGHS
-(:func:`dualuse.solve.compile_model`) can pass them as they are once it has
+(:func:`dualuse.solve.highs.compile_model`) can pass them as they are once it has
 checked that the model still holds the families as built.
 
 The model stays an ordinary ``ConcreteModel``: inspect it, add variables,
@@ -39,10 +39,10 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr import EqualityExpression, InequalityExpression, RangedExpression
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
-from dualuse.catalogue import USES
-from dualuse.coefficients import Coefficients, land_type_name
-from dualuse.region import LAND_TYPES
-from dualuse.scenario import Scenario
+from dualuse.vocabulary import USES
+from dualuse.model.coefficients import Coefficients, land_type_name
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.scenario import Scenario
 
 #: The aggregate constraint families that the infeasibility explanation may relax.
 ELASTIC_FAMILIES: tuple[str, ...] = ("budget", "ldn_neutrality", "food_floor", "pv_cap", "min_restored")

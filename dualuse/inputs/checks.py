@@ -1,11 +1,11 @@
 """Everything wrong with a region, at once: ``dualuse validate``.
 
-:func:`dualuse.region.check_region` collects the schema problems of the
+:func:`dualuse.inputs.region.check_region` collects the schema problems of the
 parcels and communities; this module adds the geometry checks that it calls
 (repair of invalid polygons, coordinates, slivers, a stored area column that
 disagrees with the geometry, implausible units), and turns all of them,
 together with the pre-solve checks of a scenario
-(:func:`dualuse.diagnose.presolve_checks`), into one report: a table of
+(:func:`dualuse.diagnose.explain.presolve_checks`), into one report: a table of
 severity, layer, column, count, example ids and the fix, or JSON.
 
 ``dualuse solve`` runs the same checks before it solves.
@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from dualuse.errors import InputError
-from dualuse.region import DEFAULT_LAYER, Problem, Region, _ids, check_region, equal_area_ha
+from dualuse.inputs.region import DEFAULT_LAYER, Problem, Region, _ids, check_region, equal_area_ha
 
 #: A parcel smaller than this is a sliver [ha] (100 m²).
 SLIVER_HA = 0.01
@@ -69,7 +69,7 @@ def check_geometry(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem])
     and reported as a warning naming the parcels and the area
     change; a polygon that the repair reduces to nothing is an error.
     Rows that are missing, empty or not polygonal are left to
-    :func:`dualuse.region._check_parcels`.  Returns the frame with repaired
+    :func:`dualuse.inputs.region._check_parcels`.  Returns the frame with repaired
     geometries (a copy when any was repaired).
     """
     geometry = np.asarray(frame.geometry.array, dtype=object)
@@ -307,7 +307,7 @@ def validate_region(path: str | os.PathLike[str], layer: str | None = None, *, s
     path : path of the region GeoPackage
     layer : the parcel layer (default ``parcels``)
     scenario : Scenario, optional — when given and the region has no errors, the pre-solve checks
-        of :func:`dualuse.diagnose.presolve_checks` are added (layer ``scenario``)
+        of :func:`dualuse.diagnose.explain.presolve_checks` are added (layer ``scenario``)
     catalogue : Catalogue or path, optional — the land-use catalogue for the pre-solve checks
 
     Returns
@@ -322,9 +322,9 @@ def validate_region(path: str | os.PathLike[str], layer: str | None = None, *, s
                           tuple(exc.ids), exc.count)
         return ValidationReport(str(path), layer_name, [problem])
     if region is not None and scenario is not None:
-        from dualuse.catalogue import Catalogue, load_catalogue
-        from dualuse.coefficients import compute_coefficients
-        from dualuse.diagnose import presolve_checks
+        from dualuse.inputs.catalogue import Catalogue, load_catalogue
+        from dualuse.model.coefficients import compute_coefficients
+        from dualuse.diagnose.explain import presolve_checks
 
         try:
             cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)

@@ -25,7 +25,6 @@ region once (a file read once per local process, a Dask scatter, or the
 object itself in a thread pool), solve with one HiGHS thread each and return
 plain data: the row, and the plan GeoPackage as bytes.
 
-``dualuse.sweep`` is this module, and it is callable:
 ``dualuse.sweep(region, scenarios, executor=...)`` is :func:`run_sweep`.
 """
 
@@ -43,7 +42,6 @@ import sys
 import tempfile
 import time
 import tomllib
-import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -54,12 +52,12 @@ from typing import IO, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from dualuse.catalogue import Catalogue, load_catalogue
+from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.errors import DualuseError, InfeasibleError, OutputError, TimeLimitError, UnboundedError, UsageError
-from dualuse.export import process_alive
+from dualuse.export.gpkg import process_alive
 from dualuse.plan import KPI_UNITS
-from dualuse.region import Region, read_region
-from dualuse.scenario import (PARAMETER_BY_NAME, Scenario, default_scenario_path, load_scenario, make_scenario,
+from dualuse.inputs.region import Region, read_region
+from dualuse.inputs.scenario import (PARAMETER_BY_NAME, Scenario, default_scenario_path, load_scenario, make_scenario,
                               read_scenario_file)
 
 RESULTS_TABLE = "sweep"
@@ -411,10 +409,10 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
     has the id, status, message, objective, gap, every KPI, the shadow prices
     (``shadow_<name>``) and ``solve_s``; ``units`` gives the shadow prices' units.
     """
-    from dualuse.coefficients import compute_coefficients
-    from dualuse.model import build_model
+    from dualuse.model.coefficients import compute_coefficients
+    from dualuse.model.build import build_model
     from dualuse.plan import make_plan
-    from dualuse.solve import raise_for_status, solve_model
+    from dualuse.solve.highs import raise_for_status, solve_model
 
     start = time.perf_counter()
     region, catalogue = shared.get()
@@ -454,8 +452,8 @@ _STATUS_OF: dict[type, str] = {InfeasibleError: "infeasible", TimeLimitError: "t
 
 
 def _plan_bytes(plan: Any, task: Task) -> bytes:
-    """The plan GeoPackage, written by :func:`dualuse.export.write_plan` in the worker, as bytes."""
-    from dualuse.export import write_plan
+    """The plan GeoPackage, written by :func:`dualuse.export.gpkg.write_plan` in the worker, as bytes."""
+    from dualuse.export.gpkg import write_plan
 
     with tempfile.TemporaryDirectory(prefix="dualuse-plan-", dir=_memory_folder()) as tmp:
         path = Path(tmp) / f"{task.id}.gpkg"
@@ -654,7 +652,7 @@ def execute(tasks: Sequence[Task], shared: Any, executor: Executor, store: Resul
 
 #: What every worker imports before its first task: the solve path, and the scipy modules that Pyomo
 #: imports on the first model it compiles (seconds per process otherwise).
-WORKER_MODULES: tuple[str, ...] = ("dualuse.sweep", "scipy.sparse", "scipy.stats")
+WORKER_MODULES: tuple[str, ...] = ("dualuse.studies.sweep", "scipy.sparse", "scipy.stats")
 #: And, when it draws the plots, matplotlib.
 PLOT_MODULES: tuple[str, ...] = ("matplotlib.figure", "matplotlib.backends.backend_agg")
 
@@ -807,7 +805,7 @@ def write_table(folder: Path, stem: str, layer: str, frame: pd.DataFrame, units:
     """``<stem>.gpkg`` (table ``layer`` and ``<layer>_columns``) and ``<stem>.csv``, each written atomically."""
     import pyogrio
 
-    from dualuse.export import atomic_path, check_output_path
+    from dualuse.export.gpkg import atomic_path, check_output_path
 
     destination = check_output_path(folder / f"{stem}.gpkg")
     with atomic_path(destination) as temp:
@@ -832,7 +830,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 def read_results(folder: str | os.PathLike[str]) -> pd.DataFrame:
     """The ``sweep`` table of a results folder."""
-    from dualuse.export import read_table
+    from dualuse.export.gpkg import read_table
     return read_table(Path(folder) / "results.gpkg", RESULTS_TABLE)
 
 
@@ -1038,7 +1036,7 @@ def run_sweep(region: str | os.PathLike[str] | Region,
 
     Parameters
     ----------
-    region : a region GeoPackage, or a :class:`~dualuse.region.Region` already read
+    region : a region GeoPackage, or a :class:`~dualuse.inputs.region.Region` already read
     scenarios : a sweep TOML file, a :class:`SweepSpec`, a mapping name -> Scenario, or Scenarios
     executor : any :class:`concurrent.futures.Executor` [default: a local process pool, one per core]
     output : results folder; with it, each finished scenario is stored at once, a re-run skips the stored
@@ -1113,18 +1111,3 @@ def run_sweep(region: str | os.PathLike[str] | Region,
         timings["plots_s"] = time.perf_counter() - start
     return SweepResult(rows=frame, varied=list(varied), solved=len(tasks), reused=reused, output=folder,
                        plots=written_plots, timings=timings)
-
-
-def make_module_callable(module_name: str, function_name: str) -> None:
-    """Let ``module(...)`` call ``module.function_name(...)``, so that ``dualuse.sweep(...)`` works
-    whether ``dualuse.sweep`` was reached as the module or through the package."""
-    module = sys.modules[module_name]
-
-    class CallableModule(types.ModuleType):
-        def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            return getattr(self, function_name)(*args, **kwargs)
-
-    module.__class__ = CallableModule
-
-
-make_module_callable(__name__, "run_sweep")

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from dualuse.region import LAND_TYPES
+from dualuse.vocabulary import LAND_TYPES
 
 CRS = "EPSG:32632"  # WGS 84 / UTM zone 32N
 ORIGIN_M = (350_000.0, 1_450_000.0)
@@ -174,7 +174,7 @@ def make_example(parcels: int = 2000, seed: int = 42) -> ExampleRegion:
 
 def write_example(path: str | os.PathLike[str], parcels: int = 2000, seed: int = 42) -> None:
     """Write an example region GeoPackage (layer ``parcels``, table ``communities``), atomically."""
-    from dualuse.export import atomic_path, check_output_path  # export depends on more; import late
+    from dualuse.export.gpkg import atomic_path, check_output_path  # export depends on more; import late
 
     region = make_example(parcels, seed)
     destination = check_output_path(path)

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dualuse.catalogue import USES, Catalogue
-from dualuse.region import LAND_TYPES, Region
-from dualuse.scenario import Scenario
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import Catalogue
+from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.region import Region
+from dualuse.inputs.scenario import Scenario
 
 DEGRADED, STABLE, IMPROVING = -1, 0, 1
 KWH_PER_MWH = 1000.0

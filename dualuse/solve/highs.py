@@ -1,7 +1,7 @@
 """HiGHS through Pyomo: options, statuses, duals, infeasibility diagnosis.
 
 The hand-over (chosen by measurement, ``benchmarks/RESULTS.md``): the model
-that :func:`~dualuse.model.build_model` makes keeps its constraint families
+that :func:`~dualuse.model.build.build_model` makes keeps its constraint families
 as the numpy arrays they were built from, and :func:`compile_model` passes
 those arrays to HiGHS in one ``passModel`` call once it has checked that the
 model still holds every family as built; whatever a user added goes through
@@ -47,10 +47,10 @@ from pyomo.core.base.set import RangeSet
 from pyomo.core.base.component import ActiveComponent
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler, RowEntry
 
-from dualuse.coefficients import Coefficients
+from dualuse.model.coefficients import Coefficients
 from dualuse.errors import DualuseError, InfeasibleError, TimeLimitError, UnboundedError
-from dualuse.model import Family, MatrixForm, build_model
-from dualuse.scenario import Scenario
+from dualuse.model.build import Family, MatrixForm, build_model
+from dualuse.inputs.scenario import Scenario
 
 INF = highspy.kHighsInf
 
@@ -249,7 +249,7 @@ def objective_scale(cost: np.ndarray) -> int:
 def compile_model(m: pyo.ConcreteModel, n_pairs: int, n_parcels: int) -> CompiledModel:
     """The model as HiGHS's sparse LP.
 
-    A model made by :func:`~dualuse.model.build_model` carries its own
+    A model made by :func:`~dualuse.model.build.build_model` carries its own
     constraint families as the arrays they were built from
     (``m.matrix_form``).  When the model still holds every one of them as
     built — the same components, the same expression object in every row
@@ -730,7 +730,7 @@ def raise_for_status(result: SolveResult, coef: Coefficients, scenario: Scenario
     if result.status.has_plan:
         return
     if result.status is Status.INFEASIBLE:
-        from dualuse.diagnose import explain_infeasibility, infeasibility_message  # diagnose builds on solve
+        from dualuse.diagnose.explain import explain_infeasibility, infeasibility_message  # diagnose builds on solve
 
         explanation = explain_infeasibility(coef, scenario, time_limit_s) if explain else []
         raise InfeasibleError(infeasibility_message(explanation), explanation)

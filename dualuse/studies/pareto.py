@@ -16,8 +16,8 @@ For KPIs :math:`f_A` (optimised) and :math:`f_B` (held):
 A KPI that is better when smaller (``cost_usd``) is minimised and held with
 :math:`\le`.  Every solve is a task for the same executors as a sweep.
 
-``dualuse.pareto`` is this module, and it is callable:
-``dualuse.pareto(region, "access", "productivity", executor=...)`` is :func:`run_pareto`.
+``dualuse.studies.pareto`` is this module, and it is callable:
+``dualuse.studies.pareto(region, "access", "productivity", executor=...)`` is :func:`run_pareto`.
 """
 
 from __future__ import annotations
@@ -37,15 +37,17 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from dualuse.catalogue import USES, Catalogue, load_catalogue
-from dualuse.coefficients import Coefficients
+from dualuse.vocabulary import USES
+
+from dualuse.inputs.catalogue import Catalogue, load_catalogue
+from dualuse.model.coefficients import Coefficients
 from dualuse.errors import InfeasibleError, UsageError
-from dualuse.model import linear
+from dualuse.model.build import linear
 from dualuse.plan import KPI_UNITS
-from dualuse.region import Region, read_region
-from dualuse.scenario import Scenario, load_scenario
-from dualuse.sweep import (FIXED_IN_SWEEP, PLAN_STATUSES, PLANS_DIR, Progress, ResultStore, Task, atomic_write,
-                           describe_executor, execute, format_axis, input_key, make_module_callable, open_executor,
+from dualuse.inputs.region import Region, read_region
+from dualuse.inputs.scenario import Scenario, load_scenario
+from dualuse.studies.sweep import (FIXED_IN_SWEEP, PLAN_STATUSES, PLANS_DIR, Progress, ResultStore, Task, atomic_write,
+                           describe_executor, execute, format_axis, input_key, open_executor,
                            prepare_folder, scenario_id, share, write_table)
 
 #: The KPIs a front can pair: +1 if more is better (maximised), −1 if less is better (minimised).
@@ -418,4 +420,3 @@ def plot_front(front: ParetoFront) -> bytes:
     return buffer.getvalue()
 
 
-make_module_callable(__name__, "run_pareto")

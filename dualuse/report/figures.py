@@ -1,7 +1,7 @@
 """The report's figures: a land-use map and a few charts, drawn with matplotlib's Agg renderer.
 
 Every function takes plain tables (read from a plan or sweep file by
-:mod:`dualuse.report`) and returns a :class:`Figure` record: the PNG bytes
+:mod:`dualuse.report.html`) and returns a :class:`Figure` record: the PNG bytes
 and what was drawn (legend entries, plotted values), so that tests can check
 a figure against its data.  Colours come from :mod:`dualuse.palette`, the
 same as the QGIS style, so the report's map and the map in QGIS agree.
@@ -38,7 +38,7 @@ from matplotlib.path import Path as MplPath  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from pyproj import CRS, Transformer  # noqa: E402
 
-from dualuse.catalogue import USES  # noqa: E402
+from dualuse.vocabulary import USES
 from dualuse.palette import USE_COLOURS, USE_LABELS  # noqa: E402
 
 #: Ink colours of every chart (not per use: those are in the palette).

@@ -1,7 +1,7 @@
 """The land-use options and their coefficients, loaded from ``models/landuses.toml``.
 
 Per-land-type tables become arrays indexed by the land-type codes of
-:data:`dualuse.region.LAND_TYPES`, so that coefficients are looked up for all
+:data:`dualuse.vocabulary.LAND_TYPES`, so that coefficients are looked up for all
 parcels at once (``use.retention[region.land_type]``).
 """
 
@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 
 from dualuse.errors import InputError
-from dualuse.region import LAND_TYPES
+from dualuse.vocabulary import LAND_TYPES, USES
 
 #: The five uses, in the order of the model's use index.
-USES: tuple[str, ...] = ("current", "solar", "agrivoltaic", "grazing", "restoration")
 
 #: The scalar coefficients of a use: name -> (unit, lowest allowed, highest allowed).
 SCALARS: dict[str, tuple[str, float, float]] = {

@@ -1,0 +1,38 @@
+"""Names every stage shares: land types, uses, and the layers and tables of the files dualuse reads and writes.
+
+Nothing here imports anything of dualuse: every other module may depend on it.
+"""
+
+from __future__ import annotations
+
+#: LDN land types (land-cover classes), in the order of their integer codes.
+LAND_TYPES: tuple[str, ...] = (
+    "cropland", "grassland", "shrubland", "forest", "wetland", "bare", "artificial", "water",
+)
+
+#: The land uses a plan allocates, in the order of their integer codes.
+USES: tuple[str, ...] = ("current", "solar", "agrivoltaic", "grazing", "restoration")
+
+#: The CRS in which every area is computed: WGS 84 / NSIDC EASE-Grid 2.0 Global,
+#: an ellipsoidal equal-area projection valid worldwide.
+EQUAL_AREA_CRS = "EPSG:6933"
+M2_PER_HA = 10_000.0
+
+# --- the region GeoPackage (input)
+#: The parcel layer read when none is named.
+PARCELS_LAYER = "parcels"
+#: The optional layer or table of communities, in a region and in a plan.
+COMMUNITIES_LAYER = "communities"
+#: The table in which ``dualuse prepare`` records its sources.
+SOURCES_TABLE = "prepare_sources"
+
+# --- the plan GeoPackage (output)
+PLAN_LAYER = "plan"
+SUMMARY_TABLE = "summary"
+RUN_TABLE = "run"
+#: The table from which QGIS reads a layer's default style.
+STYLES_TABLE = "layer_styles"
+
+# --- study folders
+SWEEP_TABLE = "sweep"
+FRONT_TABLE = "front"
