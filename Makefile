@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench example clean browser
+.PHONY: demo test test-fast bench example clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# make test-fast: everything but the slow tests (pools, Dask, subprocesses, signals, Chromium, fuzzing)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # make bench: dualuse against the bare-highspy floor at scale (SIZES=10000,100000 for a quicker run)
 SIZES ?= 10000,100000,1000000

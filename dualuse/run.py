@@ -16,9 +16,11 @@ import pandas as pd
 from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.model.coefficients import Coefficients, compute_coefficients
 from dualuse.errors import InfeasibleError, InputError
-from dualuse.export.gpkg import RUN_TABLE, check_output_path, read_table, write_plan
+from dualuse.export.gpkg import read_table, write_plan
+from dualuse.files import check_output_path, file_sha256
+from dualuse.vocabulary import RUN_TABLE
 from dualuse.plan import Plan, make_plan
-from dualuse.inputs.region import Region, file_sha256, read_region
+from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario, load_scenario, make_scenario
 from dualuse.solve.highs import solve
 

@@ -29,7 +29,7 @@ from click.testing import CliRunner
 from dualuse.cli import cli
 from dualuse.errors import OutputError
 from dualuse.prepare.example import write_example
-from dualuse.export.gpkg import TEMP_MARK, atomic_path, check_output_path
+from dualuse.files import TEMP_MARK, atomic_path, check_output_path
 from dualuse.run import solve_region
 from dualuse.inputs.scenario import load_scenario
 
@@ -79,6 +79,7 @@ def earlier_plan_then_frozen_rewrite(region: Path, tmp_path: Path
     return output, before, process, temp
 
 
+@pytest.mark.slow
 def test_sigterm_mid_write_keeps_the_earlier_plan_and_leaves_no_temporary(region: Path, tmp_path: Path) -> None:
     output, before, process, temp = earlier_plan_then_frozen_rewrite(region, tmp_path)
     process.send_signal(signal.SIGTERM)
@@ -90,6 +91,7 @@ def test_sigterm_mid_write_keeps_the_earlier_plan_and_leaves_no_temporary(region
     assert not temp.exists() and temporaries(output) == []
 
 
+@pytest.mark.slow
 def test_sigkill_mid_write_keeps_the_earlier_plan_and_the_next_run_clears_up(region: Path, tmp_path: Path) -> None:
     output, before, process, temp = earlier_plan_then_frozen_rewrite(region, tmp_path)
     process.send_signal(signal.SIGKILL)

@@ -12,6 +12,8 @@ from dualuse.prepare.example import write_example
 from dualuse.export.gpkg import read_table
 from dualuse.studies.sweep import read_sweep
 
+pytestmark = pytest.mark.slow  # process pools, Dask or subprocess runs: see `make test-fast`
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

@@ -32,6 +32,8 @@ from hypothesis import strategies as st
 from dualuse.cli import cli
 from dualuse.prepare.example import make_example
 
+pytestmark = pytest.mark.slow  # process pools, Dask or subprocess runs: see `make test-fast`
+
 PARCEL_COLUMNS = ["parcel_id", "land_type", "pv_yield_kwh_kwp", "productivity_t_ha", "soc_t_ha", "degradation",
                   "slope_deg", "protected", "grid_km", "community_id"]
 NUMERIC = ["pv_yield_kwh_kwp", "productivity_t_ha", "soc_t_ha", "degradation", "slope_deg", "grid_km"]

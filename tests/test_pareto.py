@@ -22,6 +22,8 @@ from dualuse.run import solve_region
 from dualuse.inputs.scenario import Scenario, load_scenario
 from dualuse.studies.sweep import open_executor
 
+pytestmark = pytest.mark.slow  # process pools, Dask or subprocess runs: see `make test-fast`
+
 SCENARIO = load_scenario(None, {"ldn_scope": "region", "budget_usd": 4e6})
 
 

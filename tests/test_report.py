@@ -296,6 +296,7 @@ window.addEventListener("load", function () {
 </script>"""
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium); "
                                               "`make test` installs it where it can")
 def test_report_renders_in_headless_chromium(report, page: str, plan_path: Path, folder: Path) -> None:  # noqa: ANN001

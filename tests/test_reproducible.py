@@ -59,6 +59,7 @@ def test_same_input_and_scenario_give_the_same_plan(region: Path, tmp_path: Path
     assert same_plan_table(tmp_path / "a.gpkg", tmp_path / "b.gpkg")
 
 
+@pytest.mark.slow
 def test_a_plan_reruns_to_the_same_plan_in_another_process(region: Path, tmp_path: Path) -> None:
     """The first plan is made by a separate `dualuse solve` process; `--rerun` here gives the same table."""
     first = tmp_path / "first.gpkg"

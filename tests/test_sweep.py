@@ -29,6 +29,8 @@ from dualuse.inputs.region import read_region
 from dualuse.studies.sweep import (PLAN_STATUSES, TIMING_COLUMNS, expand, input_key, open_executor, parse_sweep,
                            read_results, read_sweep, run_sweep, scenario_id)
 
+pytestmark = pytest.mark.slow  # process pools, Dask or subprocess runs: see `make test-fast`
+
 BASE = {"ldn_scope": "region"}
 
 

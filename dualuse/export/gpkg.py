@@ -12,12 +12,9 @@ import hashlib
 import json
 import os
 import platform
-import signal
 import sqlite3
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -32,165 +29,12 @@ import shapely
 
 from dualuse import __version__
 from dualuse.vocabulary import USES
-from dualuse.errors import DualuseError, OutputError
 from dualuse.palette import USE_COLOURS, USE_LABELS, rgb
 from dualuse.plan import Plan
-from dualuse.inputs.region import is_open_elsewhere
+from dualuse.files import atomic_path, check_output_path
+from dualuse.vocabulary import COMMUNITIES_LAYER, PLAN_LAYER, RUN_TABLE, SUMMARY_TABLE
 
 os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside files whose metadata GDAL reads
-
-PLAN_LAYER = "plan"
-COMMUNITIES_LAYER = "communities"
-SUMMARY_TABLE = "summary"
-RUN_TABLE = "run"
-TEMP_MARK = ".tmp-"
-
-
-def check_output_path(output: str | os.PathLike[str], inputs: tuple[str | os.PathLike[str], ...] = ()) -> Path:
-    """Refuse an output that cannot or must not be written, before any work is done."""
-    out = Path(output)
-    if out.suffix.lower() != ".gpkg":
-        raise OutputError(f"output {out}: the name must end in .gpkg")
-    resolved = out.resolve()
-    for source in inputs:
-        if source and Path(source).resolve() == resolved:
-            raise OutputError(f"output {out} is the input file: writing over the input is refused; "
-                              "choose another -o PATH")
-    if out.is_dir():
-        raise OutputError(f"output {out} is a folder; give a file name ending in .gpkg")
-    folder = resolved.parent
-    if not folder.is_dir():
-        raise OutputError(f"output folder {folder} does not exist; create it or choose another -o PATH")
-    if not _can_create_in(folder):
-        raise OutputError(f"output folder {folder} is not writable (a file cannot be created there); "
-                          "choose another -o PATH")
-    if is_open_elsewhere(out):
-        raise OutputError(f"output {out} is open in another program (a {out.name}-wal file is beside it, as "
-                          "QGIS leaves while editing): replacing it now could corrupt what that program writes; "
-                          "close it there (or, if nothing has it open, open and close it once in QGIS to merge "
-                          "the -wal file), or write to another -o PATH")
-    if out.is_file() and out.stat().st_size > 0 and not _is_sqlite(out):
-        raise OutputError(f"output {out} exists and is not a GeoPackage; it is left untouched: choose another "
-                          "-o PATH, or move the file away")
-    return out
-
-
-def _can_create_in(folder: Path) -> bool:
-    """Whether a file can be created in ``folder`` (tried, since permission bits do not bind root
-    and a read-only file system does not show in them)."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=".dualuse-write-test-", dir=folder)
-    except OSError:
-        return False
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(name)
-    return True
-
-
-def _is_sqlite(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def atomic_path(destination: Path) -> Iterator[Path]:
-    """A temporary ``.gpkg`` beside ``destination``, renamed over it only when the block succeeds.
-
-    SIGTERM is turned into :class:`Terminated` while the block runs, so that a
-    terminated run removes its temporary file and leaves the destination as
-    it was.  SIGTERM is held back while the finished file is renamed, so
-    the rename is never half done: a SIGTERM that arrives then ends the
-    process just after it, with the new file complete.  SIGKILL cannot be
-    caught: it leaves the temporary file, which the next write to the same
-    destination removes (its name carries the process id, and that process
-    is gone).
-    """
-    remove_stale_temporaries(destination)
-    fd, name = tempfile.mkstemp(prefix=f".{destination.stem}{TEMP_MARK}{os.getpid()}-", suffix=".gpkg",
-                                dir=destination.resolve().parent)
-    os.close(fd)
-    os.unlink(name)  # GDAL must create the file itself
-    temp = Path(name)
-    previous = _raise_on_sigterm(destination)
-    try:
-        yield temp
-        blocked = _block_sigterm()
-        try:
-            os.replace(temp, destination)
-            _restore_sigterm(previous)
-            previous = None
-        finally:
-            _unblock_sigterm(blocked)
-    finally:
-        _restore_sigterm(previous)
-        for leftover in (temp, Path(f"{temp}-journal"), Path(f"{temp}-wal"), Path(f"{temp}-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-
-
-def remove_stale_temporaries(destination: Path) -> None:
-    """Remove temporaries that a killed earlier run (whose process is gone) left beside ``destination``."""
-    folder = destination.resolve().parent
-    for temp in folder.glob(f".{destination.stem}{TEMP_MARK}*.gpkg"):
-        pid_text = temp.name[len(f".{destination.stem}{TEMP_MARK}"):].split("-", 1)[0]
-        if pid_text.isdigit() and not process_alive(int(pid_text)):
-            with contextlib.suppress(OSError):
-                temp.unlink()
-
-
-def process_alive(pid: int) -> bool:
-    """True when a process with this id exists (a temporary's owner may still be writing)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class Terminated(DualuseError):
-    """Raised inside a write when the process receives SIGTERM; exits 143 (128 + SIGTERM), as a shell does."""
-
-    exit_code = 128 + signal.SIGTERM
-
-
-def _raise_on_sigterm(destination: Path) -> Any:
-    if not _main_thread():
-        return None
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated(f"terminated while writing {destination}: nothing was written, "
-                         + ("the earlier file there is unchanged" if destination.exists() else "no file was left"))
-
-    return signal.signal(signal.SIGTERM, handler)
-
-
-def _block_sigterm() -> bool:
-    if not _main_thread() or not hasattr(signal, "pthread_sigmask"):
-        return False
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    return True
-
-
-def _unblock_sigterm(blocked: bool) -> None:
-    if blocked:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-
-
-def _restore_sigterm(previous: Any) -> None:
-    if previous is not None and _main_thread():
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _main_thread() -> bool:
-    import threading
-    return threading.current_thread() is threading.main_thread()
-
 
 # --------------------------------------------------------------------------- writing
 

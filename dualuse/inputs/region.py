@@ -9,12 +9,9 @@ error and counts the rest.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import sqlite3
 import warnings
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -24,6 +21,7 @@ import pyogrio
 import shapely
 
 from dualuse.errors import InputError
+from dualuse.files import file_sha256
 from dualuse.vocabulary import COMMUNITIES_LAYER, EQUAL_AREA_CRS, LAND_TYPES, M2_PER_HA, PARCELS_LAYER
 
 DEFAULT_LAYER = PARCELS_LAYER
@@ -585,26 +583,6 @@ def equal_area_ha(geometry: gpd.GeoSeries) -> np.ndarray:
     """Area of each geometry in hectares, computed in an equal-area CRS whatever the input CRS."""
     projected = geometry.to_crs(EQUAL_AREA_CRS)
     return np.asarray(projected.area, dtype=float) / M2_PER_HA
-
-
-def file_sha256(path: str) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def is_open_elsewhere(path: str | os.PathLike[str]) -> bool:
-    """True when a GeoPackage has a live ``-wal`` file beside it (another program has it open)."""
-    return Path(f"{path}-wal").exists()
-
-
-def sqlite_tables(path: str) -> list[str]:
-    """Names of the tables in a GeoPackage (for messages and tests)."""
-    with sqlite3.connect(path) as con:
-        return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
 
 
 def schema_markdown() -> str:

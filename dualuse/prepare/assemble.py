@@ -56,7 +56,8 @@ from rasterio.windows import Window
 
 from dualuse.errors import InputError, OutputError, UsageError
 from dualuse.vocabulary import LAND_TYPES
-from dualuse.inputs.region import COMMUNITIES_LAYER, DEFAULT_LAYER, PARCEL_COLUMNS, equal_area_ha, is_open_elsewhere
+from dualuse.files import is_open_elsewhere
+from dualuse.inputs.region import COMMUNITIES_LAYER, DEFAULT_LAYER, PARCEL_COLUMNS, equal_area_ha
 
 M2_PER_HA = 10_000.0
 M_PER_KM = 1_000.0

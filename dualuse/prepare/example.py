@@ -174,7 +174,7 @@ def make_example(parcels: int = 2000, seed: int = 42) -> ExampleRegion:
 
 def write_example(path: str | os.PathLike[str], parcels: int = 2000, seed: int = 42) -> None:
     """Write an example region GeoPackage (layer ``parcels``, table ``communities``), atomically."""
-    from dualuse.export.gpkg import atomic_path, check_output_path  # export depends on more; import late
+    from dualuse.files import atomic_path, check_output_path
 
     region = make_example(parcels, seed)
     destination = check_output_path(path)

@@ -46,9 +46,10 @@ from dualuse.model.build import linear
 from dualuse.plan import KPI_UNITS
 from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario, load_scenario
-from dualuse.studies.sweep import (FIXED_IN_SWEEP, PLAN_STATUSES, PLANS_DIR, Progress, ResultStore, Task, atomic_write,
-                           describe_executor, execute, format_axis, input_key, open_executor,
-                           prepare_folder, scenario_id, share, write_table)
+from dualuse.files import atomic_write, prepare_folder
+from dualuse.studies.sweep import (FIXED_IN_SWEEP, PLAN_STATUSES, PLANS_DIR, Progress, ResultStore, Task,
+                                   describe_executor, execute, format_axis, input_key, open_executor, scenario_id,
+                                   share, write_table)
 
 #: The KPIs a front can pair: +1 if more is better (maximised), −1 if less is better (minimised).
 PARETO_KPIS: dict[str, int] = {

@@ -53,8 +53,8 @@ import numpy as np
 import pandas as pd
 
 from dualuse.inputs.catalogue import Catalogue, load_catalogue
-from dualuse.errors import DualuseError, InfeasibleError, OutputError, TimeLimitError, UnboundedError, UsageError
-from dualuse.export.gpkg import process_alive
+from dualuse.errors import DualuseError, InfeasibleError, TimeLimitError, UnboundedError, UsageError
+from dualuse.files import atomic_path, atomic_write, check_output_path, prepare_folder, remove_stale_in
 from dualuse.plan import KPI_UNITS
 from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import (PARAMETER_BY_NAME, Scenario, default_scenario_path, load_scenario, make_scenario,
@@ -478,7 +478,7 @@ class ResultStore:
         self.folder = folder
         for sub in (ROWS_DIR, PLANS_DIR):
             (folder / sub).mkdir(exist_ok=True)
-            _remove_stale_temporaries(folder / sub)
+            remove_stale_in(folder / sub)
 
     def row_path(self, id_: str) -> Path:
         return self.folder / ROWS_DIR / f"{id_}.json"
@@ -508,49 +508,6 @@ class ResultStore:
             stored = {"row": row, "units": result.get("units", {}),
                       "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
             atomic_write(self.row_path(row["id"]), json.dumps(stored, sort_keys=True).encode())
-
-
-def _remove_stale_temporaries(folder: Path) -> None:
-    """Remove the temporaries of writes that a killed run (whose process is gone) left behind."""
-    for temp in folder.glob(".*.tmp-*"):
-        pid = temp.name.rsplit(".tmp-", 1)[-1]
-        if pid.isdigit() and not process_alive(int(pid)):
-            with contextlib.suppress(OSError):
-                temp.unlink()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary beside ``path``, sync it, and rename it over ``path``."""
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def prepare_folder(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -> Path:
-    """Create (or reuse) a results folder, refusing one that cannot be written."""
-    folder = Path(output)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"output {folder} is a file; give a folder for the results (-o RESULTS_DIR)")
-    for source in inputs:
-        if source and Path(source).resolve() == folder.resolve():
-            raise OutputError(f"output {folder} is an input; choose another -o RESULTS_DIR")
-    parent = folder.resolve().parent
-    if not parent.is_dir():
-        raise OutputError(f"output folder {parent} does not exist; create it or choose another -o RESULTS_DIR")
-    try:
-        folder.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the results folder {folder} ({exc.strerror})") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"results folder {folder} is not writable; choose another -o RESULTS_DIR")
-    return folder
 
 
 # --------------------------------------------------------------------------- execution
@@ -805,7 +762,6 @@ def write_table(folder: Path, stem: str, layer: str, frame: pd.DataFrame, units:
     """``<stem>.gpkg`` (table ``layer`` and ``<layer>_columns``) and ``<stem>.csv``, each written atomically."""
     import pyogrio
 
-    from dualuse.export.gpkg import atomic_path, check_output_path
 
     destination = check_output_path(folder / f"{stem}.gpkg")
     with atomic_path(destination) as temp:
