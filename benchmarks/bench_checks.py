@@ -22,7 +22,8 @@ from pathlib import Path
 from dualuse import validate
 from dualuse.inputs.catalogue import load_catalogue
 from dualuse.model.coefficients import compute_coefficients
-from dualuse.diagnose.explain import conflicting_requirements, explain_infeasibility, presolve_checks
+from dualuse.diagnose.explain import conflicting_requirements, explain_infeasibility
+from dualuse.diagnose.presolve import presolve_checks
 from dualuse.prepare.example import write_example
 from dualuse.model.build import build_model
 from dualuse.inputs.region import check_region

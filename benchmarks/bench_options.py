@@ -44,10 +44,9 @@ def rss_mib() -> float:
 
 
 def child(mps: str, options: dict[str, Any], scale: int, timeout_s: float) -> dict[str, Any]:
-    import highspy
+    from dualuse.solve.highs import new_highs
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs({"output_flag": False})
     h.readModel(mps)
     settings = {"threads": 1, "random_seed": 0, "time_limit": timeout_s, **options}
     if settings.get("user_objective_scale") == "auto":
@@ -76,7 +75,6 @@ def child(mps: str, options: dict[str, Any], scale: int, timeout_s: float) -> di
 def write_lp(parcels: int, seed: int, folder: Path) -> tuple[str, int]:
     """The LP of the benchmark scenario as MPS, and its objective scale."""
     sys.path.insert(0, str(HERE))
-    import highspy
     from bench_scale import scenario_values
 
     from dualuse.inputs.catalogue import load_catalogue
@@ -85,15 +83,15 @@ def write_lp(parcels: int, seed: int, folder: Path) -> tuple[str, int]:
     from dualuse.model.build import build_model
     from dualuse.inputs.region import read_region
     from dualuse.inputs.scenario import make_scenario
-    from dualuse.solve.highs import compile_model, objective_scale
+    from dualuse.solve.handover import compile_model
+    from dualuse.solve.highs import new_highs, objective_scale
 
     region_path = folder / "region.gpkg"
     write_example(region_path, parcels=parcels, seed=seed)
     scenario = make_scenario(scenario_values(parcels))
     coef = compute_coefficients(read_region(region_path), load_catalogue(), scenario)
     compiled = compile_model(build_model(coef, scenario), coef.n_pairs, coef.n_parcels)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs({"output_flag": False})
     compiled.arrays.pass_to(h)
     mps = folder / "model.mps"
     h.writeModel(str(mps))

@@ -81,12 +81,13 @@ def run_generate(parcels: int, seed: int, region: str) -> dict[str, Any]:
 
 
 def run_dualuse(parcels: int, region: str, output: str, handover: str) -> dict[str, Any]:
-    from dualuse import solve as solve_module
+    import dualuse.solve.highs as solve_module
+    from dualuse.solve.handover import compile_standard_form
     from dualuse.run import solve_region
     from dualuse.inputs.scenario import make_scenario
 
     if handover == "compiler":  # the general path, for comparison: the whole model through Pyomo's compiler
-        solve_module.compile_model = solve_module.compile_standard_form
+        solve_module.compile_model = compile_standard_form
     elif handover == "released":  # the model let go once HiGHS holds the LP: solve(keep_model=False)
         import functools
 
@@ -132,7 +133,8 @@ def run_appsi(parcels: int, region: str) -> dict[str, Any]:
     from dualuse.model.build import build_model
     from dualuse.inputs.region import read_region
     from dualuse.inputs.scenario import make_scenario
-    from dualuse.solve.highs import compile_model, highs_options, objective_scale
+    from dualuse.solve.handover import compile_model
+    from dualuse.solve.highs import highs_options, objective_scale
 
     scenario = make_scenario(scenario_values(parcels))
     start = time.perf_counter()

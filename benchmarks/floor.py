@@ -34,7 +34,7 @@ from dualuse.plan import make_plan
 from dualuse.vocabulary import LAND_TYPES
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import Scenario
-from dualuse.solve.highs import SolveResult, Status, highs_options, objective_scale
+from dualuse.solve.highs import SolveResult, Status, highs_options, new_highs, objective_scale
 
 INF = highspy.kHighsInf
 
@@ -175,10 +175,8 @@ def floor_lp(coef: Coefficients, scenario: Scenario) -> FloorLp:
 
 def solve_floor(floor: FloorLp, scenario: Scenario, timings: dict[str, float]) -> SolveResult:
     """Solve with highspy and the options dualuse uses; the result as dualuse's read-back gives it."""
-    h = highspy.Highs()
     options = {**highs_options(scenario, False), "user_objective_scale": objective_scale(floor.cost)}
-    for key, value in options.items():
-        h.setOptionValue(key, value)
+    h = new_highs(options)
     t = time.perf_counter()
     floor.pass_to(h)
     timings["handover_s"] = time.perf_counter() - t

@@ -9,37 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dualuse.vocabulary import USES
-
 from dualuse.inputs.catalogue import Catalogue
-from dualuse.model.coefficients import Coefficients
-from dualuse.vocabulary import LAND_TYPES
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
+from dualuse.model.coefficients import Coefficients
+from dualuse.model.families import FAMILIES, Dual
+from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
 from dualuse.solve.highs import SolveResult, Status
-
-#: KPI name -> (unit, meaning).  The order is the order of the summary table.
-KPI_UNITS: dict[str, tuple[str, str]] = {
-    "access": ("share", "share of the unserved households' demand met"),
-    "energy": ("share", "energy delivered (households + grid) over the most the region could usefully deliver"),
-    "productivity": ("share", "harvest relative to today's"),
-    "energy_mwh": ("MWh/yr", "PV generation"),
-    "delivered_mwh": ("MWh/yr", "energy delivered to households and to the grid"),
-    "served_mwh": ("MWh/yr", "energy delivered to households"),
-    "export_mwh": ("MWh/yr", "energy sent to the grid"),
-    "capacity_mw": ("MWp", "installed PV capacity"),
-    "households_served": ("households", "households gaining access"),
-    "unserved_households": ("households", "households without electricity today"),
-    "productivity_t": ("t DM/yr", "harvest"),
-    "restored_ha": ("ha", "area under restoration"),
-    "degraded_ha": ("ha", "land degraded at the horizon (SDG 15.3.1; water excluded)"),
-    "improved_ha": ("ha", "land improving at the horizon (SDG 15.3.1; water excluded)"),
-    "ldn_net_ha": ("ha", "land improved − land degraded (water excluded)"),
-    "soc_change_t": ("t C", "change of the soil organic carbon stock over the horizon"),
-    "cost_usd": ("USD", "capital cost of the plan, delivery included"),
-    "budget_usd": ("USD", "budget"),
-    **{f"area_{u}_ha": ("ha", f"area under {u}") for u in USES},
-}
+from dualuse.vocabulary import USES
 
 
 @dataclass
@@ -48,11 +25,15 @@ class Plan:
 
     Attributes
     ----------
+    region, catalogue, scenario : the inputs the plan was made from
+    coef : Coefficients — the model's data
+    result : SolveResult — what HiGHS returned (status, objective, gap, shares per pair ``x``,
+        ``served_mwh`` per community, ``export_mwh``, duals, timings)
     shares : ndarray [parcel, use] — share of each parcel under each use (uses in :data:`USES` order)
-    served_mwh : ndarray — per community, energy delivered [MWh/yr]
-    kpis : dict — name -> plan value (units in :data:`KPI_UNITS`)
+    kpis : dict — name -> plan value (units in :data:`~dualuse.model.kpis.KPI_UNITS`)
     baseline : dict — name -> value today, for the same KPIs
     shadow_prices : list of dict — name, value, unit, meaning (LP only)
+    timings : dict — wall time [s] of each stage of the run outside the solve
     """
 
     region: Region
@@ -142,38 +123,9 @@ def make_plan(region: Region, catalogue: Catalogue, scenario: Scenario, coef: Co
 
 def compute_kpis(coef: Coefficients, scenario: Scenario, x: np.ndarray, served_mwh: np.ndarray,
                  export_mwh: float) -> dict[str, float]:
-    """Every KPI of an allocation, recomputed from the shares (not read from the solver's objective)."""
-    area = coef.pair_area_ha * x
-    land = coef.pair_land_type != LAND_TYPES.index("water")  # water is not land for LDN
-    demand = float(coef.demand_mwh.sum())
-    served = float(served_mwh.sum())
-    households = float(np.divide(served_mwh, coef.household_mwh, out=np.zeros_like(served_mwh),
-                                 where=coef.household_mwh > 0).sum())
-    productivity = float(coef.productivity_t @ x)
-    delivered = served + export_mwh
-    kpis = {
-        "access": served / demand if demand > 0 else 0.0,
-        "energy": delivered / coef.max_delivery_mwh if coef.max_delivery_mwh > 0 else 0.0,
-        "productivity": productivity / coef.baseline_productivity_t if coef.baseline_productivity_t > 0 else 0.0,
-        "energy_mwh": float(coef.energy_mwh @ x),
-        "delivered_mwh": delivered,
-        "served_mwh": served,
-        "export_mwh": float(export_mwh),
-        "capacity_mw": float(coef.capacity_mw @ x),
-        "households_served": households,
-        "unserved_households": float(coef.households.sum()) - households,
-        "productivity_t": productivity,
-        "restored_ha": float(area[coef.use == USES.index("restoration")].sum()),
-        "degraded_ha": float(area[(coef.ldn_status < 0) & land].sum()),
-        "improved_ha": float(area[(coef.ldn_status > 0) & land].sum()),
-        "soc_change_t": float(coef.soc_change_t @ x),
-        "cost_usd": float(coef.cost_usd @ x) + scenario.delivery_cost_usd_mwh * served,
-        "budget_usd": scenario.budget_usd,
-    }
-    kpis["ldn_net_ha"] = kpis["improved_ha"] - kpis["degraded_ha"]
-    for k, u in enumerate(USES):
-        kpis[f"area_{u}_ha"] = float(area[coef.use == k].sum())
-    return {k: kpis[k] for k in KPI_UNITS}
+    """Every KPI of an allocation (:data:`~dualuse.model.kpis.KPIS`), recomputed from the shares, not
+    read from the solver's objective."""
+    return evaluate_kpis(coef, scenario, x, served_mwh, export_mwh)
 
 
 def baseline_kpis(coef: Coefficients, region: Region, scenario: Scenario) -> dict[str, float]:
@@ -185,27 +137,21 @@ def baseline_kpis(coef: Coefficients, region: Region, scenario: Scenario) -> dic
 def shadow_prices(result: SolveResult, coef: Coefficients, scenario: Scenario) -> list[dict[str, Any]]:
     """The policy reading of the LP duals: objective gained per unit each requirement is relaxed.
 
-    HiGHS's row dual is the change of the objective per unit increase of the
-    row's active bound; relaxing a ≤ row raises its bound and relaxing a ≥ row
-    lowers it, hence the signs below.  All values are ≥ 0 at an optimum.
+    Names, units, meanings and signs come from the families table
+    (:class:`~dualuse.model.families.Dual`); all values are ≥ 0 at an optimum.
     """
-    duals = result.duals
     out: list[dict[str, Any]] = []
-    if not duals:
-        return out
-    if "budget" in duals:
-        out.append({"name": "budget", "value": duals["budget"] * 1e6, "unit": "objective per USD 1 M",
-                    "meaning": "objective gained by each extra USD 1 M of budget"})
-    for group, dual in sorted(duals.get("ldn_neutrality", {}).items()):
-        out.append({"name": f"ldn_{group}", "value": -dual, "unit": "objective per ha",
-                    "meaning": f"objective gained per ha less net LDN gain required in {group}"})
-    if "food_floor" in duals:
-        out.append({"name": "food_floor", "value": -duals["food_floor"] * coef.baseline_productivity_t / 100.0,
-                    "unit": "objective per 1 % of today's harvest",
-                    "meaning": "objective gained per percentage point lower food floor"})
-    if "energy_balance" in duals:
-        out.append({"name": "grid_export", "value": duals["energy_balance"],
-                    "unit": "objective per MWh/yr", "meaning": "objective gained per extra MWh/yr generated"})
-    for price in out:
-        price["value"] = float(price["value"]) + 0.0  # no -0.0 in tables
+    for family in FAMILIES:
+        if family.dual is None or family.name not in result.duals:
+            continue
+        duals = result.duals[family.name]
+        if isinstance(duals, dict):
+            out += [_price(family.dual, dual, coef, group) for group, dual in sorted(duals.items())]
+        else:
+            out.append(_price(family.dual, duals, coef))
     return out
+
+
+def _price(dual: Dual, value: float, coef: Coefficients, group: Any = None) -> dict[str, Any]:
+    return {"name": dual.name.format(group=group), "value": float(dual.value(value, coef)) + 0.0,  # no -0.0
+            "unit": dual.unit, "meaning": dual.meaning.format(group=group)}

@@ -23,6 +23,7 @@ from dualuse.plan import Plan, make_plan
 from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario, load_scenario, make_scenario
 from dualuse.solve.highs import solve
+from dualuse.diagnose.status import raise_for_status
 
 
 def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathLike[str] | None = None, *,
@@ -33,7 +34,7 @@ def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathL
 
     The output path is checked before any work, so a run that could not
     write its plan fails at once.  The pre-solve checks
-    (:func:`dualuse.diagnose.explain.presolve_checks`) run before the solve: their
+    (:func:`dualuse.diagnose.presolve.presolve_checks`) run before the solve: their
     warnings join ``plan.region.warnings``, and a requirement that no plan
     can meet raises :class:`~dualuse.errors.InfeasibleError` at once, with
     the solver's explanation when ``explain``.  Raises the typed errors of
@@ -57,8 +58,8 @@ def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathL
     region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
     timings["presolve_s"] = time.perf_counter() - t
     # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
-    _, result = solve(coef, scenario, time_limit_s=time_limit_s, explain=explain, write_lp=write_lp,
-                      keep_model=False)
+    _, result = solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False)
+    raise_for_status(result, coef, scenario, explain, time_limit_s)
     plan = make_plan(region, catalogue, scenario, coef, result)
     plan.timings.update(timings)
     if output is not None:
@@ -74,7 +75,9 @@ def presolve(region: Region, coef: Coefficients, scenario: Scenario, *, explain:
     the solver's explanation of which requirements conflict and how far each
     parameter would have to move.
     """
-    from dualuse.diagnose.explain import explain_infeasibility, infeasibility_message, presolve_checks
+    from dualuse.diagnose.explain import explain_infeasibility
+    from dualuse.diagnose.messages import infeasibility_message
+    from dualuse.diagnose.presolve import presolve_checks
 
     findings = presolve_checks(coef, scenario, region)
     errors = [f for f in findings if f.severity == "error"]

@@ -44,8 +44,8 @@ from dualuse.model.build import build_model
 from dualuse.vocabulary import LAND_TYPES
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import Scenario, make_scenario
-from dualuse.solve.highs import (Status, compile_model, compile_standard_form, highs_options, run_highs, solve,
-                           solve_model)
+from dualuse.solve.handover import compile_model, compile_standard_form
+from dualuse.solve.highs import Status, highs_options, new_highs, run_highs, solve, solve_model
 
 CATALOGUE = load_catalogue()
 FAST = "matrix form"
@@ -460,9 +460,7 @@ def test_write_lp_solves_to_the_plans_objective(example_region: Path, tmp_path: 
     text = lp_path.read_text()
     for name in ("allocation(0)", "budget", "ldn_neutrality(", "energy_balance", "x(0)"):
         assert name in text, name
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    h = new_highs({"output_flag": False, "threads": 1})
     assert h.readModel(str(lp_path)) == highspy.HighsStatus.kOk
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal

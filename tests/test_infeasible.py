@@ -17,10 +17,12 @@ from helpers import parcel, write_region
 from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
 from dualuse.model.coefficients import compute_coefficients
-from dualuse.diagnose.explain import conflicting_requirements, presolve_checks
+from dualuse.diagnose.explain import conflicting_requirements
+from dualuse.diagnose.presolve import presolve_checks
 from dualuse.errors import InfeasibleError
 from dualuse.prepare.example import write_example
-from dualuse.model.build import ELASTIC_FAMILIES, build_model
+from dualuse.model.build import build_model
+from dualuse.model.families import ELASTIC_FAMILIES
 from dualuse.run import solve_region
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import Scenario, make_scenario

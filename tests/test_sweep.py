@@ -24,7 +24,7 @@ from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
 from dualuse.prepare.example import write_example
 from dualuse.export.gpkg import read_table
-from dualuse.plan import KPI_UNITS
+from dualuse.model.kpis import KPI_UNITS
 from dualuse.inputs.region import read_region
 from dualuse.studies.sweep import (PLAN_STATUSES, TIMING_COLUMNS, expand, input_key, open_executor, parse_sweep,
                            read_results, read_sweep, run_sweep, scenario_id)

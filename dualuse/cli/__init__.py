@@ -18,7 +18,7 @@ from dualuse import __version__
 from dualuse.errors import DualuseError, UsageError
 from dualuse.prepare.example import write_example
 from dualuse.run import solve_region
-from dualuse.plan import KPI_UNITS
+from dualuse.model.kpis import KPI_UNITS
 from dualuse.inputs.scenario import PARAMETERS, load_scenario, make_scenario, parameters_markdown, parse_sets
 
 

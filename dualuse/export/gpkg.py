@@ -144,6 +144,7 @@ def run_record(plan: Plan, extra: dict[str, Any]) -> dict[str, Any]:
         "solver": result.solver.get("name", ""),
         "solver_version": result.solver.get("version", ""),
         "solver_interface": result.solver.get("interface", ""),
+        "handover": result.solver.get("handover", ""),
         "solver_options": json.dumps(result.solver.get("options", {}), sort_keys=True),
         "threads": plan.scenario.threads,
         "seed": plan.scenario.seed,

@@ -324,7 +324,7 @@ def validate_region(path: str | os.PathLike[str], layer: str | None = None, *, s
     if region is not None and scenario is not None:
         from dualuse.inputs.catalogue import Catalogue, load_catalogue
         from dualuse.model.coefficients import compute_coefficients
-        from dualuse.diagnose.explain import presolve_checks
+        from dualuse.diagnose.presolve import presolve_checks
 
         try:
             cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)

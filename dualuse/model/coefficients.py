@@ -28,6 +28,7 @@ class Coefficients:
 
     Attributes
     ----------
+    n_parcels : int — number of parcels
     parcel, use : ndarray of int — the pair's parcel index and use index (into :data:`USES`)
     energy_mwh : ndarray — yearly PV generation of the whole parcel under the use [MWh/yr]
     capacity_mw : ndarray — PV capacity of the whole parcel under the use [MWp]
@@ -36,9 +37,12 @@ class Coefficients:
     ldn_status : ndarray of int8 — SDG 15.3.1 status at the horizon, −1, 0 or +1
     soc_change_t : ndarray — change of the parcel's SOC stock over the horizon [t C]
     area_ha : ndarray — per parcel [ha]
+    land_type : ndarray of int — per parcel, index into :data:`LAND_TYPES`
     community : ndarray — per parcel, index into ``demand_mwh`` or −1
     demand_mwh : ndarray — per community, yearly demand of the unserved households [MWh/yr]
     households : ndarray — per community, unserved households
+    household_mwh : ndarray — per community, yearly demand of one household [MWh/yr]
+    baseline_productivity_t : float — today's harvest, every parcel under its current use [t DM/yr]
     max_energy_mwh : float — generation with every parcel under its most productive PV use [MWh/yr]
     max_delivery_mwh : float — the most energy the region could usefully deliver: the lesser of
         that generation and all demand plus the grid's export capacity [MWh/yr]

@@ -42,8 +42,8 @@ from dualuse.vocabulary import USES
 from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.model.coefficients import Coefficients
 from dualuse.errors import InfeasibleError, UsageError
-from dualuse.model.build import linear
-from dualuse.plan import KPI_UNITS
+from dualuse.model.kpis import KPI_UNITS
+from dualuse.model.rows import linear
 from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario, load_scenario
 from dualuse.files import atomic_write, prepare_folder

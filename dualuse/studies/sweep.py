@@ -55,7 +55,7 @@ import pandas as pd
 from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.errors import DualuseError, InfeasibleError, TimeLimitError, UnboundedError, UsageError
 from dualuse.files import atomic_path, atomic_write, check_output_path, prepare_folder, remove_stale_in
-from dualuse.plan import KPI_UNITS
+from dualuse.model.kpis import KPI_UNITS
 from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import (PARAMETER_BY_NAME, Scenario, default_scenario_path, load_scenario, make_scenario,
                               read_scenario_file)
@@ -412,7 +412,8 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
     from dualuse.model.coefficients import compute_coefficients
     from dualuse.model.build import build_model
     from dualuse.plan import make_plan
-    from dualuse.solve.highs import raise_for_status, solve_model
+    from dualuse.diagnose.status import raise_for_status
+    from dualuse.solve.highs import solve_model
 
     start = time.perf_counter()
     region, catalogue = shared.get()

@@ -1,0 +1,218 @@
+r"""The KPIs of a plan, each stated once: a linear function of the model's columns, its unit and meaning.
+
+The model's first columns are the shares :math:`x_j` of the eligible
+(parcel, use) pairs, then the deliveries :math:`s_c` [MWh/yr] to each
+community, then the grid export :math:`g` [MWh/yr] (:func:`served_columns`,
+:func:`export_column`).  Every KPI is affine in them:
+
+.. math:: \mathrm{KPI} = \Big(\sum_k a_k v_{c_k} + b\Big) / N
+
+with the coefficients :math:`a` on columns :math:`c`, a constant :math:`b`
+and a normaliser :math:`N` (1 for a KPI with a unit; a KPI whose normaliser
+is 0 is 0), as :class:`KpiRow`.  The same rows serve three callers:
+:func:`evaluate_kpis` computes a plan's KPIs from its solution
+(:func:`dualuse.plan.compute_kpis`); the objective weighs the unit-free ones
+(:func:`dualuse.model.objective.add_objective`); and a Pareto front holds one
+at ε with :func:`kpi_row` (columns, values) or, on a Pyomo model,
+:func:`dualuse.model.objective.kpi_expression`.
+
+This module imports no solver and no GIS library: :data:`KPI_UNITS` is read
+by the command line's help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dualuse.vocabulary import LAND_TYPES, USES
+
+if TYPE_CHECKING:
+    from dualuse.inputs.scenario import Scenario
+    from dualuse.model.coefficients import Coefficients
+
+
+# --------------------------------------------------------------------------- the columns
+
+
+def served_columns(coef: Coefficients) -> np.ndarray:
+    """The columns of the deliveries :math:`s_c`, one per community, after the pairs."""
+    return coef.n_pairs + np.arange(coef.demand_mwh.size, dtype=np.int64)
+
+
+def export_column(coef: Coefficients) -> int:
+    """The column of the grid export :math:`g`, after the deliveries."""
+    return coef.n_pairs + int(coef.demand_mwh.size)
+
+
+def column_vector(coef: Coefficients, x: np.ndarray, served_mwh: np.ndarray, export_mwh: float) -> np.ndarray:
+    """A solution as one vector in column order: shares, deliveries, export."""
+    return np.concatenate([np.asarray(x, dtype=float), np.asarray(served_mwh, dtype=float), [float(export_mwh)]])
+
+
+@dataclass(frozen=True, eq=False)
+class KpiRow:
+    """A KPI as ``(values · v[columns] + constant) / normaliser`` of the column vector ``v``."""
+
+    columns: np.ndarray
+    values: np.ndarray
+    normaliser: float = 1.0
+    constant: float = 0.0
+
+    def evaluate(self, vector: np.ndarray) -> float:
+        """The KPI's value at a column vector (:func:`column_vector`); 0 when the normaliser is 0."""
+        if self.normaliser == 0:
+            return 0.0
+        return (float(self.values @ vector[self.columns]) + self.constant) / self.normaliser
+
+
+def _row(parts: list[tuple[np.ndarray, np.ndarray]], normaliser: float = 1.0, constant: float = 0.0) -> KpiRow:
+    """A KpiRow from (columns, values) parts, zero coefficients left out."""
+    columns = np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in parts]) if parts else np.zeros(0, np.int64)
+    values = np.concatenate([np.asarray(v, dtype=float) for _, v in parts]) if parts else np.zeros(0)
+    keep = values != 0.0
+    return KpiRow(columns[keep], values[keep], float(normaliser), float(constant))
+
+
+def _pairs(coef: Coefficients, values: np.ndarray, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pair columns with per-pair ``values`` (only the pairs ``where`` holds)."""
+    if where is None:
+        return np.arange(coef.n_pairs), values
+    chosen = np.flatnonzero(where)
+    return chosen, values[chosen]
+
+
+def _served(coef: Coefficients, value: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    return served_columns(coef), np.broadcast_to(np.asarray(value, dtype=float), coef.demand_mwh.shape)
+
+
+def _export(coef: Coefficients) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([export_column(coef)]), np.ones(1)
+
+
+def _per_household(coef: Coefficients) -> np.ndarray:
+    """Households per MWh/yr delivered, per community (0 where a household's demand is 0)."""
+    return np.divide(1.0, coef.household_mwh, out=np.zeros_like(coef.household_mwh), where=coef.household_mwh > 0)
+
+
+def _land(coef: Coefficients) -> np.ndarray:
+    """Per pair: is the parcel land for LDN (water is not, as in SDG 15.3.1)?"""
+    return coef.pair_land_type != LAND_TYPES.index("water")
+
+
+def cost_scale_usd(coef: Coefficients, scenario: Scenario) -> float:
+    """What the cost is measured against where it enters a unit-free objective (the tie-break) [USD].
+
+    The budget, or, with a budget of 0, the costliest single action (at least USD 1).
+    """
+    return scenario.budget_usd if scenario.budget_usd > 0 else max(float(coef.cost_usd.max()), 1.0)
+
+
+def _most_per_parcel(coef: Coefficients, values: np.ndarray) -> float:
+    """Σ over parcels of the largest |value| any of its uses gives: the most a pair-based KPI can reach."""
+    largest = np.zeros(coef.n_parcels)
+    np.maximum.at(largest, coef.parcel, np.abs(values))
+    return max(float(largest.sum()), 1.0)
+
+
+def _area(coef: Coefficients, scenario: Scenario) -> float:
+    return max(float(coef.area_ha.sum()), 1.0)
+
+
+def _one(coef: Coefficients, scenario: Scenario) -> float:
+    return 1.0
+
+
+# --------------------------------------------------------------------------- THE KPI TABLE
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI: its row, unit and meaning.
+
+    ``better`` is +1 when more is better, −1 when less is; ``magnitude`` is its
+    largest plausible size (≥ 1), which scales an objective or an ε-row to order one.
+    """
+
+    name: str
+    unit: str
+    meaning: str
+    row: Callable[[Coefficients, Scenario], KpiRow]
+    magnitude: Callable[[Coefficients, Scenario], float] = _one
+    better: int = +1
+
+
+def _use_area(use: str) -> Kpi:
+    k = USES.index(use)
+    return Kpi(f"area_{use}_ha", "ha", f"area under {use}",
+               lambda c, s: _row([_pairs(c, c.pair_area_ha, c.use == k)]), _area)
+
+
+def _energy_scale(coef: Coefficients, scenario: Scenario) -> float:
+    return max(coef.max_energy_mwh, 1.0)
+
+
+def _households(coef: Coefficients, scenario: Scenario) -> float:
+    return max(float(coef.households.sum()), 1.0)
+
+
+#: Every KPI, in the order of the plan's summary table.
+KPIS: tuple[Kpi, ...] = (
+    Kpi("access", "share", "share of the unserved households' demand met",
+        lambda c, s: _row([_served(c)], float(c.demand_mwh.sum()))),
+    Kpi("energy", "share", "energy delivered (households + grid) over the most the region could usefully deliver",
+        lambda c, s: _row([_served(c), _export(c)], c.max_delivery_mwh)),
+    Kpi("productivity", "share", "harvest relative to today's",
+        lambda c, s: _row([_pairs(c, c.productivity_t)], c.baseline_productivity_t)),
+    Kpi("energy_mwh", "MWh/yr", "PV generation", lambda c, s: _row([_pairs(c, c.energy_mwh)]), _energy_scale),
+    Kpi("delivered_mwh", "MWh/yr", "energy delivered to households and to the grid",
+        lambda c, s: _row([_served(c), _export(c)]), _energy_scale),
+    Kpi("served_mwh", "MWh/yr", "energy delivered to households", lambda c, s: _row([_served(c)]), _energy_scale),
+    Kpi("export_mwh", "MWh/yr", "energy sent to the grid", lambda c, s: _row([_export(c)]), _energy_scale),
+    Kpi("capacity_mw", "MWp", "installed PV capacity", lambda c, s: _row([_pairs(c, c.capacity_mw)]),
+        lambda c, s: _most_per_parcel(c, c.capacity_mw)),
+    Kpi("households_served", "households", "households gaining access",
+        lambda c, s: _row([_served(c, _per_household(c))]), _households),
+    Kpi("unserved_households", "households", "households without electricity today",
+        lambda c, s: _row([_served(c, -_per_household(c))], constant=float(c.households.sum())), _households, -1),
+    Kpi("productivity_t", "t DM/yr", "harvest", lambda c, s: _row([_pairs(c, c.productivity_t)]),
+        lambda c, s: _most_per_parcel(c, c.productivity_t)),
+    Kpi("restored_ha", "ha", "area under restoration",
+        lambda c, s: _row([_pairs(c, c.pair_area_ha, c.use == USES.index("restoration"))]), _area),
+    Kpi("degraded_ha", "ha", "land degraded at the horizon (SDG 15.3.1; water excluded)",
+        lambda c, s: _row([_pairs(c, c.pair_area_ha, (c.ldn_status < 0) & _land(c))]), _area, -1),
+    Kpi("improved_ha", "ha", "land improving at the horizon (SDG 15.3.1; water excluded)",
+        lambda c, s: _row([_pairs(c, c.pair_area_ha, (c.ldn_status > 0) & _land(c))]), _area),
+    Kpi("ldn_net_ha", "ha", "land improved − land degraded (water excluded)",
+        lambda c, s: _row([_pairs(c, c.pair_area_ha * c.ldn_status, _land(c))]), _area),
+    Kpi("soc_change_t", "t C", "change of the soil organic carbon stock over the horizon",
+        lambda c, s: _row([_pairs(c, c.soc_change_t)]), lambda c, s: _most_per_parcel(c, c.soc_change_t)),
+    Kpi("cost_usd", "USD", "capital cost of the plan, delivery included",
+        lambda c, s: _row([_pairs(c, c.cost_usd), _served(c, s.delivery_cost_usd_mwh)]), cost_scale_usd, -1),
+    Kpi("budget_usd", "USD", "budget", lambda c, s: _row([], constant=s.budget_usd),
+        lambda c, s: max(s.budget_usd, 1.0)),
+    *(_use_area(u) for u in USES),
+)
+
+KPI: dict[str, Kpi] = {k.name: k for k in KPIS}
+
+#: KPI name -> (unit, meaning).  The order is the order of the summary table.
+KPI_UNITS: dict[str, tuple[str, str]] = {k.name: (k.unit, k.meaning) for k in KPIS}
+
+
+def kpi_row(coef: Coefficients, scenario: Scenario, name: str) -> KpiRow:
+    """A KPI's row: its columns (in the model's column order), values, normaliser and constant.
+
+    Raises KeyError for a name that is not in :data:`KPIS`.
+    """
+    return KPI[name].row(coef, scenario)
+
+
+def evaluate_kpis(coef: Coefficients, scenario: Scenario, x: np.ndarray, served_mwh: np.ndarray,
+                  export_mwh: float) -> dict[str, float]:
+    """Every KPI at a solution (shares per pair, deliveries per community, export), in table order."""
+    vector = column_vector(coef, x, served_mwh, export_mwh)
+    return {k.name: k.row(coef, scenario).evaluate(vector) for k in KPIS}
