@@ -44,7 +44,10 @@ from dualuse.model.build import build_model
 from dualuse.vocabulary import LAND_TYPES
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import Scenario, make_scenario
-from dualuse.solve.handover import compile_model, compile_standard_form
+from dualuse.model.families import ELASTIC_FAMILIES, FAMILIES
+from dualuse.model.kpis import KPIS, cost_scale_usd
+from dualuse.model.objective import kpi_expression
+from dualuse.solve.handover import Handover, compile_model, compile_standard_form
 from dualuse.solve.highs import Status, highs_options, new_highs, run_highs, solve, solve_model
 
 CATALOGUE = load_catalogue()
@@ -250,6 +253,96 @@ def test_matrix_equals_standard_form_compiler(region: Any, overrides: dict[str, 
     assert_same_lp(fast, general)
     assert fast.is_mip == general.is_mip == (scenario.mode == "whole" or scenario.min_plant_mwp > 0)
     assert [r.constraint for r in fast.rows] == [r.constraint for r in general.rows]
+
+
+#: A scenario in which every family of the table has rows (the example region has communities).
+EVERY_FAMILY = {"max_pv_share": 0.1, "min_restored_ha": 500.0, "min_plant_mwp": 2.0}
+
+
+def family_rows(compiled: Any, component: Any, order: list[Any]) -> dict[str, Any]:
+    """The rows of one constraint component in a compiled LP: its matrix (columns in the order of the
+    variables ``order``, as CSR) and bounds."""
+    lp = as_matrices(compiled, order)
+    rows = [r for r, entry in enumerate(compiled.rows) if entry.constraint.parent_component() is component]
+    matrix = lp["matrix"].tocsr()[rows]
+    matrix.sort_indices()
+    return {"matrix": matrix, "lower": lp["row_lower"][rows], "upper": lp["row_upper"][rows],
+            "names": [compiled.rows[r].constraint.name for r in rows]}
+
+
+@pytest.mark.parametrize("family, elastic", [(f.name, False) for f in FAMILIES] + [(f, True) for f in ELASTIC_FAMILIES],
+                         ids=[f.name for f in FAMILIES] + [f"{f} elastic" for f in ELASTIC_FAMILIES])
+def test_each_familys_arrays_are_its_pyomo_constraint(region: Any, family: str, elastic: bool) -> None:
+    """The rows a family hands to HiGHS from its arrays are the rows Pyomo's compiler makes of its
+    Pyomo constraint, entry for entry, with its elastic slack when it has one."""
+    coef, scenario = coefficients(region, **EVERY_FAMILY)
+    m = build_model(coef, scenario, elastic=frozenset({family}) if elastic else frozenset())
+    component = m.component(family)
+    assert component is not None and len(component) > 0
+    fast = compile_model(m, coef.n_pairs, coef.n_parcels)
+    general = compile_standard_form(m, coef.n_pairs, coef.n_parcels)
+    assert fast.handover is Handover.ARRAYS and general.handover is Handover.COMPILER
+    order = list(fast.columns)
+    a, b = family_rows(fast, component, order), family_rows(general, component, order)
+    assert a["names"] == b["names"]
+    for name in ("indptr", "indices"):
+        np.testing.assert_array_equal(getattr(a["matrix"], name), getattr(b["matrix"], name))
+    np.testing.assert_allclose(a["matrix"].data, b["matrix"].data, rtol=1e-15)
+    np.testing.assert_array_equal(a["lower"], b["lower"])
+    np.testing.assert_array_equal(a["upper"], b["upper"])
+    slack = m.component(f"slack_{family}")
+    assert (slack is not None) == elastic
+    if elastic:  # one slack per row, in that row alone
+        columns = [k for k, v in enumerate(order) if v.parent_component() is slack]
+        assert len(columns) == len(component)
+        assert (a["matrix"][:, columns] != 0).sum(axis=0).tolist() == [1] * len(columns)
+
+
+def test_the_families_table_is_the_models_table_of_contents(region: Any) -> None:
+    """The families appear in the model in the table's order, allocation first, and the structure
+    column says which of them keep the LP's shape."""
+    coef, scenario = coefficients(region, **EVERY_FAMILY)
+    m = build_model(coef, scenario)
+    assert [f.name for f in m.matrix_form.families] == [f.name for f in FAMILIES]
+    assert {f.structure for f in FAMILIES} == {"allocation", "coupling", "breaks"}
+    assert [f.name for f in FAMILIES if f.structure == "allocation"] == ["allocation"]
+    assert all(f.relaxation.slack in (-1, 1) for f in FAMILIES if f.relaxation is not None)
+
+
+def test_handover_path_is_named(region: Any) -> None:
+    """Each hand-over path is recorded in the result: the arrays, the arrays and the compiler for a
+    user's additions, the compiler for a model changed otherwise."""
+    coef, scenario = coefficients(region)
+    m = build_model(coef, scenario)
+    assert solve_model(m, coef, scenario).solver["handover"] == Handover.ARRAYS.value
+    m.restored_cap = pyo.Constraint(expr=m.x[int(np.flatnonzero(coef.use == RESTORATION)[0])] <= 0.5)
+    assert solve_model(m, coef, scenario).solver["handover"] == Handover.ARRAYS_AND_COMPILER.value
+    m.budget.set_value(m.budget.body <= scenario.budget_usd / 2)
+    assert solve_model(m, coef, scenario).solver["handover"] == Handover.COMPILER.value
+
+
+def test_objective_and_kpis_are_the_same_rows(region: Any) -> None:
+    """The objective is the weighted sum of the KPIs a plan reports, less the cost tie-break, and each
+    KPI's expression on the model takes the value the plan reports for it."""
+    from dualuse.plan import compute_kpis
+
+    coef, scenario = coefficients(region)
+    m = build_model(coef, scenario)
+    result = solve_model(m, coef, scenario)
+    kpis = compute_kpis(coef, scenario, result.x, result.served_mwh, result.export_mwh)
+    weighted = (scenario.weight_access * kpis["access"] + scenario.weight_energy * kpis["energy"]
+                + scenario.weight_productivity * kpis["productivity"]
+                - scenario.weight_cost * kpis["cost_usd"] / cost_scale_usd(coef, scenario))
+    assert result.objective == pytest.approx(weighted, rel=1e-9)
+    for j, value in enumerate(result.x.tolist()):
+        m.x[j].set_value(value, skip_validation=True)
+    for c, value in enumerate(result.served_mwh.tolist()):
+        m.served[c].set_value(value, skip_validation=True)
+    m.export.set_value(result.export_mwh, skip_validation=True)
+    for kpi in KPIS:
+        body, magnitude = kpi_expression(m, coef, scenario, kpi.name)
+        assert pyo.value(body) == pytest.approx(kpis[kpi.name], rel=1e-9, abs=1e-9), kpi.name
+        assert magnitude >= 1.0
 
 
 def test_benchmark_floor_is_the_same_lp(region: Any) -> None:
@@ -466,5 +559,6 @@ def test_write_lp_solves_to_the_plans_objective(example_region: Path, tmp_path: 
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     _, _, run = read_plan(out)
     assert h.getInfo().objective_function_value == pytest.approx(float(run["objective"]), rel=1e-6)
+    assert run["handover"] == Handover.ARRAYS.value
     n_parcels = len(read_region(example_region).area_ha)
     assert text.count("c_e_allocation(") == n_parcels

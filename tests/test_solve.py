@@ -8,6 +8,8 @@ cases stay right when a coefficient is revised.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -255,3 +257,25 @@ def test_example_region_plan_satisfies_every_constraint(tmp_path, example_region
                 "catalogue_sha256", "time_highs_s", "threads", "seed"):
         assert key in run
     assert np.isfinite(run["objective"])
+
+
+SOLVE = [sys.executable, "-c", "from dualuse.cli import main; main()", "solve"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sets, code", [([], 0), (["mode=whole", "min_plant_mwp=2"], 0),
+                                        (["budget_usd=0", "ldn_target=0.05"], 3)],
+                         ids=["LP", "MILP in a child process", "infeasible, explained"])
+def test_json_is_all_that_reaches_stdout(tmp_path, example_region, sets, code):
+    """``dualuse solve --json`` in a process of its own: stdout is one JSON object and nothing else.
+
+    highspy 1.16 prints a banner on the process's stdout, at the C level, whenever a ``Highs`` is made
+    (which ``CliRunner`` never sees): for the LP, for a MILP solved in a child process, and for the
+    solves that explain an infeasible scenario.
+    """
+    done = subprocess.run(SOLVE + [str(example_region), "-o", str(tmp_path / "p.gpkg"), "--json",
+                                   *[f"--set={s}" for s in sets]], capture_output=True, text=True, timeout=600)
+    assert done.returncode == code, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["status"] == ("infeasible" if code == 3 else "optimal")
+    assert "Running HiGHS" in done.stderr
