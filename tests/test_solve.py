@@ -8,8 +8,10 @@ cases stay right when a coefficient is revised.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -279,3 +281,33 @@ def test_json_is_all_that_reaches_stdout(tmp_path, example_region, sets, code):
     payload = json.loads(done.stdout)
     assert payload["status"] == ("infeasible" if code == 3 else "optimal")
     assert "Running HiGHS" in done.stderr
+
+
+def test_stdout_to_stderr_is_shared_by_threads_and_undone(capfd):
+    """While any thread is inside ``stdout_to_stderr``, file descriptor 1 writes reach stderr; once the
+    last one leaves, stdout is stdout again (sweeps solve in threads in some executors)."""
+    from dualuse.solve.highs import stdout_to_stderr
+
+    inside = threading.Barrier(2)
+    leave = threading.Event()
+
+    def work(name: str) -> None:
+        with stdout_to_stderr():
+            inside.wait()
+            os.write(1, f"{name} inside\n".encode())
+            if name == "first":
+                leave.wait()
+        if name == "second":
+            os.write(1, b"second left, first still inside\n")
+            leave.set()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    os.write(1, b"both left\n")
+    out, err = capfd.readouterr()
+    assert "first inside" in err and "second inside" in err
+    assert "second left, first still inside" in err
+    assert out == "both left\n"

@@ -84,6 +84,11 @@ class Coefficients:
         return self.community[self.parcel]
 
     @property
+    def is_land(self) -> np.ndarray:
+        """Per parcel: does it count as land for LDN?  Water does not: SDG 15.3.1 leaves it out of the land area."""
+        return self.land_type != LAND_TYPES.index("water")
+
+    @property
     def land_types_present(self) -> np.ndarray:
         return np.unique(self.land_type)
 

@@ -65,9 +65,8 @@ def ldn_groups(coef: Coefficients, scenario: Scenario) -> LdnGroups:
     """The LDN groups of the scenario's ``ldn_scope``: per land type, pooled over the region, or none."""
     if scenario.ldn_scope == "off":
         return LdnGroups([], np.full(coef.n_parcels, -1, dtype=np.int64), np.zeros(0))
-    water = LAND_TYPES.index("water")
     by_type = scenario.ldn_scope == "land_type"
-    code = np.where(coef.land_type == water, -1, coef.land_type if by_type else 0)
+    code = np.where(coef.is_land, coef.land_type if by_type else 0, -1)
     keys = [k for k in np.unique(code).tolist() if k >= 0]
     lookup = np.full(len(LAND_TYPES) + 1, -1, dtype=np.int64)
     lookup[keys] = np.arange(len(keys))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dualuse.vocabulary import LAND_TYPES, USES
+from dualuse.vocabulary import USES
 
 if TYPE_CHECKING:
     from dualuse.inputs.scenario import Scenario
@@ -99,8 +99,8 @@ def _per_household(coef: Coefficients) -> np.ndarray:
 
 
 def _land(coef: Coefficients) -> np.ndarray:
-    """Per pair: is the parcel land for LDN (water is not, as in SDG 15.3.1)?"""
-    return coef.pair_land_type != LAND_TYPES.index("water")
+    """Per pair: is the parcel land for LDN (:attr:`~dualuse.model.coefficients.Coefficients.is_land`)?"""
+    return coef.is_land[coef.parcel]
 
 
 def cost_scale_usd(coef: Coefficients, scenario: Scenario) -> float:
