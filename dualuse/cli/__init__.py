@@ -373,7 +373,7 @@ Examples:
 def validate(region: str, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
              catalogue: str | None, as_json: bool) -> None:
     """Check REGION (and a scenario on it) and report every problem with its fix."""
-    from dualuse.inputs.checks import validate_region
+    from dualuse.diagnose.validate import validate_region
 
     want_json(as_json)
     scenario = load_scenario(scenario_file, parse_sets(sets))
