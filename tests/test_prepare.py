@@ -36,7 +36,8 @@ from dualuse.prepare.assemble import (
     tiling_crs,
 )
 from dualuse.vocabulary import LAND_TYPES
-from dualuse.inputs.region import check_region, equal_area_ha, read_region
+from dualuse.inputs.region import check_region, read_region
+from dualuse.inputs.schema import equal_area_ha
 
 SQUARE = ["--crs", fx.UTM, "--shape", "square", "--cell-ha", "100"]
 

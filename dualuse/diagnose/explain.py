@@ -50,7 +50,8 @@ from dualuse.vocabulary import USES
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.build import ELASTIC_FAMILIES, RESTORATION, build_model
 from dualuse.vocabulary import LAND_TYPES
-from dualuse.inputs.region import Problem, Region
+from dualuse.inputs.region import Region
+from dualuse.inputs.schema import Problem
 from dualuse.inputs.scenario import Scenario
 from dualuse.solve.highs import INF, compile_model, highs_options, solve_model
 
@@ -111,7 +112,7 @@ class Finding:
     count: int = 0
 
     def to_problem(self) -> Problem:
-        """The finding as a :class:`~dualuse.inputs.region.Problem` of layer ``scenario``."""
+        """The finding as a :class:`~dualuse.inputs.schema.Problem` of layer ``scenario``."""
         return Problem(self.severity, "scenario", self.parameter, self.message, self.fix, self.ids,
                        self.count or len(self.ids))
 

@@ -143,8 +143,6 @@ PARAMETERS: tuple[Parameter, ...] = (
 )
 
 PARAMETER_BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
-#: The three KPIs that the objective can weight.
-OBJECTIVE_KPIS: tuple[str, ...] = ("access", "energy", "productivity")
 
 
 @dataclass(frozen=True)

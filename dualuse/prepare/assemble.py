@@ -2,7 +2,7 @@
 
 ``dualuse prepare`` tiles an area of interest into parcels of a given size in
 a projected CRS, then fills every column of the parcel schema
-(:data:`dualuse.inputs.region.PARCEL_COLUMNS`) from the layers planners already hold:
+(:data:`dualuse.inputs.schema.PARCEL_COLUMNS`) from the layers planners already hold:
 
 * continuous rasters (PV yield, productivity, SOC, slope) → exact area-weighted
   means over each parcel, nodata ignored, the covered share recorded in
@@ -57,7 +57,7 @@ from rasterio.windows import Window
 from dualuse.errors import InputError, OutputError, UsageError
 from dualuse.vocabulary import LAND_TYPES
 from dualuse.files import is_open_elsewhere
-from dualuse.inputs.region import COMMUNITIES_LAYER, DEFAULT_LAYER, PARCEL_COLUMNS, equal_area_ha
+from dualuse.inputs.schema import COMMUNITIES_LAYER, DEFAULT_LAYER, PARCEL_COLUMNS, equal_area_ha
 
 M2_PER_HA = 10_000.0
 M_PER_KM = 1_000.0
