@@ -26,15 +26,10 @@ from hypothesis import strategies as st
 import prepare_fixtures as fx
 from dualuse.cli import cli
 from dualuse.errors import InputError
-from dualuse.prepare.assemble import (
-    ESA_CCI_LEGEND,
-    PrepareOptions,
-    horn_slope_deg,
-    prepare_region,
-    read_legend,
-    tile_polygon,
-    tiling_crs,
-)
+from dualuse.prepare.assemble import PrepareOptions, prepare_region
+from dualuse.prepare.legends import ESA_CCI_LEGEND, read_legend
+from dualuse.prepare.terrain import horn_slope_deg
+from dualuse.prepare.tiling import tile_polygon, tiling_crs
 from dualuse.vocabulary import LAND_TYPES
 from dualuse.inputs.region import check_region, equal_area_ha, read_region
 
