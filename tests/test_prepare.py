@@ -497,6 +497,13 @@ def test_tiling_covers_any_aoi_exactly(width_m: float, height_m: float, angle: f
         assert not (shared > 1e-6).any()
 
 
+def test_a_sliver_touching_a_parcel_only_at_a_corner_stays_a_parcel() -> None:
+    cell = shapely.box(0, 0, 1_000, 1_000)  # one whole 100 ha square cell of the lattice
+    corner = shapely.box(1_000, 1_000, 1_010, 1_010)  # 0.01 ha of the next cell, meeting it at one point
+    parcels = tile_polygon(shapely.union_all([cell, corner]), 100.0, "square", 0.25)
+    assert sorted(shapely.area(parcels).tolist()) == [100.0, 1_000_000.0]
+
+
 def test_horn_slope_of_a_plane() -> None:
     y, x = np.mgrid[0:5, 0:5].astype(float)
     z = 3.0 * x * 30.0 - 2.0 * y * 20.0  # 3 m per 30 m pixel east, north-down rows rising 2 m per 20 m pixel
