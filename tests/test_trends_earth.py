@@ -9,8 +9,8 @@ import pytest
 from trends_earth_reference import (calc_deg_sdg, classify_gains_losses, recode_deg_soc, sdg_status_expanded,
                                     sdg_status_expanded_to_simple)
 
-from dualuse.model.ldn import (BASELINES, RESPONSES, balance_class, expanded_status, indicator, one_out_all_out,
-                               reporting_status, sdg_status)
+from dualuse.model.ldn import balance_class, expanded_status, indicator, one_out_all_out, reporting_status, sdg_status
+from dualuse.vocabulary import LDN_BASELINES, LDN_RESPONSES
 
 STATUSES = (-1, 0, 1)
 TRIPLES = list(itertools.product(STATUSES, repeat=3))
@@ -36,8 +36,8 @@ def test_soc_indicator_counts_ten_percent_as_trends_earth_does() -> None:
     assert indicator(percent / 100.0, 0.10, inclusive=True).tolist() == [recode_deg_soc(p) for p in percent]
 
 
-@pytest.mark.parametrize("baseline_mode", BASELINES)
-@pytest.mark.parametrize("response", RESPONSES)
+@pytest.mark.parametrize("baseline_mode", LDN_BASELINES)
+@pytest.mark.parametrize("response", LDN_RESPONSES)
 def test_reporting_status_follows_the_response_hierarchy_and_the_baseline(response: str, baseline_mode: str) -> None:
     """Every (own sub-indicators, baseline status): a ``reverse`` action is judged as Trends.Earth judges the
     sub-indicators it observes; any other action cannot improve on its own; under ``persist`` the baseline trend

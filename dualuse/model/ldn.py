@@ -53,15 +53,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from dualuse.vocabulary import LDN_BASELINES, LDN_RESPONSES
+
 DEGRADED, STABLE, IMPROVING = -1, 0, 1
 
-#: The LDN response hierarchy of a use (Cowie et al. 2018): which may create gains, which halt decline.
-RESPONSES: tuple[str, ...] = ("none", "avoid", "reduce", "reverse")
+#: Which responses (:data:`~dualuse.vocabulary.LDN_RESPONSES`) may create gains of their own, and which halt a decline.
 CREATES_GAINS: frozenset[str] = frozenset({"reverse"})
 HALTS_DECLINE: frozenset[str] = frozenset({"avoid", "reduce", "reverse"})
-
-#: The assumptions about the baseline trend under which the horizon's status is assessed.
-BASELINES: tuple[str, ...] = ("stable", "persist")
+assert CREATES_GAINS <= HALTS_DECLINE <= set(LDN_RESPONSES)
 
 #: The 7-class status [baseline + 1, reporting + 1] (Trends.Earth ``sdg_status_expanded``).
 EXPANDED = np.array([[1, 3, 6],
@@ -113,12 +112,14 @@ def reporting_status(own: np.ndarray, baseline: np.ndarray, response: str, basel
     ----------
     own : ndarray [parcel, 3] of int — the use's own sub-indicators (productivity, land cover, SOC), −1/0/1
     baseline : ndarray [parcel] of int — the SDG status at baseline, −1/0/1
-    response : str — the use's place in the response hierarchy (:data:`RESPONSES`)
-    baseline_mode : str — ``stable`` or ``persist`` (:data:`BASELINES`)
+    response : str — the use's place in the response hierarchy (:data:`~dualuse.vocabulary.LDN_RESPONSES`)
+    baseline_mode : str — ``stable`` or ``persist`` (:data:`~dualuse.vocabulary.LDN_BASELINES`)
     """
     own = np.asarray(own, dtype=np.int8)
     if response not in CREATES_GAINS:
         own = np.minimum(own, STABLE)
+    if baseline_mode not in LDN_BASELINES:
+        raise ValueError(f"unknown LDN baseline {baseline_mode!r}")
     if baseline_mode == "stable":
         trend = np.zeros_like(baseline, dtype=np.int8)
     else:
