@@ -146,6 +146,12 @@ def matrix_names() -> tuple[str, ...]:
     return tuple(sorted(Path(str(f)).stem for f in folder.iterdir() if str(f).endswith(".toml")))
 
 
+def transition_matrix(catalogue: Catalogue, choice: str = "catalogue") -> np.ndarray:
+    """The land-cover transition matrix a scenario's ``land_cover_matrix`` chooses: the catalogue's own
+    (``"catalogue"``) or a shipped one by name."""
+    return catalogue.land_cover_transition if choice == "catalogue" else named_matrix(choice)[0]
+
+
 def named_matrix(name: str, where: str = "catalogue") -> tuple[np.ndarray, str]:
     """A shipped land-cover transition matrix by name: its cells [from, to] and its source."""
     if name not in matrix_names():

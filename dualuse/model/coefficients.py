@@ -129,9 +129,9 @@ def ldn_status(region: Region, catalogue: Catalogue, scenario: Scenario) -> np.n
         relative_soc = np.divide(soc_delta_t_ha, region.soc_t_ha, out=no_stock, where=region.soc_t_ha > 0)
         soc = np.sign(relative_soc) * (np.abs(relative_soc) >= scenario.soc_threshold)
         own = np.column_stack([cover, productivity, soc]).astype(np.int8)
-        if not use.counts_as_gain:
+        if use.response != "reverse":
             own = np.minimum(own, STABLE)
-        trend = np.maximum(baseline, STABLE) if use.addresses_degradation else baseline
+        trend = np.maximum(baseline, STABLE) if use.response != "none" else baseline
         indicators = np.column_stack([own, trend])
         declines = (indicators == DEGRADED).any(axis=1)
         improves = (indicators == IMPROVING).any(axis=1)

@@ -53,6 +53,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dualuse.inputs.catalogue import Catalogue, transition_matrix
+from dualuse.inputs.region import Region
+from dualuse.inputs.scenario import Scenario
 from dualuse.vocabulary import LDN_BASELINES, LDN_RESPONSES
 
 DEGRADED, STABLE, IMPROVING = -1, 0, 1
@@ -127,3 +130,41 @@ def reporting_status(own: np.ndarray, baseline: np.ndarray, response: str, basel
         if response in HALTS_DECLINE:
             trend = np.maximum(trend, STABLE)
     return one_out_all_out(np.column_stack([own, trend]))
+
+
+def own_indicators(region: Region, catalogue: Catalogue, scenario: Scenario, matrix: np.ndarray) -> np.ndarray:
+    """Each use's own sub-indicators on each parcel: [parcel, use, (productivity, land cover, SOC)].
+
+    Land cover: the matrix cell from the parcel's land type to the cover the
+    use leaves behind.  Productivity: the use's relative NPP change beyond
+    ±``productivity_threshold``.  SOC: the relative change of the parcel's
+    stock over the horizon, −10 % or worse degraded and +10 % or better
+    improved at the default ``soc_threshold`` (Trends.Earth's ``recode_deg_soc``);
+    a parcel with no stock gains or loses all of it.
+    """
+    lt = region.land_type
+    out = np.empty((region.n_parcels, len(catalogue.uses), 3), dtype=np.int8)
+    for u, use in enumerate(catalogue.uses):
+        soc_delta_t_ha = use.soc_rate_t_ha_yr[lt] * scenario.horizon_years
+        no_stock = np.where(soc_delta_t_ha > 0, np.inf, np.where(soc_delta_t_ha < 0, -np.inf, 0.0))
+        relative_soc = np.divide(soc_delta_t_ha, region.soc_t_ha, out=no_stock, where=region.soc_t_ha > 0)
+        out[:, u, 0] = indicator(use.npp_change[lt], scenario.productivity_threshold, inclusive=False)
+        out[:, u, 1] = matrix[lt, use.cover[lt]]
+        out[:, u, 2] = indicator(relative_soc, scenario.soc_threshold, inclusive=True)
+    return out
+
+
+def ldn_classes(region: Region, catalogue: Catalogue, scenario: Scenario) -> dict[str, np.ndarray]:
+    """The 7-class status [parcel, use] at the horizon under each baseline assumption of
+    :data:`~dualuse.vocabulary.LDN_BASELINES` (the scenario's ``ldn_baseline`` is the one the plan is held to;
+    the other is reported beside it)."""
+    matrix = transition_matrix(catalogue, scenario.land_cover_matrix)
+    own = own_indicators(region, catalogue, scenario, matrix)
+    baseline = region.degradation.astype(np.int8)
+    out = {}
+    for mode in LDN_BASELINES:
+        classes = np.empty((region.n_parcels, len(catalogue.uses)), dtype=np.int8)
+        for u, use in enumerate(catalogue.uses):
+            classes[:, u] = expanded_status(baseline, reporting_status(own[:, u], baseline, use.response, mode))
+        out[mode] = classes
+    return out

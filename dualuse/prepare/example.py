@@ -193,14 +193,20 @@ def _land_types(rng: np.random.Generator, cells: _Cells, rain: np.ndarray, textu
 
 
 def _degradation(rng: np.random.Generator, cells: _Cells, land: np.ndarray) -> np.ndarray:
-    """SDG 15.3.1 status: degraded hot spots (the top 15 %), a few improving cells (the bottom 6 %)."""
+    """SDG 15.3.1 status: degraded hot spots (the top 15 %), a few improving cells (the bottom 6 %).
+
+    Water is never assessed (SDG 15.3.1 leaves inland water out of the land
+    area); settlements in a hot spot are degraded too, as real status maps
+    show where towns grow into farmland.
+    """
     hot = _blobs(rng, cells.x_km, cells.y_km, count=max(3, cells.x_km.size // 400), width_km=(2.0, 5.0),
                  extent_km=cells.extent_km, nx=cells.nx)
     score = hot + 0.35 * _smooth_field(rng, cells.u, cells.v, modes=5, max_frequency=5.0)
     degradation = np.zeros(cells.x_km.size, dtype=np.int8)
     degradation[score > np.quantile(score, 0.85)] = -1
     degradation[score < np.quantile(score, 0.06)] = 1
-    degradation[np.isin(land, ("water", "artificial"))] = 0
+    degradation[land == "water"] = 0
+    degradation[(land == "artificial") & (degradation > 0)] = 0
     return degradation
 
 
