@@ -471,6 +471,35 @@ def test_an_interrupted_write_leaves_no_partial_report(plan_path: Path, folder: 
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+def test_the_page_is_written_last_so_a_report_cut_short_has_none(plan_path: Path, folder: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    out = folder / "cut_short"
+    out.mkdir()
+    real_replace = os.replace
+
+    def failing_replace(src: str, dst: str) -> None:
+        if str(dst).endswith(".html"):
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("dualuse.files.os.replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(plan_path, out / "plan.html")
+    assert _files(out) == ["plan_access.png", "plan_kpis.png", "plan_ldn.png", "plan_map.png"]
+
+
+def test_temporaries_a_killed_report_left_are_removed_by_the_next(plan_path: Path, folder: Path) -> None:
+    out = folder / "killed"
+    out.mkdir()
+    gone = 2 ** 22 + 1  # above Linux's largest process id: no such process
+    stale = [out / f".plan.tmp-{gone}-x1.html", out / f".plan_map.tmp-{gone}-x2.png"]
+    for path in stale:
+        path.write_bytes(b"half")
+    write_report(plan_path, out / "plan.html")
+    assert not any(p.exists() for p in stale)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
 def test_a_front_folder_alone_gets_its_front_and_points_table(folder: Path) -> None:
     front = folder / "front"
     front.mkdir()
