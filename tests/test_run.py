@@ -19,10 +19,11 @@ from dualuse.studies.executor import open_executor
 from dualuse.studies.pareto import run_pareto
 from dualuse.studies.sweep import run_sweep
 
-#: Only harvest counts; LDN per land type at neutrality; a budget far below the least-cost restoration
-#: that LDN needs, which the pre-solve checks see before any solve.
+#: Only harvest counts; LDN per land type at neutrality, the baseline trend persisting (so that a degraded
+#: parcel left alone is a loss); a budget far below the least-cost restoration that LDN needs, which the
+#: pre-solve checks see before any solve.
 SHORT_BUDGET = dict(weight_access=0.0, weight_energy=0.0, weight_productivity=1.0, ldn_target=0.0,
-                    food_floor=0.0, budget_usd=10_000.0)
+                    ldn_baseline="persist", food_floor=0.0, budget_usd=10_000.0)
 
 
 @pytest.fixture

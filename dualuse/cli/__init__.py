@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from dualuse import __version__
+from dualuse.cli.catalogue import catalogue
 from dualuse.cli.prepare import prepare
 from dualuse.cli.report import report
 from dualuse.cli.solve import example, parameters, solve, validate
@@ -52,7 +53,7 @@ def cli() -> None:
     """Choose where solar, agrivoltaics, grazing management and restoration go."""
 
 
-for _command in (solve, validate, parameters, example, sweep_command, pareto_command, report, prepare):
+for _command in (solve, validate, parameters, catalogue, example, sweep_command, pareto_command, report, prepare):
     cli.add_command(_command)
 
 
