@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dualuse import validate
+from dualuse.inputs import checks
 from dualuse.inputs.catalogue import load_catalogue
 from dualuse.model.coefficients import compute_coefficients
 from dualuse.diagnose.explain import conflicting_requirements, explain_infeasibility
@@ -52,8 +52,8 @@ def main() -> None:
             # the geometry checks on their own, on the frame as read
             frame = region.parcels
             problems: list = []
-            _, t_geometry = timed(validate.check_geometry, frame, "parcels", problems)
-            _, t_areas = timed(validate.check_areas, frame, region.area_ha, "parcels", problems)
+            _, t_geometry = timed(checks.check_geometry, frame, "parcels", problems)
+            _, t_areas = timed(checks.check_areas, frame, region.area_ha, "parcels", problems)
             scenario = load_scenario()
             coef = compute_coefficients(region, catalogue, scenario)
             _, t_presolve = timed(presolve_checks, coef, scenario, region)

@@ -19,7 +19,6 @@ USE_LABELS: dict[str, str] = {
     "grazing": "Sustainable grazing",
     "restoration": "Ecological restoration",
 }
-LDN_COLOURS: dict[int, str] = {-1: "#d7191c", 0: "#ffffbf", 1: "#1a9641"}  # Trends.Earth-like
 
 assert tuple(USE_COLOURS) == USES
 

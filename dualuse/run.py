@@ -1,4 +1,10 @@
-"""The whole run, read to written plan, with a timing for every stage."""
+"""The whole run, read to written plan, with a timing for every stage; re-running a recorded plan.
+
+:func:`run_scenario` is the one path from a region already read to a plan:
+``dualuse solve`` (:func:`solve_region`), every scenario of a sweep and
+every point of a Pareto front go through it, so that a scenario is
+checked, solved and refused the same way wherever it runs.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,11 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyomo.environ as pyo
 
 from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.model.coefficients import Coefficients, compute_coefficients
@@ -22,7 +29,8 @@ from dualuse.vocabulary import RUN_TABLE
 from dualuse.plan import Plan, make_plan
 from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario, load_scenario, make_scenario
-from dualuse.solve.highs import solve
+from dualuse.model.build import build_model
+from dualuse.solve.highs import SolveResult, solve, solve_model
 from dualuse.diagnose.status import raise_for_status
 
 
@@ -30,41 +38,95 @@ def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathL
                  scenario: Scenario | None = None, catalogue: str | os.PathLike[str] | Catalogue | None = None,
                  layer: str | None = None, time_limit_s: float | None = None, write_lp: str | None = None,
                  explain: bool = True, extra_run: dict[str, Any] | None = None) -> Plan:
-    """Read a region, solve one scenario and (when ``output`` is given) write the plan GeoPackage.
+    """Read a region, solve one scenario (:func:`run_scenario`) and, when ``output`` is given, write the plan.
 
     The output path is checked before any work, so a run that could not
-    write its plan fails at once.  The pre-solve checks
-    (:func:`dualuse.diagnose.presolve.presolve_checks`) run before the solve: their
-    warnings join ``plan.region.warnings``, and a requirement that no plan
-    can meet raises :class:`~dualuse.errors.InfeasibleError` at once, with
-    the solver's explanation when ``explain``.  Raises the typed errors of
+    write its plan fails at once.  Raises the typed errors of
     :mod:`dualuse.errors`; returns the :class:`~dualuse.plan.Plan` otherwise.
     ``extra_run`` adds columns to the plan's ``run`` table.
     """
-    timings: dict[str, float] = {}
     if output is not None:
         check_output_path(output, (region,) if not isinstance(region, Region) else (region.path,))
     t = time.perf_counter()
     if not isinstance(region, Region):
         region = read_region(region, layer)
-    timings["read_s"] = time.perf_counter() - t
+    read_s = time.perf_counter() - t
     scenario = scenario or load_scenario()
     if not isinstance(catalogue, Catalogue):
         catalogue = load_catalogue(catalogue)
+    plan = run_scenario(region, catalogue, scenario, explain=explain, time_limit_s=time_limit_s, write_lp=write_lp)
+    plan.timings = {"read_s": read_s, **plan.timings}
+    if output is not None:
+        write_plan(plan, Path(output), extra_run)
+    return plan
+
+
+class Adjustment(Protocol):
+    """A change to the built model before it is solved, e.g. a Pareto front's objective and ε-constraint."""
+
+    def apply(self, m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None: ...
+
+
+def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, explain: bool = True,
+                 time_limit_s: float | None = None, write_lp: str | None = None,
+                 adjust: Adjustment | None = None, keep_model: bool = False) -> Plan:
+    """Solve one scenario of a region already read: the one path of ``dualuse solve``, sweeps and fronts.
+
+    Coefficients, then the pre-solve checks (:func:`presolve`: their
+    warnings join ``plan.region.warnings``, and a requirement that no plan
+    can meet raises :class:`~dualuse.errors.InfeasibleError` at once, with
+    the solver's explanation when ``explain``), then the model is built,
+    changed by ``adjust`` when given, and solved; a result without a plan
+    raises its typed error.  ``plan.timings`` has a wall time [s] per stage
+    (``coefficients_s``, ``presolve_s``, ``plan_s``; the model's build and
+    the solver's stages are in ``plan.result.timings``).
+
+    Parameters
+    ----------
+    region, catalogue, scenario : the inputs, read and checked
+    explain : explain an infeasible scenario in policy terms (extra solves)
+    time_limit_s : solver time limit [s] [default: the scenario's ``time_limit_s``]
+    write_lp : also write the model as an LP file here
+    adjust : a change to the model before it is solved (its ``apply(m, coef, scenario)``)
+    keep_model : keep the Pyomo model while HiGHS solves.  Otherwise it is let go once HiGHS holds the
+        LP, which saves gigabytes at a million parcels but costs a full garbage collection per solve
+        (0.1–0.2 s at 2,000 parcels, a quarter of the solve or more): a sweep's many small solves keep it
+
+    Raises
+    ------
+    InfeasibleError, TimeLimitError, UnboundedError, DualuseError
+    """
+    timings: dict[str, float] = {}
     t = time.perf_counter()
     coef = compute_coefficients(region, catalogue, scenario)
     timings["coefficients_s"] = time.perf_counter() - t
     t = time.perf_counter()
     region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
     timings["presolve_s"] = time.perf_counter() - t
-    # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
-    _, result = solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False)
+    if adjust is None and not keep_model:
+        # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
+        _, result = solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False)
+    else:
+        result = _build_and_solve(coef, scenario, adjust, time_limit_s=time_limit_s, write_lp=write_lp)
     raise_for_status(result, coef, scenario, explain, time_limit_s)
+    t = time.perf_counter()
     plan = make_plan(region, catalogue, scenario, coef, result)
+    timings["plan_s"] = time.perf_counter() - t
     plan.timings.update(timings)
-    if output is not None:
-        write_plan(plan, Path(output), extra_run)
     return plan
+
+
+def _build_and_solve(coef: Coefficients, scenario: Scenario, adjust: Adjustment | None, *,
+                     time_limit_s: float | None, write_lp: str | None) -> SolveResult:
+    """Build the model, change it by ``adjust`` when given, and solve it, the model kept meanwhile."""
+    t = time.perf_counter()
+    m = build_model(coef, scenario)
+    if adjust is not None:
+        adjust.apply(m, coef, scenario)
+    build_s = time.perf_counter() - t
+    result = solve_model(m, coef, scenario, time_limit_s, write_lp=write_lp)
+    result.timings = {"build_s": build_s, **result.timings}
+    return result
 
 
 def presolve(region: Region, coef: Coefficients, scenario: Scenario, *, explain: bool = True,

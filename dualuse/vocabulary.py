@@ -13,6 +13,14 @@ LAND_TYPES: tuple[str, ...] = (
 #: The land uses a plan allocates, in the order of their integer codes.
 USES: tuple[str, ...] = ("current", "solar", "agrivoltaic", "grazing", "restoration")
 
+#: A use's place in the LDN response hierarchy (Cowie et al. 2018, as Trends.Earth's planning tool credits it):
+#: ``reverse`` (restoration) creates counterbalancing gains and halts decline; ``reduce`` and ``avoid`` halt
+#: decline but gain nothing; ``none`` does neither.
+LDN_RESPONSES: tuple[str, ...] = ("none", "avoid", "reduce", "reverse")
+#: How the baseline trend enters the status at the horizon: ``stable`` (the baseline status holds; only what the
+#: plan changes counts) or ``persist`` (business as usual: the baseline trend recurs to the horizon).
+LDN_BASELINES: tuple[str, ...] = ("stable", "persist")
+
 #: The CRS in which every area is computed: WGS 84 / NSIDC EASE-Grid 2.0 Global,
 #: an ellipsoidal equal-area projection valid worldwide.
 EQUAL_AREA_CRS = "EPSG:6933"

@@ -22,7 +22,9 @@ from pathlib import Path
 import pandas as pd
 
 from dualuse.studies.pareto import ParetoFront, run_pareto
-from dualuse.studies.sweep import open_executor, read_sweep, run_sweep
+from dualuse.studies.executor import open_executor
+from dualuse.studies.spec import read_sweep
+from dualuse.studies.sweep import run_sweep
 
 HERE = Path(__file__).resolve().parent
 SWEEP_FILE = HERE / "budget_ldn.toml"

@@ -75,7 +75,7 @@ def test_readme_tables_are_the_declared_ones():
     """The README's schema and parameter tables are generated from the one declaration of each."""
     from pathlib import Path
 
-    from dualuse.inputs.region import schema_markdown
+    from dualuse.inputs.schema import schema_markdown
     from dualuse.inputs.scenario import parameters_markdown
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")

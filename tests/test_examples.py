@@ -10,7 +10,7 @@ import pytest
 
 from dualuse.prepare.example import write_example
 from dualuse.export.gpkg import read_table
-from dualuse.studies.sweep import read_sweep
+from dualuse.studies.spec import read_sweep
 
 pytestmark = pytest.mark.slow  # process pools, Dask or subprocess runs: see `make test-fast`
 

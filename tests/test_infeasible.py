@@ -253,7 +253,8 @@ def test_an_elastic_family_gives_way_by_exactly_its_shortfall(tmp_path: Path) ->
     """
     path, a, b = two_croplands(tmp_path)
     capex = RESTORE.capex_usd_ha
-    scenario = make_scenario({**BASE, "budget_usd": 0.2 * a * capex})
+    # "persist": A left alone stays degraded (a loss); restored, it is a gain (Trends.Earth's classes 1 and 6)
+    scenario = make_scenario({**BASE, "budget_usd": 0.2 * a * capex, "ldn_baseline": "persist"})
     coef = compute_coefficients(read_region(path), CAT, scenario)
 
     m = build_model(coef, scenario, elastic=frozenset({"ldn_neutrality"}))

@@ -20,7 +20,7 @@ from dualuse.export.gpkg import read_table
 from dualuse.studies.pareto import knee, non_dominated
 from dualuse.run import solve_region
 from dualuse.inputs.scenario import Scenario, load_scenario
-from dualuse.studies.sweep import open_executor
+from dualuse.studies.executor import open_executor
 
 pytestmark = pytest.mark.slow  # process pools, Dask or subprocess runs: see `make test-fast`
 

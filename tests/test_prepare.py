@@ -26,17 +26,13 @@ from hypothesis import strategies as st
 import prepare_fixtures as fx
 from dualuse.cli import cli
 from dualuse.errors import InputError
-from dualuse.prepare.assemble import (
-    ESA_CCI_LEGEND,
-    PrepareOptions,
-    horn_slope_deg,
-    prepare_region,
-    read_legend,
-    tile_polygon,
-    tiling_crs,
-)
+from dualuse.prepare.assemble import PrepareOptions, prepare_region
+from dualuse.prepare.legends import ESA_CCI_LEGEND, read_legend
+from dualuse.prepare.terrain import horn_slope_deg
+from dualuse.prepare.tiling import tile_polygon, tiling_crs
 from dualuse.vocabulary import LAND_TYPES
-from dualuse.inputs.region import check_region, equal_area_ha, read_region
+from dualuse.inputs.region import check_region, read_region
+from dualuse.inputs.schema import equal_area_ha
 
 SQUARE = ["--crs", fx.UTM, "--shape", "square", "--cell-ha", "100"]
 
@@ -500,6 +496,13 @@ def test_tiling_covers_any_aoi_exactly(width_m: float, height_m: float, angle: f
     for i in small:
         shared = shapely.length(shapely.intersection(shapely.boundary(parcels[i]), shapely.boundary(parcels[big])))
         assert not (shared > 1e-6).any()
+
+
+def test_a_sliver_touching_a_parcel_only_at_a_corner_stays_a_parcel() -> None:
+    cell = shapely.box(0, 0, 1_000, 1_000)  # one whole 100 ha square cell of the lattice
+    corner = shapely.box(1_000, 1_000, 1_010, 1_010)  # 0.01 ha of the next cell, meeting it at one point
+    parcels = tile_polygon(shapely.union_all([cell, corner]), 100.0, "square", 0.25)
+    assert sorted(shapely.area(parcels).tolist()) == [100.0, 1_000_000.0]
 
 
 def test_horn_slope_of_a_plane() -> None:

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from dualuse.vocabulary import USES
 
 from dualuse.inputs.catalogue import Catalogue, load_catalogue
-from dualuse.model.coefficients import ldn_status
+from dualuse.model.ldn import balance_class, ldn_classes
 from dualuse.errors import InfeasibleError
 from dualuse.prepare.example import make_example
 from dualuse.run import solve_region
@@ -184,10 +184,10 @@ def test_a_written_plan_meets_ldn_budget_and_food_floor(tmp_path_factory, region
         assert not output.exists()
         return
     recheck_plan(output, region_file)  # every constraint, from the shares and the recorded catalogue
-    # LDN once more, with the statuses from the SDG 15.3.1 rule rather than the plan's own ldn_net column
+    # LDN once more, with the counterbalancing classes from the SDG 15.3.1 rules rather than the plan's own columns
     plan, _, run = read_plan(output)
     region = read_region(region_file)
-    status = ldn_status(region, load_catalogue(), scenario)
+    status = balance_class(ldn_classes(region, load_catalogue(), scenario)[scenario.ldn_baseline])
     order = pd.Index(region.parcel_id.astype(str)).get_indexer(plan["parcel_id"].astype(str))
     shares = plan[[f"share_{u}" for u in USES]].to_numpy()
     net_ha = (shares * status[order]).sum(axis=1) * plan["area_ha"].to_numpy()

@@ -27,8 +27,11 @@ from dualuse.errors import InfeasibleError, InputError, OutputError
 from dualuse.prepare.example import write_example
 from dualuse.palette import USE_COLOURS, USE_LABELS, rgb
 from dualuse.run import solve_region
-from dualuse.report.html import (access_table, classify_columns, kpi_table, ldn_balance, read_plan_file,
-                            read_sweep_folder, shadow_price_sentences, sweep_html, write_report)
+from dualuse.report.columns import classify_columns
+from dualuse.report.html import write_report
+from dualuse.report.numbers import access_table, kpi_table, ldn_balance, shadow_price_sentences
+from dualuse.report.read import read_plan_file, read_sweep_folder
+from dualuse.report.sweep_page import sweep_html
 from dualuse.inputs.scenario import load_scenario
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -461,10 +464,39 @@ def test_an_interrupted_write_leaves_no_partial_report(plan_path: Path, folder: 
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr("dualuse.report.html.os.replace", failing_replace)
+    monkeypatch.setattr("dualuse.files.os.replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         write_report(plan_path, out / "plan.html")
     assert (out / "plan.html").read_text(encoding="utf-8") == "earlier report"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_the_page_is_written_last_so_a_report_cut_short_has_none(plan_path: Path, folder: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    out = folder / "cut_short"
+    out.mkdir()
+    real_replace = os.replace
+
+    def failing_replace(src: str, dst: str) -> None:
+        if str(dst).endswith(".html"):
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("dualuse.files.os.replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(plan_path, out / "plan.html")
+    assert _files(out) == ["plan_access.png", "plan_kpis.png", "plan_ldn.png", "plan_map.png"]
+
+
+def test_temporaries_a_killed_report_left_are_removed_by_the_next(plan_path: Path, folder: Path) -> None:
+    out = folder / "killed"
+    out.mkdir()
+    gone = 2 ** 22 + 1  # above Linux's largest process id: no such process
+    stale = [out / f".plan.tmp-{gone}-x1.html", out / f".plan_map.tmp-{gone}-x2.png"]
+    for path in stale:
+        path.write_bytes(b"half")
+    write_report(plan_path, out / "plan.html")
+    assert not any(p.exists() for p in stale)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 

@@ -26,8 +26,10 @@ from dualuse.prepare.example import write_example
 from dualuse.export.gpkg import read_table
 from dualuse.model.kpis import KPI_UNITS
 from dualuse.inputs.region import read_region
-from dualuse.studies.sweep import (PLAN_STATUSES, TIMING_COLUMNS, expand, input_key, open_executor, parse_sweep,
-                           read_results, read_sweep, run_sweep, scenario_id)
+from dualuse.studies.executor import open_executor
+from dualuse.studies.spec import expand, input_key, parse_sweep, read_sweep, scenario_id
+from dualuse.studies.store import PLAN_STATUSES, TIMING_COLUMNS, read_results
+from dualuse.studies.sweep import run_sweep
 
 pytestmark = pytest.mark.slow  # process pools, Dask or subprocess runs: see `make test-fast`
 
@@ -62,7 +64,7 @@ def write_toml(path: Path, text: str) -> Path:
 
 
 def test_grid_ranges_named_sets_and_ids(region: Path, tmp_path: Path) -> None:
-    base = write_toml(tmp_path / "base.toml", "food_floor = 0.9\n")
+    write_toml(tmp_path / "base.toml", "food_floor = 0.9\n")
     spec = read_sweep(write_toml(tmp_path / "s.toml", """
 base = "base.toml"
 [grid]

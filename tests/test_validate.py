@@ -18,7 +18,7 @@ from dualuse.cli import cli
 from dualuse.prepare.example import make_example, write_example
 from dualuse.run import solve_region
 from dualuse.inputs.scenario import load_scenario
-from dualuse.inputs.checks import validate_region
+from dualuse.diagnose.validate import validate_region
 
 #: (severity, layer, column, words in the message, ids) of every problem planted in `many_problems`.
 PLANTED = [

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from dualuse.diagnose.messages import ceil_text, floor_text, usd
-from dualuse.inputs.region import Problem, Region
+from dualuse.inputs.region import Region
+from dualuse.inputs.schema import Problem
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.families import FAMILIES, FAMILY, RESTORATION, ldn_groups, requirement

@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 
 from dualuse.errors import InputError
-from dualuse.vocabulary import LAND_TYPES, USES
-
-#: The five uses, in the order of the model's use index.
+from dualuse.vocabulary import LAND_TYPES, LDN_RESPONSES, USES
 
 #: The scalar coefficients of a use: name -> (unit, lowest allowed, highest allowed).
 SCALARS: dict[str, tuple[str, float, float]] = {
@@ -34,7 +32,9 @@ TABLES: dict[str, tuple[str, float, float]] = {
     "npp_change": ("relative change of NPP", -1.0, 10.0),
     "soc_rate_t_ha_yr": ("t C/ha/yr", -10.0, 10.0),
 }
-FLAGS = ("allowed_in_protected", "addresses_degradation", "counts_as_gain")
+FLAGS = ("allowed_in_protected",)
+#: The land-cover transition matrix of a catalogue that names none.
+DEFAULT_MATRIX = "trends_earth_unccd"
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,8 +50,7 @@ class LandUse:
     max_slope_deg: float
     allowed_land_types: tuple[str, ...]
     allowed_in_protected: bool
-    addresses_degradation: bool
-    counts_as_gain: bool
+    response: str  # place in the LDN response hierarchy, one of LDN_RESPONSES
     retention: np.ndarray
     npp_change: np.ndarray
     soc_rate_t_ha_yr: np.ndarray
@@ -66,10 +65,17 @@ class LandUse:
 
 @dataclass(frozen=True, eq=False)
 class Catalogue:
-    """The land uses (in :data:`USES` order) and the LDN land-cover transition matrix."""
+    """The land uses (in :data:`USES` order) and the LDN land-cover transition matrix.
+
+    ``land_cover_matrix`` names the matrix: a file of ``models/transitions/``
+    (:func:`named_matrix`), or ``"inline"`` for a table in the catalogue itself;
+    ``matrix_source`` says where its cells come from.
+    """
 
     uses: tuple[LandUse, ...]
     land_cover_transition: np.ndarray  # int8 [from land type, to land type]
+    land_cover_matrix: str
+    matrix_source: str
     name: str
     version: str
     path: str
@@ -82,8 +88,12 @@ class Catalogue:
         """The catalogue as plain data (for ``dualuse catalogue --json`` and reports)."""
         return {
             "name": self.name, "version": self.version, "path": self.path, "sha256": self.sha256,
+            "land_cover_matrix": self.land_cover_matrix, "matrix_source": self.matrix_source,
+            "land_cover_transition": {t: dict(zip(LAND_TYPES, row)) for t, row in
+                                      zip(LAND_TYPES, self.land_cover_transition.tolist())},
             "uses": {u.name: {
                 "label": u.label, **{k: getattr(u, k) for k in SCALARS}, **{k: getattr(u, k) for k in FLAGS},
+                "response": u.response,
                 "allowed_land_types": list(u.allowed_land_types),
                 **{k: dict(zip(LAND_TYPES, getattr(u, k).tolist())) for k in TABLES},
                 "cover": dict(zip(LAND_TYPES, (LAND_TYPES[c] for c in u.cover))),
@@ -119,10 +129,38 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                          f"(missing: {', '.join(missing) or 'none'}; unknown: {', '.join(extra) or 'none'})",
                          path=where, column="uses", fix="add or rename the [uses.NAME] tables")
     uses = tuple(_load_use(name, uses_raw[name], where) for name in USES)
-    transition = _load_transition(raw.get("land_cover_transition"), where)
-    return Catalogue(uses=uses, land_cover_transition=transition, name=str(raw.get("catalogue", path.stem)),
-                     version=str(raw.get("version", "")), path=where,
+    matrix = raw.get("land_cover_transition", DEFAULT_MATRIX)
+    if isinstance(matrix, str):
+        transition, source = named_matrix(matrix, where)
+    else:
+        transition, source = _load_transition(matrix, where), str(raw.get("land_cover_transition_source", ""))
+        matrix = "inline"
+    return Catalogue(uses=uses, land_cover_transition=transition, land_cover_matrix=matrix, matrix_source=source,
+                     name=str(raw.get("catalogue", path.stem)), version=str(raw.get("version", "")), path=where,
                      sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def matrix_names() -> tuple[str, ...]:
+    """The land-cover transition matrices shipped in ``models/transitions/``."""
+    folder = resources.files("dualuse.models").joinpath("transitions")
+    return tuple(sorted(Path(str(f)).stem for f in folder.iterdir() if str(f).endswith(".toml")))
+
+
+def transition_matrix(catalogue: Catalogue, choice: str = "catalogue") -> np.ndarray:
+    """The land-cover transition matrix a scenario's ``land_cover_matrix`` chooses: the catalogue's own
+    (``"catalogue"``) or a shipped one by name."""
+    return catalogue.land_cover_transition if choice == "catalogue" else named_matrix(choice)[0]
+
+
+def named_matrix(name: str, where: str = "catalogue") -> tuple[np.ndarray, str]:
+    """A shipped land-cover transition matrix by name: its cells [from, to] and its source."""
+    if name not in matrix_names():
+        raise InputError(f"names the land-cover matrix {name!r}, which is not one of {', '.join(matrix_names())}",
+                         path=where, column="land_cover_transition",
+                         fix="name a shipped matrix, or give the matrix itself as a [land_cover_transition] table")
+    file = Path(str(resources.files("dualuse.models").joinpath("transitions", f"{name}.toml")))
+    raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    return _load_transition(raw.get("land_cover_transition"), str(file)), str(raw.get("source", ""))
 
 
 def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
@@ -141,6 +179,13 @@ def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
         if not isinstance(value, bool):
             raise fail(key, f"must be true or false, got {value!r}", f"set {key} = true or false")
         values[key] = value
+    response = raw.get("response")
+    if response not in LDN_RESPONSES:
+        raise fail("response", f"must be one of {', '.join(LDN_RESPONSES)} (the use's place in the LDN response "
+                   f"hierarchy), got {response!r}",
+                   'set response = "reverse" (restoration: creates gains), "reduce" or "avoid" (halts decline, '
+                   'no gains) or "none"')
+    values["response"] = response
     allowed = raw.get("allowed_land_types")
     if not isinstance(allowed, list) or not all(isinstance(a, str) and a in LAND_TYPES for a in allowed):
         raise fail("allowed_land_types", f"must be a list of land types, got {allowed!r}",

@@ -1,29 +1,23 @@
-"""Everything wrong with a region, at once: ``dualuse validate``.
+"""The checks of a region's layers, each adding what it finds to a list of :class:`Problem`.
 
-:func:`dualuse.inputs.region.check_region` collects the schema problems of the
-parcels and communities; this module adds the geometry checks that it calls
-(repair of invalid polygons, coordinates, slivers, a stored area column that
-disagrees with the geometry, implausible units), and turns all of them,
-together with the pre-solve checks of a scenario
-(:func:`dualuse.diagnose.explain.presolve_checks`), into one report: a table of
-severity, layer, column, count, example ids and the fix, or JSON.
-
-``dualuse solve`` runs the same checks before it solves.
+Per column (:func:`check_column`): presence, type, finiteness, range and
+allowed values, the clean typed values replacing the column.  Per parcel
+geometry: missing, empty or not polygonal, coordinates that are not finite,
+invalid polygons (repaired), areas that cannot be computed, slivers, and a
+stored area column that disagrees with the geometry; and values that are in
+range but probably in another unit.  :func:`dualuse.inputs.region.check_region`
+runs them all.
 """
 
 from __future__ import annotations
-
-import os
-from dataclasses import dataclass, field
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from dualuse.errors import InputError
-from dualuse.inputs.region import DEFAULT_LAYER, Problem, Region, _ids, check_region, equal_area_ha
+from dualuse.inputs.schema import (COMMUNITY_COLUMNS, FIXES, PARCEL_COLUMNS, Column, Problem, equal_area_ha,
+                                   example_ids)
 
 #: A parcel smaller than this is a sliver [ha] (100 m²).
 SLIVER_HA = 0.01
@@ -38,20 +32,311 @@ STORED_AREA_COLUMNS: dict[str, float] = {"area_ha": 1.0, "area_m2": 1e-4, "area_
 DAILY_PV_YIELD_KWH_KWP = 15.0
 
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+_GEOM_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString",
+               7: "GeometryCollection"}
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
-# --------------------------------------------------------------------------- geometry checks
+# --------------------------------------------------------------------------- the parcel layer
+
+
+def check_parcels(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Check geometry and every schema column; return the frame with clean, typed columns."""
+    frame = frame.copy()
+    _check_parcel_ids(frame, layer, problems)
+    _check_geometry_kinds(frame, layer, problems)
+    frame = check_geometry(frame, layer, problems)
+    for column in PARCEL_COLUMNS:
+        if column.name == "parcel_id":
+            continue
+        check_column(frame, column, layer, problems)
+    return frame
+
+
+def _check_parcel_ids(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]) -> None:
+    """Ids that are missing or used twice; the feature ids become ``parcel_id`` when there is none."""
+    if "parcel_id" not in frame.columns:
+        frame["parcel_id"] = frame.index.to_numpy()
+        return
+    ids = frame["parcel_id"]
+    null = ids.isna().to_numpy()
+    if null.any():
+        problems.append(Problem("error", layer, "parcel_id", f"{null.sum()} parcel(s) have no id",
+                                "give every parcel an id, or drop the column to use feature ids",
+                                tuple(frame.index[null][:5]), int(null.sum())))
+    dup = ids.duplicated(keep=False).to_numpy() & ~null
+    if dup.any():
+        problems.append(Problem("error", layer, "parcel_id",
+                                f"{ids[dup].nunique()} id(s) are used by more than one parcel",
+                                "make parcel ids unique", tuple(pd.unique(ids[dup])[:5]),
+                                int(ids[dup].nunique())))
+
+
+def _check_geometry_kinds(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]) -> None:
+    """Geometries that are missing, empty or not polygons."""
+    geom = frame.geometry.array
+    null = shapely.is_missing(geom) | pd.isna(frame.geometry).to_numpy()
+    if null.any():
+        problems.append(Problem("error", layer, "geometry",
+                                f"{null.sum()} parcel(s) have no geometry (NULL, or bytes that are not a geometry)",
+                                "drop these rows or give them polygons", example_ids(frame, null), int(null.sum())))
+    empty = ~null & shapely.is_empty(geom)
+    if empty.any():
+        problems.append(Problem("error", layer, "geometry", f"{empty.sum()} parcel(s) have empty geometry",
+                                "drop these rows or give them polygons", example_ids(frame, empty),
+                                int(empty.sum())))
+    polygonal = np.isin(shapely.get_type_id(geom), _POLYGONAL)
+    bad_type = ~null & ~empty & ~polygonal
+    if bad_type.any():
+        kinds = sorted(set(shapely.get_type_id(geom[bad_type]).tolist()))
+        names = ", ".join(_GEOM_NAMES.get(k, str(k)) for k in kinds)
+        problems.append(Problem("error", layer, "geometry",
+                                f"{bad_type.sum()} parcel(s) are not polygons ({names})",
+                                "parcels must be Polygon or MultiPolygon: buffer points and lines into areas, "
+                                "or drop them", example_ids(frame, bad_type), int(bad_type.sum())))
+
+
+# --------------------------------------------------------------------------- the communities layer
+
+
+def check_communities(frame: pd.DataFrame, layer: str, problems: list[Problem]) -> None:
+    """Check every column of the communities table in place.
+
+    An empty ``household_kwh_yr`` means "the tier default", so it stays NaN.
+    """
+    for column in COMMUNITY_COLUMNS:
+        if column.name == "community_id":
+            _check_community_ids(frame, layer, problems)
+        elif column.required:
+            check_column(frame, column, layer, problems)
+        elif column.name not in frame.columns:
+            frame[column.name] = np.nan
+        else:
+            _check_optional_number(frame, column, layer, problems)
+
+
+def _check_community_ids(frame: pd.DataFrame, layer: str, problems: list[Problem]) -> None:
+    if "community_id" not in frame.columns:
+        problems.append(Problem("error", layer, "community_id", "required column is missing",
+                                "add column 'community_id' matching the parcels' community_id"))
+        return
+    ids = frame["community_id"]
+    null = ids.isna().to_numpy()
+    if null.any():
+        problems.append(Problem("error", layer, "community_id", f"{null.sum()} community(ies) have no id",
+                                "give every community an id", (), int(null.sum())))
+    dup = ids.duplicated(keep=False).to_numpy() & ~null
+    if dup.any():
+        problems.append(Problem("error", layer, "community_id",
+                                f"{ids[dup].nunique()} id(s) are used by more than one community",
+                                "make community ids unique", tuple(pd.unique(ids[dup])[:5]),
+                                int(ids[dup].nunique())))
+    frame["community_id"] = ids.astype("string")
+
+
+def _check_optional_number(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
+    """A number column whose empty values stay NaN: text, infinite or out-of-range values are errors."""
+    raw = frame[column.name]
+    vals = pd.to_numeric(raw, errors="coerce")
+    bad_text = raw.notna().to_numpy() & vals.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(raw):
+        bad_text = np.ones(len(raw), dtype=bool)
+    arr = vals.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = bad_text | np.isinf(arr) | (arr < (column.lo or 0.0)) | (
+            arr > (column.hi if column.hi is not None else np.inf))
+    if bad.any():
+        ids = frame["community_id"] if "community_id" in frame.columns else pd.Series(frame.index)
+        hi = f" up to {column.hi:g}" if column.hi is not None else ""
+        problems.append(Problem("error", layer, column.name,
+                                f"{bad.sum()} value(s) are not numbers from {column.lo or 0.0:g}{hi} "
+                                f"[{column.unit}]", FIXES[column.name],
+                                tuple(ids.to_numpy()[bad][:5]), int(bad.sum())))
+    frame[column.name] = arr
+
+
+# --------------------------------------------------------------------------- one column
+
+
+def check_column(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
+    """Check one schema column in place: presence, type, finiteness, range, allowed values.
+
+    On success the column is replaced by its clean typed values (defaults filled).
+    """
+    if column.name not in frame.columns:
+        _missing_column(frame, column, layer, problems)
+    elif column.kind == "text":
+        _check_text(frame, column, layer, problems)
+    elif column.kind == "bool":
+        _check_bool(frame, column, layer, problems)
+    else:
+        _check_number(frame, column, layer, problems)
+
+
+def _missing_column(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
+    """A required column that is missing is an error; an optional one takes its default."""
+    name = column.name
+    if column.required:
+        have = ", ".join(c for c in frame.columns if c != frame.geometry.name) if isinstance(
+            frame, gpd.GeoDataFrame) else ", ".join(frame.columns)
+        problems.append(Problem("error", layer, name, f"required column is missing (columns there: {have})",
+                                f"add column '{name}' [{column.unit}]: {column.meaning}"))
+    elif column.default is not None:
+        frame[name] = column.default
+
+
+def _check_text(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
+    name, fix = column.name, FIXES.get(column.name, "")
+    values = frame[name]
+    missing = values.isna().to_numpy()
+    text = values.astype("string").str.strip().str.lower() if name == "land_type" else values.astype("string")
+    if column.required and missing.any():
+        problems.append(Problem("error", layer, name, f"{missing.sum()} value(s) are empty", fix,
+                                example_ids(frame, missing), int(missing.sum())))
+    if column.allowed:
+        unknown = ~missing & ~text.isin(column.allowed).to_numpy()
+        if unknown.any():
+            seen = sorted(set(values[unknown].astype(str).tolist()))[:5]
+            problems.append(Problem("error", layer, name,
+                                    f"{unknown.sum()} value(s) are not a known land type "
+                                    f"({', '.join(repr(s) for s in seen)}); known: {', '.join(column.allowed)}",
+                                    fix, example_ids(frame, unknown), int(unknown.sum())))
+    frame[name] = text
+
+
+def _check_bool(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
+    name, fix = column.name, FIXES.get(column.name, "")
+    values = frame[name]
+    missing = values.isna().to_numpy()
+    parsed = _parse_bool(values)
+    bad = ~missing & parsed.isna().to_numpy()
+    if bad.any():
+        seen = sorted(set(values[bad].astype(str).tolist()))[:5]
+        problems.append(Problem("error", layer, name,
+                                f"{bad.sum()} value(s) are not booleans ({', '.join(repr(s) for s in seen)})",
+                                fix, example_ids(frame, bad), int(bad.sum())))
+        return
+    if missing.any():
+        problems.append(Problem("warning", layer, name,
+                                f"{missing.sum()} value(s) are empty; the default "
+                                f"{str(column.default).lower()} is used for them",
+                                f"fill them in if the default is not right: {fix}", example_ids(frame, missing),
+                                int(missing.sum())))
+    frame[name] = parsed.fillna(bool(column.default)).astype(bool)
+
+
+def _parse_bool(values: pd.Series) -> pd.Series:
+    """Booleans from bool, 0/1 or true/false/yes/no text; NA where a value is none of those."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean")
+    text = values.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[text.isin(_TRUE).fillna(False).to_numpy()] = True
+    out[text.isin(_FALSE).fillna(False).to_numpy()] = False
+    return out
+
+
+def _check_number(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
+    """A float or int column: empty values (defaults filled), infinite values, allowed values, range."""
+    name = column.name
+    missing = frame[name].isna().to_numpy()
+    array = _numbers(frame, column, missing, layer, problems)
+    if array is None:
+        return
+    before = len(problems)
+    array = _fill_missing(frame, column, array, missing, layer, problems)
+    _check_values(frame, column, array, layer, problems)
+    if any(p.severity == "error" for p in problems[before:]):
+        return
+    frame[name] = array.astype(np.int8) if column.kind == "int" else array
+
+
+def _numbers(frame: pd.DataFrame, column: Column, missing: np.ndarray, layer: str,
+             problems: list[Problem]) -> np.ndarray | None:
+    """The column as floats (NaN where empty); None, with an error, when it is not numeric."""
+    name = column.name
+    values = frame[name]
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = ~missing & numeric.isna().to_numpy()
+        if bad.any() or pd.api.types.is_bool_dtype(values):
+            seen = sorted(set(values[bad].astype(str).tolist()))[:5]
+            problems.append(Problem("error", layer, name,
+                                    f"column is not numeric ({values.dtype}; e.g. {', '.join(repr(s) for s in seen)})",
+                                    f"store '{name}' as numbers [{column.unit}]", example_ids(frame, bad),
+                                    int(bad.sum())))
+            return None
+        values = numeric
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _fill_missing(frame: pd.DataFrame, column: Column, array: np.ndarray, missing: np.ndarray, layer: str,
+                  problems: list[Problem]) -> np.ndarray:
+    """Empty values: an error in a required column, else a warning and the default."""
+    if not missing.any():
+        return array
+    name, fix = column.name, FIXES.get(column.name, "")
+    if column.required:
+        problems.append(Problem("error", layer, name, f"{missing.sum()} value(s) are empty (NULL or NaN)",
+                                fix, example_ids(frame, missing), int(missing.sum())))
+        return array
+    problems.append(Problem("warning", layer, name,
+                            f"{missing.sum()} value(s) are empty (NULL or NaN); the default "
+                            f"{column.default:g} [{column.unit}] is used for them",
+                            f"fill them in if the default is not right: {fix}", example_ids(frame, missing),
+                            int(missing.sum())))
+    return np.where(missing, float(column.default), array)
+
+
+def _check_values(frame: pd.DataFrame, column: Column, array: np.ndarray, layer: str,
+                  problems: list[Problem]) -> None:
+    """Infinite values, values not among the allowed ones, values outside the column's range."""
+    name, fix = column.name, FIXES.get(column.name, "")
+    infinite = np.isinf(array)
+    if infinite.any():
+        problems.append(Problem("error", layer, name, f"{infinite.sum()} value(s) are infinite", fix,
+                                example_ids(frame, infinite), int(infinite.sum())))
+    finite = np.isfinite(array)
+    if column.allowed:
+        bad = finite & ~np.isin(array, column.allowed)
+        if bad.any():
+            seen = sorted(set(array[bad].tolist()))[:5]
+            problems.append(Problem("error", layer, name,
+                                    f"{bad.sum()} value(s) are not one of {column.allowed} (e.g. {seen})",
+                                    fix, example_ids(frame, bad), int(bad.sum())))
+    outside = np.zeros(array.shape, dtype=bool)
+    if column.lo is not None:
+        outside |= finite & (array < column.lo)
+    if column.hi is not None:
+        outside |= finite & (array > column.hi)
+    if outside.any():
+        seen = sorted(set(array[outside].tolist()))[:3]
+        lo = "−∞" if column.lo is None else f"{column.lo:g}"
+        hi = "∞" if column.hi is None else f"{column.hi:g}"
+        problems.append(Problem("error", layer, name,
+                                f"{outside.sum()} value(s) are outside {lo}–{hi} "
+                                f"{column.unit} (e.g. {', '.join(f'{v:g}' for v in seen)})",
+                                fix, example_ids(frame, outside), int(outside.sum())))
+
+
+# --------------------------------------------------------------------------- geometry
 
 
 def usable_geometry(geometry: np.ndarray) -> np.ndarray:
     """Boolean per geometry: present, not empty, polygonal and with finite coordinates."""
-    present = ~shapely.is_missing(geometry)
-    present &= ~pd.isna(geometry)
-    ok = present.copy()
-    ok[present] = ~shapely.is_empty(geometry[present]) & np.isin(shapely.get_type_id(geometry[present]),
-                                                                 _POLYGONAL)
+    ok = _polygonal(geometry)
     ok[ok] &= finite_coordinates(geometry[ok])
     return ok
+
+
+def _polygonal(geometry: np.ndarray) -> np.ndarray:
+    """Boolean per geometry: present, not empty and a Polygon or MultiPolygon."""
+    present = ~shapely.is_missing(geometry) & ~pd.isna(geometry)
+    polygonal = present.copy()
+    polygonal[present] = ~shapely.is_empty(geometry[present]) & np.isin(
+        shapely.get_type_id(geometry[present]), _POLYGONAL)
+    return polygonal
 
 
 def finite_coordinates(geometry: np.ndarray) -> np.ndarray:
@@ -69,27 +354,30 @@ def check_geometry(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem])
     and reported as a warning naming the parcels and the area
     change; a polygon that the repair reduces to nothing is an error.
     Rows that are missing, empty or not polygonal are left to
-    :func:`dualuse.inputs.region._check_parcels`.  Returns the frame with repaired
+    :func:`check_parcels`.  Returns the frame with repaired
     geometries (a copy when any was repaired).
     """
     geometry = np.asarray(frame.geometry.array, dtype=object)
-    present = ~shapely.is_missing(geometry) & ~pd.isna(geometry)
-    polygonal = present.copy()
-    polygonal[present] = ~shapely.is_empty(geometry[present]) & np.isin(
-        shapely.get_type_id(geometry[present]), _POLYGONAL)
+    polygonal = _polygonal(geometry)
     finite = np.ones(len(geometry), dtype=bool)
     finite[polygonal] = finite_coordinates(geometry[polygonal])
     not_finite = polygonal & ~finite
     if not_finite.any():
         problems.append(Problem("error", layer, "geometry",
                                 f"{not_finite.sum()} parcel(s) have coordinates that are NaN or infinite",
-                                "repair or redraw these polygons, or drop them", _ids(frame, not_finite),
+                                "repair or redraw these polygons, or drop them", example_ids(frame, not_finite),
                                 int(not_finite.sum())))
     candidates = polygonal & finite
     invalid = np.zeros(len(geometry), dtype=bool)
     invalid[candidates] = ~shapely.is_valid(geometry[candidates])
     if not invalid.any():
         return frame
+    return _repair_invalid(frame, geometry, invalid, layer, problems)
+
+
+def _repair_invalid(frame: gpd.GeoDataFrame, geometry: np.ndarray, invalid: np.ndarray, layer: str,
+                    problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Repair the ``invalid`` polygons; an error for those left without area, a warning for the rest."""
     before = geometry[invalid]
     reasons = sorted({str(r).split("[")[0] for r in shapely.is_valid_reason(before)})
     repaired = shapely.make_valid(before, method="structure", keep_collapsed=False)
@@ -101,32 +389,43 @@ def check_geometry(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem])
         problems.append(Problem("error", layer, "geometry",
                                 f"{lost.sum()} invalid polygon(s) ({', '.join(reasons)}) have no area left "
                                 "once repaired (they collapse to lines or points)",
-                                "redraw these parcels or drop them", _ids(frame, mask), int(lost.sum())))
+                                "redraw these parcels or drop them", example_ids(frame, mask), int(lost.sum())))
     fixed = ~lost
-    if fixed.any():
-        crs = frame.crs
-        with np.errstate(invalid="ignore", over="ignore"):
-            area_before = equal_area_ha(gpd.GeoSeries(before[fixed], crs=crs))
-            area_after = equal_area_ha(gpd.GeoSeries(repaired[fixed], crs=crs))
-        change = area_after - area_before
-        largest = int(np.argmax(np.abs(change)))
-        mask = np.zeros(len(geometry), dtype=bool)
-        mask[positions[fixed]] = True
-        example = np.zeros(len(geometry), dtype=bool)
-        example[positions[fixed][largest]] = True
-        problems.append(Problem(
-            "warning", layer, "geometry",
-            f"{fixed.sum()} invalid polygon(s) ({', '.join(reasons)}) were repaired with make_valid "
-            f"(structure method, polygons kept); their area changed by {change.sum():+,.4g} ha in all "
-            f"(largest change: parcel {_ids(frame, example)[0]}, {area_before[largest]:,.4g} → "
-            f"{area_after[largest]:,.4g} ha)",
-            "check the repaired parcels, or fix them at the source (QGIS 'Fix geometries') so that the "
-            "areas are the ones you expect", _ids(frame, mask), int(fixed.sum())))
-        geometry = geometry.copy()
-        geometry[positions[fixed]] = repaired[fixed]
-        frame = frame.copy()
-        frame[frame.geometry.name] = gpd.GeoSeries(geometry, index=frame.index, crs=crs)
+    if not fixed.any():
+        return frame
+    _report_repairs(frame, before[fixed], repaired[fixed], positions[fixed], reasons, layer, problems)
+    geometry = geometry.copy()
+    geometry[positions[fixed]] = repaired[fixed]
+    crs = frame.crs
+    frame = frame.copy()
+    frame[frame.geometry.name] = gpd.GeoSeries(geometry, index=frame.index, crs=crs)
     return frame
+
+
+def _report_repairs(frame: gpd.GeoDataFrame, before: np.ndarray, after: np.ndarray, positions: np.ndarray,
+                    reasons: list[str], layer: str, problems: list[Problem]) -> None:
+    """The warning for repaired polygons: how many, why, and how their area changed."""
+    crs = frame.crs
+    with np.errstate(invalid="ignore", over="ignore"):
+        area_before = equal_area_ha(gpd.GeoSeries(before, crs=crs))
+        area_after = equal_area_ha(gpd.GeoSeries(after, crs=crs))
+    change = area_after - area_before
+    largest = int(np.argmax(np.abs(change)))
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[positions] = True
+    example = np.zeros(len(frame), dtype=bool)
+    example[positions[largest]] = True
+    problems.append(Problem(
+        "warning", layer, "geometry",
+        f"{len(positions)} invalid polygon(s) ({', '.join(reasons)}) were repaired with make_valid "
+        f"(structure method, polygons kept); their area changed by {change.sum():+,.4g} ha in all "
+        f"(largest change: parcel {example_ids(frame, example)[0]}, {area_before[largest]:,.4g} → "
+        f"{area_after[largest]:,.4g} ha)",
+        "check the repaired parcels, or fix them at the source (QGIS 'Fix geometries') so that the "
+        "areas are the ones you expect", example_ids(frame, mask), len(positions)))
+
+
+# --------------------------------------------------------------------------- areas and units
 
 
 def check_areas(frame: gpd.GeoDataFrame, area_ha: np.ndarray, layer: str, problems: list[Problem],
@@ -147,7 +446,7 @@ def check_areas(frame: gpd.GeoDataFrame, area_ha: np.ndarray, layer: str, proble
                                 f"{not_finite.sum()} parcel(s) have an area that cannot be computed (the "
                                 "coordinates lie outside the range of the layer's CRS)",
                                 "check that the layer's CRS is the one its coordinates are in",
-                                _ids(frame, not_finite), int(not_finite.sum())))
+                                example_ids(frame, not_finite), int(not_finite.sum())))
     measured = usable & np.isfinite(area_ha)
     if zero_is_error:
         zero = measured & (area_ha <= 0)
@@ -155,7 +454,7 @@ def check_areas(frame: gpd.GeoDataFrame, area_ha: np.ndarray, layer: str, proble
             problems.append(Problem("error", layer, "geometry",
                                     f"{zero.sum()} parcel(s) have zero area (degenerate or self-intersecting)",
                                     "repair the polygons (e.g. QGIS 'Fix geometries') or drop them",
-                                    _ids(frame, zero), int(zero.sum())))
+                                    example_ids(frame, zero), int(zero.sum())))
     positive = measured & (area_ha > 0)
     geometry = np.asarray(frame.geometry.array, dtype=object)
     compactness = np.ones(len(frame))
@@ -171,7 +470,7 @@ def check_areas(frame: gpd.GeoDataFrame, area_ha: np.ndarray, layer: str, proble
                                 f"over ~300 times as long as wide; smallest {area_ha[sliver].min():.3g} ha): "
                                 "each adds variables to the model but hardly any land",
                                 "merge them into a neighbour (QGIS 'Eliminate selected polygons') or drop them",
-                                _ids(frame, sliver), int(sliver.sum())))
+                                example_ids(frame, sliver), int(sliver.sum())))
     _check_stored_area(frame, area_ha, positive, layer, problems)
 
 
@@ -186,7 +485,7 @@ def _check_stored_area(frame: gpd.GeoDataFrame, area_ha: np.ndarray, positive: n
         problems.append(Problem("warning", layer, column,
                                 f"{not_numeric.sum()} stored area(s) are not finite numbers; dualuse uses the "
                                 "area of the geometry", f"store '{column}' as numbers, or drop the column",
-                                _ids(frame, not_numeric), int(not_numeric.sum())))
+                                example_ids(frame, not_numeric), int(not_numeric.sum())))
     stored_ha = stored * STORED_AREA_COLUMNS[column]
     compare = positive & np.isfinite(stored_ha)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -204,7 +503,7 @@ def _check_stored_area(frame: gpd.GeoDataFrame, area_ha: np.ndarray, positive: n
                             f"{area_ha[k] / STORED_AREA_COLUMNS[column]:,.4g} from the geometry){hint}; dualuse "
                             "uses the geometry's area, computed in an equal-area CRS",
                             f"check the layer's CRS, or recompute '{column}' from the polygons",
-                            _ids(frame, off), int(off.sum())))
+                            example_ids(frame, off), int(off.sum())))
 
 
 def check_units(frame: pd.DataFrame, layer: str, problems: list[Problem]) -> None:
@@ -216,7 +515,7 @@ def check_units(frame: pd.DataFrame, layer: str, problems: list[Problem]) -> Non
             problems.append(Problem("warning", layer, "pv_yield_kwh_kwp",
                                     f"{daily.sum()} value(s) are below {DAILY_PV_YIELD_KWH_KWP:g} kWh/kWp, which "
                                     "looks like daily totals (PVOUT is 700–2,500 kWh/kWp a year)",
-                                    "give yearly totals: multiply daily PVOUT by 365", _ids(frame, daily),
+                                    "give yearly totals: multiply daily PVOUT by 365", example_ids(frame, daily),
                                     int(daily.sum())))
 
 
@@ -231,107 +530,3 @@ def measure_unbuilt(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]
         with np.errstate(invalid="ignore", over="ignore"):  # reported below as areas that cannot be computed
             area_ha[usable] = equal_area_ha(gpd.GeoSeries(geometry[usable], crs=frame.crs))
     check_areas(frame, area_ha, layer, problems, usable=usable, zero_is_error=True)
-
-
-# --------------------------------------------------------------------------- the report
-
-_SEVERITY_ORDER = {"error": 0, "warning": 1}
-
-
-@dataclass
-class ValidationReport:
-    """Every problem found in a region file (and, when given, with a scenario on it).
-
-    Attributes
-    ----------
-    problems : list of Problem — errors first; a problem of layer ``scenario`` comes from the pre-solve checks
-    region : Region or None — the region, when it has no errors
-    """
-
-    path: str
-    layer: str
-    problems: list[Problem] = field(default_factory=list)
-    region: Region | None = None
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
-
-    @property
-    def exit_code(self) -> int:
-        """2 for an error in the input, 3 when only the scenario is certainly infeasible, else 0."""
-        if any(p.layer != "scenario" for p in self.errors):
-            return 2
-        return 3 if self.errors else 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "layer": self.layer, "ok": not self.errors,
-                "n_parcels": None if self.region is None else self.region.n_parcels,
-                "errors": len(self.errors), "warnings": len(self.warnings),
-                "problems": [p.to_dict() for p in self.problems]}
-
-    def table(self) -> str:
-        """The report as a text table: one row per problem, its message and fix beneath."""
-        parcels = "" if self.region is None else f", {self.region.n_parcels:,} parcels"
-        head = (f"{self.path}, layer '{self.layer}'{parcels}: {len(self.errors)} error(s), "
-                f"{len(self.warnings)} warning(s)")
-        if not self.problems:
-            return head + "\nno problems found"
-        rows = [("severity", "layer", "column", "count", "example ids")]
-        for p in self.problems:
-            ids = ", ".join(str(i) for i in p.ids[:5]) + (" …" if p.count > 5 else "")
-            rows.append((p.severity, p.layer or "-", p.column or "-", f"{p.count:,}" if p.count else "-",
-                         ids or "-"))
-        widths = [max(len(r[k]) for r in rows) for k in range(4)]
-        lines = [head, ""]
-        for k, row in enumerate(rows):
-            lines.append("  ".join(cell.ljust(widths[c]) if c < 4 else cell for c, cell in enumerate(row)).rstrip())
-            if k:
-                p = self.problems[k - 1]
-                lines.append(f"    {p.message}")
-                if p.fix:
-                    lines.append(f"    fix: {p.fix}")
-        return "\n".join(lines)
-
-
-def validate_region(path: str | os.PathLike[str], layer: str | None = None, *, scenario: Any = None,
-                    catalogue: Any = None) -> ValidationReport:
-    """Check a region file, and a scenario on it, collecting every problem.
-
-    Parameters
-    ----------
-    path : path of the region GeoPackage
-    layer : the parcel layer (default ``parcels``)
-    scenario : Scenario, optional — when given and the region has no errors, the pre-solve checks
-        of :func:`dualuse.diagnose.explain.presolve_checks` are added (layer ``scenario``)
-    catalogue : Catalogue or path, optional — the land-use catalogue for the pre-solve checks
-
-    Returns
-    -------
-    ValidationReport — never raises for a bad file: an unreadable file is one error in the report
-    """
-    layer_name = layer or DEFAULT_LAYER
-    try:
-        region, problems = check_region(path, layer)
-    except InputError as exc:
-        problem = Problem("error", exc.layer or "", exc.column or "", exc.problem, exc.fix or "",
-                          tuple(exc.ids), exc.count)
-        return ValidationReport(str(path), layer_name, [problem])
-    if region is not None and scenario is not None:
-        from dualuse.inputs.catalogue import Catalogue, load_catalogue
-        from dualuse.model.coefficients import compute_coefficients
-        from dualuse.diagnose.presolve import presolve_checks
-
-        try:
-            cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
-        except InputError as exc:
-            problems.append(Problem("error", "catalogue", exc.column or "", str(exc), exc.fix or ""))
-        else:
-            coef = compute_coefficients(region, cat, scenario)
-            problems += [f.to_problem() for f in presolve_checks(coef, scenario, region)]
-    problems = sorted(problems, key=lambda p: _SEVERITY_ORDER.get(p.severity, 2))
-    return ValidationReport(str(path), layer_name, problems, region)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from dualuse.errors import UsageError
+from dualuse.inputs.catalogue import matrix_names
+from dualuse.vocabulary import LDN_BASELINES
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,16 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ldn_target", float, "share of area", 0.0,
               "net improvement target τ: (area improved − area degraded) ≥ τ × area, per scope; 0 = neutrality",
               lo=-1.0, hi=1.0),
+    Parameter("ldn_baseline", str, "—", "stable",
+              "how the baseline trend enters the LDN status at the horizon: stable (the baseline status holds, so "
+              "only what the plan changes counts) or persist (business as usual: baseline trends recur)",
+              choices=LDN_BASELINES,
+              source="the GPG-addendum 7-class status as Trends.Earth keeps it (sdg_status_expanded): a degraded "
+                     "parcel left alone is class 3 (neutral in counterbalancing) under stable, class 1 (a loss) "
+                     "under persist"),
+    Parameter("land_cover_matrix", str, "—", "catalogue",
+              "the LDN land-cover transition matrix: the catalogue's own, or a file of models/transitions/ by name",
+              choices=("catalogue", *matrix_names())),
     Parameter("horizon_years", float, "years", 15.0,
               "years from baseline to the LDN assessment (SDG 15.3 runs 2015–2030)", lo=1.0, hi=100.0),
     Parameter("productivity_threshold", float, "relative NPP change", 0.10,
@@ -143,8 +155,6 @@ PARAMETERS: tuple[Parameter, ...] = (
 )
 
 PARAMETER_BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
-#: The three KPIs that the objective can weight.
-OBJECTIVE_KPIS: tuple[str, ...] = ("access", "energy", "productivity")
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,8 @@ class Scenario:
     budget_usd: float
     ldn_scope: str
     ldn_target: float
+    ldn_baseline: str
+    land_cover_matrix: str
     horizon_years: float
     productivity_threshold: float
     soc_threshold: float

@@ -17,8 +17,8 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.vocabulary import LAND_TYPES
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
+from dualuse.model.ldn import balance_class, ldn_classes, sdg_status
 
-DEGRADED, STABLE, IMPROVING = -1, 0, 1
 KWH_PER_MWH = 1000.0
 
 
@@ -34,7 +34,12 @@ class Coefficients:
     capacity_mw : ndarray — PV capacity of the whole parcel under the use [MWp]
     productivity_t : ndarray — yearly harvest of the whole parcel under the use [t DM/yr]
     cost_usd : ndarray — capital cost of the whole parcel under the use [USD]
-    ldn_status : ndarray of int8 — SDG 15.3.1 status at the horizon, −1, 0 or +1
+    ldn_status : ndarray of int8 — counterbalancing class at the horizon under the scenario's
+        ``ldn_baseline``: −1 a loss, 0 neutral, +1 a gain (what the LDN constraint sums)
+    ldn_class : dict of str -> ndarray of int8 — the 7-class status (1–7) at the horizon under each
+        baseline assumption, ``stable`` and ``persist`` (:mod:`dualuse.model.ldn`)
+    sdg_status : ndarray of int8 — SDG 15.3.1 status at the horizon under the scenario's baseline:
+        −1 degraded (classes 1–3), 0 stable, +1 improved
     soc_change_t : ndarray — change of the parcel's SOC stock over the horizon [t C]
     area_ha : ndarray — per parcel [ha]
     land_type : ndarray of int — per parcel, index into :data:`LAND_TYPES`
@@ -56,6 +61,8 @@ class Coefficients:
     productivity_t: np.ndarray
     cost_usd: np.ndarray
     ldn_status: np.ndarray
+    ldn_class: dict[str, np.ndarray]
+    sdg_status: np.ndarray
     soc_change_t: np.ndarray
     area_ha: np.ndarray
     land_type: np.ndarray
@@ -109,45 +116,6 @@ def eligibility(region: Region, catalogue: Catalogue) -> np.ndarray:
     return eligible
 
 
-def ldn_status(region: Region, catalogue: Catalogue, scenario: Scenario) -> np.ndarray:
-    """SDG 15.3.1 status [parcel, use] at the horizon, by the "one out, all out" rule.
-
-    The indicators are the land-cover transition (from the catalogue's matrix),
-    the use's relative NPP change beyond ±``productivity_threshold``, and the
-    relative SOC change over the horizon beyond ±``soc_threshold``; with them
-    stands the parcel's baseline trend, which persists under any use that does
-    not address degradation (PV does not heal a degraded field) and is lifted
-    to stable by one that does.  −1 if any indicator declines; +1 if one
-    improves and none declines; else 0.  A use that the catalogue does not
-    count as a gain cannot create a +1 of its own.  Under the current use the
-    status is the baseline trend.
-    """
-    n = region.n_parcels
-    out = np.empty((n, len(USES)), dtype=np.int8)
-    baseline = region.degradation.astype(np.int8)
-    lt = region.land_type
-    for u, use in enumerate(catalogue.uses):
-        if use.name == "current":
-            out[:, u] = baseline
-            continue
-        cover = catalogue.land_cover_transition[lt, use.cover[lt]]
-        npp_change = use.npp_change[lt]
-        productivity = np.sign(npp_change) * (np.abs(npp_change) > scenario.productivity_threshold)
-        soc_delta_t_ha = use.soc_rate_t_ha_yr[lt] * scenario.horizon_years
-        no_stock = np.where(soc_delta_t_ha > 0, np.inf, np.where(soc_delta_t_ha < 0, -np.inf, 0.0))
-        relative_soc = np.divide(soc_delta_t_ha, region.soc_t_ha, out=no_stock, where=region.soc_t_ha > 0)
-        soc = np.sign(relative_soc) * (np.abs(relative_soc) >= scenario.soc_threshold)
-        own = np.column_stack([cover, productivity, soc]).astype(np.int8)
-        if not use.counts_as_gain:
-            own = np.minimum(own, STABLE)
-        trend = np.maximum(baseline, STABLE) if use.addresses_degradation else baseline
-        indicators = np.column_stack([own, trend])
-        declines = (indicators == DEGRADED).any(axis=1)
-        improves = (indicators == IMPROVING).any(axis=1)
-        out[:, u] = np.where(declines, DEGRADED, np.where(improves, IMPROVING, STABLE))
-    return out
-
-
 def community_demand(region: Region, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per community: demand [MWh/yr], unserved households, and demand per household [MWh/yr]."""
     communities = region.communities
@@ -177,7 +145,8 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
     productivity_t = pair_area_ha * region.productivity_t_ha[parcel] * retention[use, lt[parcel]]
     cost_usd = (pair_area_ha * capex_usd_ha[use] + capacity_mw * capex_usd_mwp[use]
                 + capacity_mw * scenario.grid_cost_usd_mw_km * region.grid_km[parcel])
-    status = ldn_status(region, catalogue, scenario)[parcel, use]
+    classes = {mode: status[parcel, use] for mode, status in ldn_classes(region, catalogue, scenario).items()}
+    held = classes[scenario.ldn_baseline]
     soc_change_t = pair_area_ha * soc_rate[use, lt[parcel]] * scenario.horizon_years
     demand_mwh, households, household_mwh = community_demand(region, scenario)
 
@@ -186,7 +155,7 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
     return Coefficients(
         n_parcels=region.n_parcels, parcel=parcel.astype(np.int64), use=use.astype(np.int64),
         energy_mwh=energy_mwh, capacity_mw=capacity_mw, productivity_t=productivity_t, cost_usd=cost_usd,
-        ldn_status=status.astype(np.int8), soc_change_t=soc_change_t, area_ha=area_ha, land_type=lt,
+        ldn_status=balance_class(held), ldn_class=classes, sdg_status=sdg_status(held), soc_change_t=soc_change_t, area_ha=area_ha, land_type=lt,
         community=region.community, demand_mwh=demand_mwh, households=households, household_mwh=household_mwh,
         baseline_productivity_t=float(np.sum(area_ha * region.productivity_t_ha)),
         max_energy_mwh=float(max_energy.sum()),

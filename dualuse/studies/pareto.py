@@ -16,8 +16,7 @@ For KPIs :math:`f_A` (optimised) and :math:`f_B` (held):
 A KPI that is better when smaller (``cost_usd``) is minimised and held with
 :math:`\le`.  Every solve is a task for the same executors as a sweep.
 
-``dualuse.studies.pareto`` is this module, and it is callable:
-``dualuse.studies.pareto(region, "access", "productivity", executor=...)`` is :func:`run_pareto`.
+``dualuse.pareto(region, "access", "productivity", executor=...)`` is :func:`run_pareto`.
 """
 
 from __future__ import annotations
@@ -37,19 +36,20 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from dualuse.vocabulary import USES
-
-from dualuse.inputs.catalogue import Catalogue, load_catalogue
-from dualuse.model.coefficients import Coefficients
 from dualuse.errors import InfeasibleError, UsageError
+from dualuse.files import atomic_write, prepare_folder
+from dualuse.inputs.catalogue import Catalogue
+from dualuse.inputs.region import Region
+from dualuse.inputs.scenario import Scenario, load_scenario
+from dualuse.model.coefficients import Coefficients
 from dualuse.model.kpis import KPI_UNITS
 from dualuse.model.rows import linear
-from dualuse.inputs.region import Region, read_region
-from dualuse.inputs.scenario import Scenario, load_scenario
-from dualuse.files import atomic_write, prepare_folder
-from dualuse.studies.sweep import (FIXED_IN_SWEEP, PLAN_STATUSES, PLANS_DIR, Progress, ResultStore, Task,
-                                   describe_executor, execute, format_axis, input_key, open_executor, scenario_id,
-                                   share, write_table)
+from dualuse.progress import Progress
+from dualuse.studies.executor import Task, describe_executor, execute, open_executor, share
+from dualuse.studies.plots import format_axis
+from dualuse.studies.spec import FIXED_IN_SWEEP, input_key, read_input, scenario_id
+from dualuse.studies.store import PLAN_STATUSES, PLANS_DIR, ResultStore, write_table
+from dualuse.vocabulary import FRONT_TABLE, USES
 
 #: The KPIs a front can pair: +1 if more is better (maximised), −1 if less is better (minimised).
 PARETO_KPIS: dict[str, int] = {
@@ -62,7 +62,8 @@ PARETO_KPIS: dict[str, int] = {
     "soc_change_t": +1,
     "cost_usd": -1,
 }
-FRONT_TABLE = "front"
+#: The file stem of a front's table and picture: ``front.gpkg``, ``front.csv``, ``front.png``.
+FRONT_STEM = "front"
 #: How far below its optimum a KPI is held at a lexicographic end (relative): only float rounding.
 HOLD_TOLERANCE = 1e-9
 #: KPI differences below this (relative to the KPI's magnitude) are within the solver's tolerances:
@@ -245,6 +246,31 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
     InfeasibleError — the base scenario has no plan at all
     """
     say = log or (lambda text: None)
+    check_pair(maximise, against, points)
+    region, catalogue = read_input(region, catalogue, layer)
+    base = (scenario or load_scenario()).replace(**FIXED_IN_SWEEP)
+    folder = prepare_folder(output, [region.path]) if output is not None else None
+    store = ResultStore(folder) if folder is not None else None
+    want_plan = plans and folder is not None
+    with contextlib.ExitStack() as stack:
+        if executor is None:
+            executor = stack.enter_context(open_executor(plots=False))
+        shared = stack.enter_context(share(region, catalogue, executor))
+        bar = Progress(points + 2, 0, enabled=progress, label="front")
+        say(f"front of {maximise} against {against}: {points + 2} solves on {describe_executor(executor)}")
+        solves = FrontSolves(base, input_key(region, catalogue), store, want_plan, shared, executor, bar)
+        try:
+            optimum = trace_front(solves, maximise, against, points)
+        finally:
+            bar.close()
+    result = gather_front(solves.solved, maximise, against, optimum, base, want_plan, folder)
+    if folder is not None:
+        write_front(folder, result)
+    return result
+
+
+def check_pair(maximise: str, against: str, points: int) -> None:
+    """Refuse an unknown KPI, a KPI paired with itself, or fewer than two points (UsageError)."""
     for kpi in (maximise, against):
         if kpi not in PARETO_KPIS:
             raise UsageError(f"no trade-off front for '{kpi}'; choose among {', '.join(PARETO_KPIS)}")
@@ -252,96 +278,103 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
         raise UsageError(f"--maximise and --against are both '{maximise}'; pair two different KPIs")
     if points < 2:
         raise UsageError(f"--points must be 2 or more (got {points})")
-    if not isinstance(catalogue, Catalogue):
-        catalogue = load_catalogue(catalogue)
-    if not isinstance(region, Region):
-        region = read_region(region, layer)
-    base = (scenario or load_scenario()).replace(**FIXED_IN_SWEEP)
-    key = input_key(region, catalogue)
-    folder = prepare_folder(output, [region.path]) if output is not None else None
-    store = ResultStore(folder) if folder is not None else None
-    want_plan = plans and folder is not None
+
+
+#: A solve of a front: its role, the ε it held (NaN: none), its ε-constraint and its row.
+Solved = tuple[str, float, EpsilonConstraint, dict[str, Any]]
+
+
+@dataclass
+class FrontSolves:
+    """The solves of one front, run in batches on the executor (stored ones reused), and every row so far."""
+
+    base: Scenario
+    key: str
+    store: ResultStore | None
+    want_plan: bool
+    shared: Any
+    executor: Executor
+    bar: Progress
+    solved: list[Solved] = field(default_factory=list)
+
+    def run(self, batch: Sequence[tuple[str, EpsilonConstraint]]) -> list[dict[str, Any]]:
+        """Solve a batch in parallel (reusing stored results); record and return its rows."""
+        tasks: dict[str, Task] = {}
+        done: dict[str, dict[str, Any]] = {}
+        ids = []
+        for role, adjustment in batch:
+            id_ = scenario_id(self.base, self.key, adjustment.key())
+            ids.append(id_)
+            stored = self.store.load(id_, self.want_plan) if self.store is not None else None
+            if stored is not None:
+                done[id_] = stored
+            elif id_ not in tasks:
+                tasks[id_] = Task(id=id_, scenario_json=self.base.to_json(), want_plan=self.want_plan,
+                                  adjustment=adjustment, run={"front_role": role})
+        self.bar.done += len(done)
+        done.update(execute(list(tasks.values()), self.shared, self.executor, self.store, self.bar))
+        out = []
+        for (role, adjustment), id_ in zip(batch, ids):
+            row = dict(done[id_]["row"])
+            self.solved.append((role, math.nan if adjustment.bound is None else adjustment.bound, adjustment, row))
+            out.append(row)
+        return out
+
+
+def trace_front(solves: FrontSolves, maximise: str, against: str, points: int) -> dict[str, float]:
+    """Solve the single-objective optima, the lexicographic ends and the ε points between them
+    (steps 1–3 of the module docstring); returns each KPI's single-objective optimum."""
     sense_a, sense_b = PARETO_KPIS[maximise], PARETO_KPIS[against]
-    solved: list[tuple[str, float, EpsilonConstraint, dict[str, Any]]] = []
+    best_a, best_b = solves.run([(f"best {maximise}", EpsilonConstraint(maximise)),
+                                 (f"best {against}", EpsilonConstraint(against))])
+    for row in (best_a, best_b):
+        if row["status"] not in PLAN_STATUSES:
+            raise InfeasibleError(f"the base scenario has no plan ({row['status']}): {row['message']}")
+    a_star, b_star = float(best_a[maximise]), float(best_b[against])
+    end_a, end_b = solves.run([
+        (f"best {against} at best {maximise}", EpsilonConstraint(against, maximise, _hold(a_star, sense_a))),
+        (f"best {maximise} at best {against}", EpsilonConstraint(maximise, against, _hold(b_star, sense_b))),
+    ])
+    low = float((end_a if end_a["status"] in PLAN_STATUSES else best_a)[against])
+    high = float((end_b if end_b["status"] in PLAN_STATUSES else best_b)[against])
+    epsilons = np.linspace(low, high, points)[1:-1]
+    if abs(high - low) <= SAME_POINT * max(abs(high), abs(low), 1e-12):
+        solves.bar.total = solves.bar.done  # no trade-off: one plan is best for both
+    elif epsilons.size:
+        solves.run([("ε", EpsilonConstraint(maximise, against, float(e))) for e in epsilons])
+    return {maximise: a_star, against: b_star}
 
-    with contextlib.ExitStack() as stack:
-        if executor is None:
-            executor = stack.enter_context(open_executor(plots=False))
-        shared = stack.enter_context(share(region, catalogue, executor))
-        total = points + 2
-        bar = Progress(total, 0, enabled=progress, label="front")
-        say(f"front of {maximise} against {against}: {total} solves on {describe_executor(executor)}")
 
-        def run(batch: Sequence[tuple[str, EpsilonConstraint]]) -> list[dict[str, Any]]:
-            """Solve a batch in parallel (reusing stored results); record and return its rows."""
-            tasks: dict[str, Task] = {}
-            done: dict[str, dict[str, Any]] = {}
-            ids = []
-            for role, adjustment in batch:
-                id_ = scenario_id(base, key, adjustment.key())
-                ids.append(id_)
-                stored = store.load(id_, want_plan) if store is not None else None
-                if stored is not None:
-                    done[id_] = stored
-                elif id_ not in tasks:
-                    tasks[id_] = Task(id=id_, scenario_json=base.to_json(), want_plan=want_plan,
-                                      adjustment=adjustment, run={"front_role": role})
-            bar.done += len(done)
-            done.update(execute(list(tasks.values()), shared, executor, store, bar))
-            out = []
-            for (role, adjustment), id_ in zip(batch, ids):
-                row = dict(done[id_]["row"])
-                solved.append((role, math.nan if adjustment.bound is None else adjustment.bound, adjustment, row))
-                out.append(row)
-            return out
-
-        try:
-            best_a, best_b = run([(f"best {maximise}", EpsilonConstraint(maximise)),
-                                  (f"best {against}", EpsilonConstraint(against))])
-            for row in (best_a, best_b):
-                if row["status"] not in PLAN_STATUSES:
-                    raise InfeasibleError(f"the base scenario has no plan ({row['status']}): {row['message']}")
-            a_star, b_star = float(best_a[maximise]), float(best_b[against])
-            end_a, end_b = run([
-                (f"best {against} at best {maximise}",
-                 EpsilonConstraint(against, maximise, _hold(a_star, sense_a))),
-                (f"best {maximise} at best {against}",
-                 EpsilonConstraint(maximise, against, _hold(b_star, sense_b))),
-            ])
-            low = float((end_a if end_a["status"] in PLAN_STATUSES else best_a)[against])
-            high = float((end_b if end_b["status"] in PLAN_STATUSES else best_b)[against])
-            epsilons = np.linspace(low, high, points)[1:-1]
-            if abs(high - low) <= SAME_POINT * max(abs(high), abs(low), 1e-12):
-                bar.total = bar.done  # no trade-off: one plan is best for both
-            elif epsilons.size:
-                run([("ε", EpsilonConstraint(maximise, against, float(e))) for e in epsilons])
-        finally:
-            bar.close()
-
+def gather_front(solved: list[Solved], maximise: str, against: str, optimum: dict[str, float], base: Scenario,
+                 want_plan: bool, folder: Path | None) -> ParetoFront:
+    """The front of the solves: the non-dominated points, the knee marked (step 4 of the module docstring)."""
     front, failed = _front_frame(solved, maximise, against, base, want_plan)
     knee_row = knee(front[maximise].to_numpy(), front[against].to_numpy())
     front["knee"] = False
     if knee_row is not None:
         front.loc[knee_row, "knee"] = True
-    result = ParetoFront(points=front, maximise=maximise, against=against,
-                         optimum={maximise: a_star, against: b_star}, knee=knee_row, failed=failed, output=folder)
-    if folder is not None:
-        described = {
-            "point": ("—", f"position along the front, from the best {maximise} to the best {against}"),
-            "role": ("—", "single-objective end, or ε: the optimised KPI with the held one at ε"),
-            "maximise": ("—", "the KPI the front optimises (cost_usd is minimised)"),
-            "against": ("—", "the KPI held at ε"),
-            "optimised": ("—", "the KPI this point's solve optimised"),
-            "held": ("—", "the KPI this point's solve held at a bound (empty: none)"),
-            "epsilon": ("unit of the held KPI", "the bound at which the held KPI was held (NaN: none)"),
-            f"rate_{maximise}_per_{against}": (f"{KPI_UNITS[maximise][0]} per {KPI_UNITS[against][0]}",
-                                               f"{maximise} given up per unit of {against} gained, to the next point"),
-            "knee": ("bool", "the point farthest from the chord between the ends (scaled to [0, 1])"),
-        }
-        write_table(folder, "front", FRONT_TABLE, front, {}, described)
-        atomic_write(folder / "front.png", plot_front(result))
-        result.files = [folder / "front.gpkg", folder / "front.csv", folder / "front.png"]
-    return result
+    return ParetoFront(points=front, maximise=maximise, against=against, optimum=optimum, knee=knee_row,
+                       failed=failed, output=folder)
+
+
+def write_front(folder: Path, front: ParetoFront) -> None:
+    """``front.gpkg`` (table ``front`` and its columns' units), ``front.csv`` and ``front.png``."""
+    maximise, against = front.maximise, front.against
+    described = {
+        "point": ("—", f"position along the front, from the best {maximise} to the best {against}"),
+        "role": ("—", "single-objective end, or ε: the optimised KPI with the held one at ε"),
+        "maximise": ("—", "the KPI the front optimises (cost_usd is minimised)"),
+        "against": ("—", "the KPI held at ε"),
+        "optimised": ("—", "the KPI this point's solve optimised"),
+        "held": ("—", "the KPI this point's solve held at a bound (empty: none)"),
+        "epsilon": ("unit of the held KPI", "the bound at which the held KPI was held (NaN: none)"),
+        f"rate_{maximise}_per_{against}": (f"{KPI_UNITS[maximise][0]} per {KPI_UNITS[against][0]}",
+                                           f"{maximise} given up per unit of {against} gained, to the next point"),
+        "knee": ("bool", "the point farthest from the chord between the ends (scaled to [0, 1])"),
+    }
+    write_table(folder, FRONT_STEM, FRONT_TABLE, front.points, {}, described)
+    atomic_write(folder / f"{FRONT_STEM}.png", plot_front(front))
+    front.files = [folder / f"{FRONT_STEM}.gpkg", folder / f"{FRONT_STEM}.csv", folder / f"{FRONT_STEM}.png"]
 
 
 def _hold(optimum: float, sense: int) -> float:

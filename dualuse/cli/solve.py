@@ -1,0 +1,210 @@
+"""``dualuse solve``, ``validate``, ``parameters`` and ``example``: one run, its checks, its parameters, a region to try.
+
+``solve --rerun PLAN.gpkg`` re-solves a plan from the scenario, catalogue and
+input recorded in its run table and says whether the result is the same.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from dualuse.cli.options import json_default, scenario_options, want_json
+from dualuse.errors import UsageError
+from dualuse.inputs.scenario import PARAMETERS, load_scenario, make_scenario, parameters_markdown, parse_sets
+
+_SOLVE_EPILOG = """\b
+Examples:
+  dualuse solve data/example_region.gpkg -o plan.gpkg
+  dualuse solve region.gpkg --set budget_usd=5e7 --set ldn_target=0.02 --json
+  dualuse solve region.gpkg --scenario models/scenarios/strict_ldn.toml -o strict.gpkg
+  dualuse solve --rerun plan.gpkg -o again.gpkg    # the same scenario, catalogue and input
+"""
+
+_HEADLINE = (
+    ("access", "energy access (share of unserved demand met)", "{:.1%}"),
+    ("households_served", "households gaining access", "{:,.0f}"),
+    ("capacity_mw", "PV installed [MWp]", "{:,.1f}"),
+    ("energy_mwh", "PV generation [MWh/yr]", "{:,.0f}"),
+    ("export_mwh", "sent to the grid [MWh/yr]", "{:,.0f}"),
+    ("productivity", "harvest relative to today", "{:.1%}"),
+    ("restored_ha", "restored [ha]", "{:,.0f}"),
+    ("degraded_ha", "degraded at the horizon [ha]", "{:,.0f}"),
+    ("ldn_net_ha", "LDN net gain [ha]", "{:,.0f}"),
+    ("cost_usd", "cost [USD]", "{:,.0f}"),
+)
+
+
+def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
+    """The JSON object that ``solve --json`` prints."""
+    from dualuse.model.kpis import KPI_UNITS
+
+    return {
+        "status": plan.status.value,
+        "objective": plan.objective,
+        "gap": plan.gap,
+        "output": output,
+        "kpis": {k: {"value": v, "baseline": plan.baseline.get(k), "unit": KPI_UNITS[k][0]}
+                 for k, v in plan.kpis.items()},
+        "shadow_prices": plan.shadow_prices,
+        "timings": {**plan.result.timings, **plan.timings},
+        "warnings": [w.to_dict() for w in plan.region.warnings]
+        + ([{"severity": "warning", "layer": "", "column": "", "count": 0, "ids": [],
+             "message": _time_limit_text(plan), "fix": "raise --time-limit"}]
+           if plan.status.value != "optimal" else []),
+    }
+
+
+@click.command(epilog=_SOLVE_EPILOG)
+@click.argument("region", type=click.Path(dir_okay=False, path_type=str), required=False)
+@click.option("-o", "--output", default="plan.gpkg", help="plan GeoPackage to write")
+@scenario_options("scenario TOML file (over the defaults)")
+@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0), default=None,
+              help="solver time limit [s]  [default: the scenario's time_limit_s]")
+@click.option("--write-lp", type=click.Path(dir_okay=False), default=None,
+              help="also write the Pyomo model as an LP file")
+@click.option("--rerun", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="PLAN.gpkg",
+              help="re-solve a plan file from its recorded scenario, catalogue and input (checked by SHA-256); "
+                   "REGION is then needed only if the input has moved")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
+def solve(region: str | None, output: str, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
+          catalogue: str | None, time_limit: float | None, write_lp: str | None, rerun: str | None,
+          as_json: bool) -> None:
+    """Choose the use of every parcel of REGION and write the plan as a styled GeoPackage."""
+    from dualuse.run import solve_region
+
+    want_json(as_json)
+    if rerun is not None:
+        plan = _rerun(rerun, region, output, layer, scenario_file, sets, catalogue, time_limit, write_lp)
+    else:
+        if region is None:
+            raise UsageError("give the REGION file to solve, or --rerun PLAN.gpkg")
+        scenario = load_scenario(scenario_file, parse_sets(sets))
+        plan = solve_region(region, output, scenario=scenario, catalogue=catalogue, layer=layer,
+                            time_limit_s=time_limit, write_lp=write_lp)
+    for warning in plan.region.warnings:
+        click.echo(f"warning: {_where(warning)}{warning.message}. Fix: {warning.fix}", err=True)
+    if plan.status.value != "optimal":
+        click.echo(f"warning: {_time_limit_text(plan)}", err=True)
+    rerun_info = _rerun_json(rerun, output, plan) if rerun is not None else None
+    if rerun_info is not None:
+        click.echo(_rerun_text(rerun_info, plan), err=True)
+    if as_json:
+        payload = plan_json(plan, output)
+        if rerun_info is not None:
+            payload["rerun"] = rerun_info
+        click.echo(json.dumps(payload, default=json_default))
+        return
+    click.echo(f"plan written to {output}  (status {plan.status.value}, objective {plan.objective:.6g})")
+    width = max(len(label) for _, label, _ in _HEADLINE)
+    click.echo(f"  {'':{width}}  {'today':>14}  {'plan':>14}")
+    for key, label, fmt in _HEADLINE:
+        click.echo(f"  {label:{width}}  {fmt.format(plan.baseline[key]):>14}  {fmt.format(plan.kpis[key]):>14}")
+    for price in plan.shadow_prices:
+        click.echo(f"  shadow price {price['name']}: {price['value']:.4g} {price['unit']}")
+
+
+@click.command()
+@click.option("-o", "--output", default="example_region.gpkg", help="region GeoPackage to write")
+@click.option("--parcels", type=click.IntRange(min=4), default=2000, help="number of parcels")
+@click.option("--seed", type=int, default=42, help="random seed: the same seed gives the same region")
+def example(output: str, parcels: int, seed: int) -> None:
+    """Write a plausible dryland example region."""
+    from dualuse.prepare.example import write_example
+
+    write_example(output, parcels=parcels, seed=seed)
+    click.echo(f"example region with {parcels:,} parcels written to {output}")
+
+
+@click.command()
+@click.option("--markdown", is_flag=True, help="print the Markdown table (as in the README)")
+@click.option("--toml", "as_toml", is_flag=True, help="print the defaults as a scenario TOML file")
+def parameters(markdown: bool, as_toml: bool) -> None:
+    """List the scenario parameters: unit, default, range and meaning."""
+    if as_toml:
+        click.echo(make_scenario({}).to_toml(), nl=False)
+    elif markdown:
+        click.echo(parameters_markdown())
+    else:
+        for p in PARAMETERS:
+            click.echo(f"{p.name:24} {str(p.default):>12}  [{p.unit}]  {p.describe_range()}\n"
+                       f"{'':24} {p.help}")
+
+
+_VALIDATE_EPILOG = """\b
+Every problem at once: a table of severity, layer, column, count, example ids
+and the fix; with the scenario (defaults, --scenario, --set) also the
+pre-solve checks (layer 'scenario').  Exit 0: no error (warnings may
+remain); 2: an error in the input; 3: the input is fine but the scenario is
+certainly infeasible.
+\b
+Examples:
+  dualuse validate region.gpkg
+  dualuse validate region.gpkg --layer fields --set ldn_target=0.02 --json
+"""
+
+
+@click.command(epilog=_VALIDATE_EPILOG)
+@click.argument("region", type=click.Path(path_type=str))  # a folder is reported like every other problem
+@scenario_options("scenario TOML file (over the defaults) for the pre-solve checks")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
+def validate(region: str, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
+             catalogue: str | None, as_json: bool) -> None:
+    """Check REGION (and a scenario on it) and report every problem with its fix."""
+    from dualuse.diagnose.validate import validate_region
+
+    want_json(as_json)
+    scenario = load_scenario(scenario_file, parse_sets(sets))
+    report = validate_region(region, layer, scenario=scenario, catalogue=catalogue)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), default=json_default))
+    else:
+        click.echo(report.table())
+    click.get_current_context().exit(report.exit_code)
+
+
+def _where(problem: Any) -> str:
+    """"layer 'parcels': " for an input problem; nothing for a scenario finding (its column names the parameter)."""
+    if problem.layer == "scenario":
+        return f"scenario ({problem.column}): " if problem.column else "scenario: "
+    return f"layer '{problem.layer}': " if problem.layer else ""
+
+
+def _time_limit_text(plan: Any) -> str:
+    gap = plan.gap
+    if plan.result.size.get("mip") and gap == gap:
+        known = f"the optimality gap is {gap:.2%}"
+    else:
+        known = "its distance from the optimum is not known"
+    return f"the time limit was reached: the plan may not be optimal ({known})"
+
+
+def _rerun(plan_file: str, region: str | None, output: str, layer: str | None, scenario_file: str | None,
+           sets: tuple[str, ...], catalogue: str | None, time_limit: float | None, write_lp: str | None) -> Any:
+    from dualuse.run import rerun_plan
+
+    given = [name for name, value in (("--layer", layer), ("--scenario", scenario_file), ("--set", sets),
+                                      ("--catalogue", catalogue), ("--write-lp", write_lp)) if value]
+    if given:
+        raise UsageError(f"--rerun takes the scenario, catalogue and layer recorded in {plan_file}; "
+                         f"drop {', '.join(given)} (or solve REGION afresh with them)")
+    return rerun_plan(plan_file, output, region=region, time_limit_s=time_limit)
+
+
+def _rerun_json(plan_file: str, output: str, plan: Any) -> dict[str, Any]:
+    from dualuse.run import read_run_record, same_plan_table
+
+    recorded = read_run_record(plan_file).objective
+    return {"plan": plan_file, "recorded_objective": recorded,
+            "same_objective": recorded == plan.objective, "same_plan_table": same_plan_table(plan_file, output)}
+
+
+def _rerun_text(info: dict[str, Any], plan: Any) -> str:
+    plan_file = info["plan"]
+    if info["same_plan_table"] and info["same_objective"]:
+        return f"re-solved {plan_file}: the same objective and the same plan table, column by column"
+    return (f"re-solved {plan_file}, but the result differs (objective {plan.objective!r}, recorded "
+            f"{info['recorded_objective']!r}; plan table {'the same' if info['same_plan_table'] else 'different'}): "
+            "check the versions recorded in its run table against this installation")

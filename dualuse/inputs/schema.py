@@ -1,0 +1,138 @@
+"""The region GeoPackage's schema: its columns, what is wrong with them, and how areas are measured.
+
+The input schema is declared once, in :data:`PARCEL_COLUMNS` and
+:data:`COMMUNITY_COLUMNS`; validation, the README table and ``dualuse
+prepare`` all read it from there.  A :class:`Problem` is one thing wrong (or
+doubtful) with the input, named by layer, column and example ids, with its fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from dualuse.errors import InputError
+from dualuse.vocabulary import COMMUNITIES_LAYER, EQUAL_AREA_CRS, LAND_TYPES, M2_PER_HA, PARCELS_LAYER
+
+DEFAULT_LAYER = PARCELS_LAYER
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the input schema."""
+
+    name: str
+    kind: str  # "float", "int", "bool", "text", "id"
+    unit: str
+    meaning: str
+    required: bool
+    default: Any = None
+    lo: float | None = None
+    hi: float | None = None
+    allowed: tuple[Any, ...] = ()
+
+    @property
+    def if_missing(self) -> str:
+        """What a missing column means, for the README table."""
+        if self.required:
+            return "error"
+        if self.default is None:
+            return "none" if self.name != "parcel_id" else "the feature id"
+        return str(self.default).lower() if isinstance(self.default, bool) else str(self.default)
+
+
+PARCEL_COLUMNS: tuple[Column, ...] = (
+    Column("parcel_id", "id", "—", "unique parcel id", False),
+    Column("land_type", "text", "text", "LDN land type: " + ", ".join(LAND_TYPES), True,
+           allowed=LAND_TYPES),
+    Column("pv_yield_kwh_kwp", "float", "kWh/kWp/yr",
+           "specific PV yield, e.g. Global Solar Atlas PVOUT (yearly total)", True, lo=0.0, hi=3500.0),
+    Column("productivity_t_ha", "float", "t DM/ha/yr",
+           "current productivity: crop or forage yield, or an NPP proxy", True, lo=0.0, hi=100.0),
+    Column("soc_t_ha", "float", "t C/ha", "soil organic carbon stock, 0–30 cm (e.g. SoilGrids)", True,
+           lo=0.0, hi=1000.0),
+    Column("degradation", "int", "−1, 0, 1",
+           "SDG 15.3.1 status at baseline (e.g. Trends.Earth): degraded, stable, improving", False,
+           default=0, allowed=(-1, 0, 1)),
+    Column("slope_deg", "float", "degrees", "terrain slope", False, default=0.0, lo=0.0, hi=90.0),
+    Column("protected", "bool", "bool", "protected area: only current use or restoration", False,
+           default=False),
+    Column("grid_km", "float", "km", "distance to the nearest grid connection point", False,
+           default=0.0, lo=0.0, hi=5000.0),
+    Column("community_id", "text", "text", "the community (service area) this parcel's power can supply",
+           False),
+)
+
+COMMUNITY_COLUMNS: tuple[Column, ...] = (
+    Column("community_id", "id", "—", "unique community id, as used in the parcels' community_id", True),
+    Column("unserved_households", "float", "households", "households without electricity", True,
+           lo=0.0, hi=1e9),
+    Column("household_kwh_yr", "float", "kWh/household/yr",
+           "demand per household; default: the scenario's Multi-Tier Framework tier", False,
+           lo=0.0, hi=1e6),
+)
+
+#: How to fix a wrong value, per column.
+FIXES: dict[str, str] = {
+    "land_type": "use one of " + ", ".join(LAND_TYPES) + " (map other classes to these)",
+    "pv_yield_kwh_kwp": "give the yearly specific yield in kWh/kWp (PVOUT daily totals × 365)",
+    "productivity_t_ha": "give productivity in t dry matter per ha per year, 0 or more",
+    "soc_t_ha": "give soil organic carbon in t C/ha, 0 or more",
+    "degradation": "use −1 (degraded), 0 (stable) or 1 (improving)",
+    "slope_deg": "give the slope in degrees, 0 to 90 (not percent)",
+    "protected": "use true/false (or 1/0)",
+    "grid_km": "give the distance to the grid in km, 0 or more",
+    "unserved_households": "give a household count, 0 or more",
+    "household_kwh_yr": "give kWh per household per year, 0 or more, or leave it empty for the tier default",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or doubtful) with the input."""
+
+    severity: str  # "error" or "warning"
+    layer: str
+    column: str
+    message: str
+    fix: str
+    ids: tuple[Any, ...] = ()
+    count: int = 0
+
+    def as_error(self, path: str) -> InputError:
+        """The problem as the :class:`~dualuse.errors.InputError` that refuses the file at ``path``."""
+        return InputError(self.message, path=path, layer=self.layer, column=self.column or None,
+                          ids=self.ids, count=self.count or len(self.ids), fix=self.fix)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem as a JSON-ready dict."""
+        return {"severity": self.severity, "layer": self.layer, "column": self.column,
+                "count": self.count, "ids": [i.item() if hasattr(i, "item") else i for i in self.ids],
+                "message": self.message, "fix": self.fix}
+
+
+def example_ids(frame: pd.DataFrame, mask: np.ndarray) -> tuple[Any, ...]:
+    """The ids of the first few rows under ``mask`` (parcel_id if valid, else the feature id)."""
+    idx = np.flatnonzero(mask)[:5]
+    col = frame["parcel_id"] if "parcel_id" in frame.columns else pd.Series(frame.index, index=frame.index)
+    return tuple(col.iloc[idx].tolist())
+
+
+def equal_area_ha(geometry: gpd.GeoSeries) -> np.ndarray:
+    """Area of each geometry in hectares, computed in an equal-area CRS whatever the input CRS."""
+    projected = geometry.to_crs(EQUAL_AREA_CRS)
+    return np.asarray(projected.area, dtype=float) / M2_PER_HA
+
+
+def schema_markdown() -> str:
+    """The input schema as a Markdown table (for the README)."""
+    rows = ["| layer | column | unit | meaning | if missing |", "|---|---|---|---|---|"]
+    for layer, columns in ((DEFAULT_LAYER, PARCEL_COLUMNS), (COMMUNITIES_LAYER, COMMUNITY_COLUMNS)):
+        for c in columns:
+            rng = f" ({c.lo:g}–{c.hi:g})" if c.lo is not None and c.hi is not None else ""
+            rows.append(f"| `{layer}` | `{c.name}` | {c.unit}{rng} | {c.meaning} | {c.if_missing} |")
+    return "\n".join(rows)

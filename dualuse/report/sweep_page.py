@@ -1,0 +1,89 @@
+"""The HTML page of a sweep or Pareto report: how many scenarios and with what outcome, what was varied, the
+charts against each varied parameter, the fronts with their points, and the table of scenarios.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from dualuse.report.columns import classify_columns, front_columns, scenario_columns
+from dualuse.report.figure import Figure
+from dualuse.report.numbers import format_short
+from dualuse.report.page import cards_html, escape, figure_html, frame_table_html, page_html
+from dualuse.report.read import PLAN_STATUSES, SweepFolder
+
+
+def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str) -> str:
+    """The sweep report as one HTML page.
+
+    Parameters
+    ----------
+    sweep : SweepFolder — the folder read
+    figures : list of Figure — the charts of :func:`~dualuse.report.charts.sweep_figures`
+    stem : str — the stem of the PNG files beside the page
+    """
+    parts = [f"<header><h1>Policy sweep: {escape(sweep.path.name)}</h1>"
+             f'<p class="sub">{escape(sweep.table_source or str(sweep.path))}</p></header>']
+    if sweep.table is not None:
+        parts += _overview(sweep.table)
+    if figures:
+        parts.append("<h2>Indicators against the varied parameters</h2>")
+        for figure in figures:
+            parts.append(figure_html(figure, figure.title,
+                                     escape(figure.title) + ". Only scenarios with a plan are drawn.",
+                                     f"{stem}_{figure.name}.png"))
+    if sweep.fronts:
+        parts += _fronts(sweep)
+    if sweep.table is not None:
+        parts += _scenarios(sweep.table, sweep.table_source)
+    return page_html(f"Policy sweep: {sweep.path.name}", "\n".join(parts))
+
+
+def _overview(table: pd.DataFrame) -> list[str]:
+    """Cards counting the scenarios per status, and the values each varied parameter takes."""
+    columns = classify_columns(table)
+    statuses = table["status"].astype(str).value_counts() if "status" in table else pd.Series(dtype=int)
+    cards = [("", f"{len(table):,}", "scenarios")]
+    cards += [("ok" if s in PLAN_STATUSES else "bad", f"{n:,}", s) for s, n in statuses.items()]
+    varied = columns["varied"] + columns["categorical"]
+    if varied:
+        text = "<p>Varied: " + "; ".join(
+            f"<code>{escape(c)}</code> over "
+            f"{escape(', '.join(format_short(v) for v in sorted(table[c].dropna().unique())))}"
+            for c in varied) + ".</p>"
+    else:
+        text = ('<p class="note">No scenario parameter varies between the rows: there is nothing to plot '
+                "against.</p>")
+    return [cards_html(cards), text]
+
+
+def _fronts(sweep: SweepFolder) -> list[str]:
+    """Each Pareto front as its PNG, with the table of its points."""
+    parts = ["<h2>Trade-off (Pareto) fronts</h2>"]
+    for png, points in sweep.fronts:
+        front = Figure("front", f"Pareto front ({png.parent.name})", png.read_bytes())
+        parts.append(figure_html(front, front.title, "Every point is a plan that no other plan beats on both "
+                                                     "indicators.", str(png.relative_to(sweep.path)),
+                                 print_size=False))
+        if points is not None and len(points):
+            parts.append(frame_table_html(points[front_columns(points)], status=True))
+    return parts
+
+
+def _scenarios(table: pd.DataFrame, table_source: str) -> list[str]:
+    """The table of scenarios (the columns a reader needs; the file has the rest) and the message of each
+    scenario that has one."""
+    shown = scenario_columns(table)
+    parts = ["<h2>Scenarios</h2>", frame_table_html(table[shown], status=True)]
+    if len(shown) < len(table.columns):
+        parts.append(f'<p class="note">{len(table.columns) - len(shown)} more columns (every KPI and the '
+                     f"scenario of each row) are in {escape(Path(table_source.split(' ')[0]).name)}.</p>")
+    if "message" in table:
+        failed = table[table["message"].notna() & (table["message"].astype(str).str.strip() != "")]
+        if len(failed):
+            parts.append("<h3>Messages</h3><ul class=\"sentences\">" + "".join(
+                f"<li><b>{escape(r.get('name', r.get('id', '')))}</b> ({escape(r.get('status', ''))}): "
+                f"{escape(r['message'])}</li>" for _, r in failed.iterrows()) + "</ul>")
+    return parts
