@@ -122,13 +122,12 @@ def _alternatives(present: list[str], involved: list[dict[str, Any]], coef: Coef
         alternative = FAMILY[family].relaxation.alternative
         if alternative is None or not any(i["constraint"] == family for i in involved):
             continue
-        parameter, applies, value, works, fails = alternative
-        if getattr(scenario, parameter) != applies:
+        if getattr(scenario, alternative.parameter) != alternative.applies:
             continue
-        feasible = _feasible(coef, scenario.replace(**{parameter: value}), time_limit_s)
-        out.append({"kind": "fix", "parameter": parameter, "current": applies,
-                    "suggested": value if feasible else None, "feasible": feasible, "constraint": family,
-                    "message": works if feasible else fails})
+        feasible = _feasible(coef, scenario.replace(**{alternative.parameter: alternative.value}), time_limit_s)
+        out.append({"kind": "fix", "parameter": alternative.parameter, "current": alternative.applies,
+                    "suggested": alternative.value if feasible else None, "feasible": feasible,
+                    "constraint": family, "message": alternative.works if feasible else alternative.fails})
     return out
 
 

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from dualuse.inputs.scenario import PARAMETERS
-from dualuse.model.families import FAMILY, requirement
+from dualuse.model.families import ELASTIC_FAMILIES, FAMILY, requirement
 
 _PARAMETER = {p.name: p for p in PARAMETERS}
 
@@ -104,8 +104,9 @@ def infeasibility_message(explanation: list[dict[str, Any]]) -> str:
     0.05 to −0.0312 or below."
     """
     if not explanation:
-        return ("the scenario is infeasible: no plan meets every requirement, and relaxing the budget, "
-                "LDN, food floor and caps does not help either; check the catalogue and the input")
+        relaxable = join([FAMILY[f].words.name for f in ELASTIC_FAMILIES])
+        return (f"the scenario is infeasible: no plan meets every requirement, and relaxing {relaxable} does not "
+                "help either; check the catalogue and the input")
     kinds = {kind: [e for e in explanation if e.get("kind") == kind]
              for kind in ("presolve", "conflict", "alone", "fix", "combined")}
     presolve, conflict, alone, combined = kinds["presolve"], kinds["conflict"], kinds["alone"], kinds["combined"]

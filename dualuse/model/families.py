@@ -243,6 +243,18 @@ def plant_on(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> Fa
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """Another setting of another parameter that may make the scenario feasible: ``parameter``, when it
+    is ``applies``, tried at ``value``; ``works`` and ``fails`` are the words for either outcome."""
+
+    parameter: str
+    applies: str
+    value: str
+    works: str
+    fails: str
+
+
+@dataclass(frozen=True)
 class Relaxation:
     """How a family gives way when the infeasibility explanation relaxes it.
 
@@ -254,9 +266,8 @@ class Relaxation:
     is a share of: ``"bound"`` (the row's own bound: a share of the budget)
     or ``"per_unit"`` (LDN: a share of the land type's area, as τ may be 0).
     ``unit`` is the slack's unit; ``digits`` the decimals of a suggested value
-    of the parameter (0: a whole number).  ``alternative`` is another value of
-    another parameter worth trying: (parameter, its value when it applies, the
-    value to try, the words when it works, the words when it does not).
+    of the parameter (0: a whole number).  ``alternative`` is another setting
+    worth trying when the family is in the conflict.
     """
 
     slack: int
@@ -265,7 +276,7 @@ class Relaxation:
     measure: str
     unit: str
     digits: int
-    alternative: tuple[str, str, str, str, str] | None = None
+    alternative: Alternative | None = None
 
     def scale(self, rows: Rows, coef: Coefficients, scenario: Scenario) -> np.ndarray:
         """Per row, what a relaxation of it is measured against (before the floor of 1)."""
@@ -390,10 +401,10 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
               fix="lower ldn_target from {current} to {suggested} or below",
               stuck="no use allowed there changes its LDN status"),
         Relaxation(+1, "ldn_target", _group_area_ha, "per_unit", "ha", 4,
-                   ("ldn_scope", "land_type", POOLED,
-                    "set ldn_scope=region, to balance gains and losses over the whole region instead of within "
-                    "each land type",
-                    "ldn_scope=region (LDN pooled over the region) does not make it feasible either")),
+                   Alternative("ldn_scope", "land_type", POOLED,
+                               "set ldn_scope=region, to balance gains and losses over the whole region instead "
+                               "of within each land type",
+                               "ldn_scope=region (LDN pooled over the region) does not make it feasible either")),
         Dual("ldn_{group}", "objective per ha", "objective gained per ha less net LDN gain required in {group}", -1,
              _unit)),
     ConstraintFamily("community_supply", community_supply, "coupling", Words("delivery to each community")),
