@@ -313,13 +313,15 @@ class Words:
 
     ``name`` names the family; for a family of several rows, ``row`` names
     one of them (``{group}``: its group), ``whole`` the one row over the
-    pooled region, ``others`` the family's other rows together.  ``short`` says what falls short when the family alone gives
-    way, ``relaxed`` the least relaxation as a fix, ``fix`` the parameter
-    changed alone, ``stuck`` why no plan moves a row.  Their fields:
-    ``amount`` (the relaxation in its unit), ``current``, ``suggested``
-    (rounded toward feasibility), ``value`` (the suggested value to 4 decimals), ``measure``
-    (what the relaxation is measured against), ``requirement``, ``allow``,
-    ``under``, ``meeting`` and ``reason`` (the other requirements in the way).
+    pooled region, ``others`` the family's other rows together.  ``short``
+    says what falls short when the family alone gives way, ``relaxed`` the
+    least relaxation as a fix, ``fix`` the parameter changed alone,
+    ``stuck`` why no plan moves a row.  Their fields: ``amount`` (the
+    relaxation in its unit), ``current``, ``suggested`` (rounded toward
+    feasibility), ``value`` (the suggested value to 4 decimals),
+    ``measure`` (what the relaxation is measured against), ``requirement``,
+    ``allow``, ``under``, ``meeting`` and ``reason`` (the other requirements
+    in the way).
     """
 
     name: str
@@ -388,9 +390,9 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
               short="{meeting} costs {amount} more than the budget",
               relaxed="the budget is {amount} short: raise budget_usd from {current} to at least {suggested}",
               fix="raise the budget by at least {amount} (budget_usd from {current} to {suggested} or more)"),
-        Relaxation(-1, "budget_usd", _one, "bound", "USD", 0),
-        Dual("budget", "objective per USD 1 M", "objective gained by each extra USD 1 M of budget", +1,
-             _usd_million)),
+        Relaxation(slack=-1, parameter="budget_usd", per_unit=_one, measure="bound", unit="USD", digits=0),
+        Dual(name="budget", unit="objective per USD 1 M", meaning="objective gained by each extra USD 1 M of budget",
+             sign=+1, per=_usd_million)),
     ConstraintFamily(
         "ldn_neutrality", ldn_neutrality, "coupling",
         Words("land degradation neutrality", row="LDN in land type '{group}'", whole="LDN over the region",
@@ -400,17 +402,17 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
                       "of its {measure} against ldn_target = {current}",
               fix="lower ldn_target from {current} to {suggested} or below",
               stuck="no use allowed there changes its LDN status"),
-        Relaxation(+1, "ldn_target", _group_area_ha, "per_unit", "ha", 4,
-                   Alternative("ldn_scope", "land_type", POOLED,
+        Relaxation(slack=+1, parameter="ldn_target", per_unit=_group_area_ha, measure="per_unit", unit="ha", digits=4,
+                   alternative=Alternative("ldn_scope", "land_type", POOLED,
                                "set ldn_scope=region, to balance gains and losses over the whole region instead "
                                "of within each land type",
                                "ldn_scope=region (LDN pooled over the region) does not make it feasible either")),
-        Dual("ldn_{group}", "objective per ha", "objective gained per ha less net LDN gain required in {group}", -1,
-             _unit)),
+        Dual(name="ldn_{group}", unit="objective per ha",
+             meaning="objective gained per ha less net LDN gain required in {group}", sign=-1, per=_unit)),
     ConstraintFamily("community_supply", community_supply, "coupling", Words("delivery to each community")),
     ConstraintFamily("energy_balance", energy_balance, "coupling", Words("the energy balance"),
-                     dual=Dual("grid_export", "objective per MWh/yr", "objective gained per extra MWh/yr generated",
-                               +1, _unit)),
+                     dual=Dual(name="grid_export", unit="objective per MWh/yr",
+                               meaning="objective gained per extra MWh/yr generated", sign=+1, per=_unit)),
     ConstraintFamily(
         "food_floor", food_floor, "coupling",
         Words("the food-security floor",
@@ -418,16 +420,17 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
               relaxed="the harvest falls {amount} short of the food floor: lower food_floor from {current} to "
                       "{suggested} or below",
               fix="lower food_floor from {current} to {suggested} or below"),
-        Relaxation(+1, "food_floor", _baseline_harvest_t, "bound", "t DM/yr", 4),
-        Dual("food_floor", "objective per 1 % of today's harvest",
-             "objective gained per percentage point lower food floor", -1, _percent_of_harvest_t)),
+        Relaxation(slack=+1, parameter="food_floor", per_unit=_baseline_harvest_t, measure="bound", unit="t DM/yr",
+                   digits=4),
+        Dual(name="food_floor", unit="objective per 1 % of today's harvest",
+             meaning="objective gained per percentage point lower food floor", sign=-1, per=_percent_of_harvest_t)),
     ConstraintFamily(
         "pv_cap", pv_cap, "coupling",
         Words("the cap on PV area",
               short="the cap on PV area is {amount} too tight{under}",
               relaxed="the PV cap is {amount} too tight: raise max_pv_share to {suggested}",
               fix="raise max_pv_share from {current} to {suggested} or more"),
-        Relaxation(-1, "max_pv_share", _region_area_ha, "bound", "ha", 4)),
+        Relaxation(slack=-1, parameter="max_pv_share", per_unit=_region_area_ha, measure="bound", unit="ha", digits=4)),
     ConstraintFamily(
         "min_restored", min_restored, "coupling",
         Words("the least restored area",
@@ -435,7 +438,7 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
               relaxed="{amount} of the required restoration cannot be reached: lower min_restored_ha from "
                       "{current} to {suggested} or below",
               fix="lower min_restored_ha from {current} to {suggested} or below"),
-        Relaxation(+1, "min_restored_ha", _one, "bound", "ha", 0)),
+        Relaxation(slack=+1, parameter="min_restored_ha", per_unit=_one, measure="bound", unit="ha", digits=0)),
     ConstraintFamily("plant_min", plant_min, "breaks", Words("the smallest plant size")),
     ConstraintFamily("plant_on", plant_on, "breaks", Words("PV only where a plant is built")),
 )

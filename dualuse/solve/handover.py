@@ -153,7 +153,7 @@ class CompiledModel:
     own_position: np.ndarray | None = None
     interface: str = ""
     pass_s: float = 0.0
-    row_names: list[tuple[str, Any]] | None = None  # after detach: (family, index or None) of the rows after the parcels
+    row_names: list[tuple[str, Any]] | None = None  # after detach: (family, index) of the rows after the parcels
     _lp: highspy.HighsLp | None = None
 
     @property
