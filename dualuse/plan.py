@@ -15,8 +15,9 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.families import FAMILIES, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
+from dualuse.model.ldn import balance_class, sdg_status
 from dualuse.solve.highs import SolveResult, Status
-from dualuse.vocabulary import USES
+from dualuse.vocabulary import LAND_TYPES, LDN_BASELINES, USES
 
 
 @dataclass
@@ -67,8 +68,10 @@ class Plan:
             return np.bincount(coef.parcel, weights=values * x, minlength=coef.n_parcels)
 
         dominant = np.argmax(self.shares, axis=1)
-        status = np.zeros((coef.n_parcels, len(USES)), dtype=np.int8)
-        status[coef.parcel, coef.use] = coef.ldn_status
+        seven = np.zeros((coef.n_parcels, len(USES)), dtype=np.int8)
+        seven[coef.parcel, coef.use] = coef.ldn_class[self.scenario.ldn_baseline]
+        dominant_class = seven[np.arange(coef.n_parcels), dominant]
+        area = coef.pair_area_ha
         out: dict[str, np.ndarray] = {
             "area_ha": coef.area_ha,
             "use": np.array(USES, dtype=object)[dominant],
@@ -76,10 +79,11 @@ class Plan:
             "capacity_mw": per_parcel(coef.capacity_mw),
             "energy_mwh": per_parcel(coef.energy_mwh),
             "productivity_t": per_parcel(coef.productivity_t),
-            "ldn_status": status[np.arange(coef.n_parcels), dominant],
-            "ldn_net": per_parcel(coef.ldn_status.astype(float)),
-            "ldn_gain": per_parcel((coef.ldn_status > 0).astype(float)),
-            "ldn_loss": per_parcel((coef.ldn_status < 0).astype(float)),
+            "ldn_class": dominant_class,
+            "sdg_status": sdg_status(dominant_class),
+            "ldn_gain_ha": per_parcel(area * (coef.ldn_status > 0)),
+            "ldn_loss_ha": per_parcel(area * (coef.ldn_status < 0)),
+            "sdg_degraded_ha": per_parcel(area * (coef.sdg_status < 0)),
             "soc_change_t": per_parcel(coef.soc_change_t),
             "cost": per_parcel(coef.cost_usd),
         }
@@ -98,6 +102,36 @@ class Plan:
         frame["access_share"] = np.divide(served, coef.demand_mwh, out=np.zeros_like(served),
                                           where=coef.demand_mwh > 0)
         return frame
+
+    def ldn_balance(self) -> pd.DataFrame:
+        """The LDN balance per land type under both baseline assumptions, whatever the constraint used.
+
+        One row per (``ldn_baseline``, land type): area, counterbalancing gains,
+        losses and their net [ha], the net the scenario's ``ldn_target`` asks
+        for, whether the land type is in the LDN constraint (water never is; a
+        land type no use can move is left out: :func:`dualuse.model.families.ldn_groups`)
+        and whether it meets the target.  The rows of the scenario's own
+        baseline say what the constraint held.
+        """
+        from dualuse.model.families import ldn_groups
+
+        coef, x = self.coef, self.result.x
+        constrained = set(ldn_groups(coef, self.scenario).names) if self.scenario.ldn_scope == "land_type" else set()
+        land = coef.is_land
+        rows = []
+        for mode in LDN_BASELINES:
+            balance = balance_class(coef.ldn_class[mode]) * coef.pair_area_ha * x
+            for t in np.unique(coef.land_type[land]).tolist():
+                pairs = coef.pair_land_type == t
+                area_ha = float(coef.area_ha[land & (coef.land_type == t)].sum())
+                gains, losses = float(balance[pairs & (balance > 0)].sum()), float(-balance[pairs & (balance < 0)].sum())
+                target = self.scenario.ldn_target * area_ha
+                rows.append({"ldn_baseline": mode, "land_type": LAND_TYPES[t], "area_ha": area_ha, "gains_ha": gains,
+                             "losses_ha": losses + 0.0, "net_ha": gains - losses, "target_ha": target,
+                             "in_constraint": LAND_TYPES[t] in constrained,
+                             "meets_target": gains - losses >= target - 1e-6 * max(area_ha, 1.0),
+                             "held_to": mode == self.scenario.ldn_baseline})
+        return pd.DataFrame(rows)
 
     def summary(self) -> pd.DataFrame:
         """KPI, unit, baseline and plan side by side; then the shadow prices."""

@@ -37,6 +37,8 @@ SOURCES_TABLE = "prepare_sources"
 # --- the plan GeoPackage (output)
 PLAN_LAYER = "plan"
 SUMMARY_TABLE = "summary"
+#: The LDN balance per land type under both baseline assumptions.
+LDN_BALANCE_TABLE = "ldn_balance"
 RUN_TABLE = "run"
 #: The table from which QGIS reads a layer's default style.
 STYLES_TABLE = "layer_styles"

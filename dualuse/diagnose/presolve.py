@@ -181,6 +181,7 @@ def presolve_checks(coef: Coefficients, scenario: Scenario, region: Region | Non
     """
     findings: list[Finding] = []
     findings += _check_ldn(coef, scenario)
+    findings += _check_fixed_ldn(coef, scenario)
     findings += _check_food(coef, scenario)
     findings += _check_restoration(coef, scenario)
     findings += _check_budget(coef, scenario, region, findings)
@@ -238,6 +239,23 @@ def _check_ldn(coef: Coefficients, scenario: Scenario) -> list[Finding]:
             f"{area[k]:,.0f} ha) against {need[k]:,.0f} ha required",
             f"lower ldn_target to {floor_text(tau_max)} or below (further if the budget binds too){region_hint}",
             group=name, current=scenario.ldn_target, suggested=tau_max))
+    return out
+
+
+def _check_fixed_ldn(coef: Coefficients, scenario: Scenario) -> list[Finding]:
+    """A warning for each LDN group that no plan can move: it is left out of the constraint, and why."""
+    out = []
+    for name, area_ha, balance_ha in ldn_groups(coef, scenario).fixed:
+        need_ha = scenario.ldn_target * area_ha
+        verdict = ("it meets the target" if balance_ha >= need_ha - TOLERANCE * max(area_ha, 1.0) else
+                   f"it falls {need_ha - balance_ha:,.0f} ha short of the target")
+        out.append(Finding(
+            "warning", "ldn_fixed", "ldn_scope",
+            f"{requirement('ldn_neutrality', name)} is left out of the LDN constraint: no use allowed there "
+            f"changes the LDN status of any of its {area_ha:,.0f} ha, so its balance is {balance_ha:,.0f} ha "
+            f"whatever the plan ({verdict}, under ldn_baseline = {scenario.ldn_baseline}); the plan reports it",
+            "nothing to do for this plan; to count it against gains elsewhere, set ldn_scope=region",
+            group=name, current=balance_ha))
     return out
 
 

@@ -54,25 +54,50 @@ class FamilyRows:
 @dataclass(frozen=True, eq=False)
 class LdnGroups:
     """The groups within which LDN holds: names (land types, or ``region``), each parcel's group
-    (−1 outside LDN: water, which SDG 15.3.1 leaves out, or scope ``off``) and each group's area [ha]."""
+    (−1 outside LDN: water, which SDG 15.3.1 leaves out, scope ``off``, or a group the plan cannot move)
+    and each group's area [ha]; ``fixed`` lists the groups left out because no eligible use changes the
+    counterbalancing class of any of their parcels, each as (name, area [ha], its balance [ha])."""
 
     names: list[str]
     parcel_group: np.ndarray
     area_ha: np.ndarray
+    fixed: list[tuple[str, float, float]]
 
 
 def ldn_groups(coef: Coefficients, scenario: Scenario) -> LdnGroups:
-    """The LDN groups of the scenario's ``ldn_scope``: per land type, pooled over the region, or none."""
+    """The LDN groups of the scenario's ``ldn_scope``: per land type, pooled over the region, or none.
+
+    A group in which no plan can change any parcel's counterbalancing class
+    (settlements, where only the current use is allowed) has a balance that
+    is fixed before any choice: it is left out of the constraint, and its
+    balance reported, rather than making every scenario infeasible by
+    accident — neutrality there is not this plan's to give (Trends.Earth's
+    counterbalancing reports a land type without gains or losses not at all).
+    """
     if scenario.ldn_scope == "off":
-        return LdnGroups([], np.full(coef.n_parcels, -1, dtype=np.int64), np.zeros(0))
+        return LdnGroups([], np.full(coef.n_parcels, -1, dtype=np.int64), np.zeros(0), [])
     by_type = scenario.ldn_scope == "land_type"
     code = np.where(coef.is_land, coef.land_type if by_type else 0, -1)
-    keys = [k for k in np.unique(code).tolist() if k >= 0]
+    balance_ha = coef.pair_area_ha * coef.ldn_status
+    lowest = np.full(coef.n_parcels, np.inf)
+    highest = np.full(coef.n_parcels, -np.inf)
+    np.minimum.at(lowest, coef.parcel, balance_ha)
+    np.maximum.at(highest, coef.parcel, balance_ha)
+    movable = lowest < highest
+    keys, fixed = [], []
+    for key in [k for k in np.unique(code).tolist() if k >= 0]:
+        members = code == key
+        if movable[members].any():
+            keys.append(key)
+        else:
+            fixed.append((land_type_name(key) if by_type else POOLED, float(coef.area_ha[members].sum()),
+                          float(lowest[members].sum())))
+            code[members] = -1
     lookup = np.full(len(LAND_TYPES) + 1, -1, dtype=np.int64)
     lookup[keys] = np.arange(len(keys))
     area_ha = np.array([coef.area_ha[code == key].sum() for key in keys])
     names = [land_type_name(k) if by_type else POOLED for k in keys]
-    return LdnGroups(names, lookup[code], area_ha)
+    return LdnGroups(names, lookup[code], area_ha, fixed)
 
 
 # --------------------------------------------------------------------------- builders
@@ -108,10 +133,11 @@ def ldn_neutrality(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario)
 
     per land type (scope ``land_type``), or once over the pooled region
     (scope ``region``); absent with scope ``off``.  :math:`\tau` is the net
-    improvement target (0 = neutrality).  Water bodies are not land: SDG
-    15.3.1 leaves them out of the land area, and so does this constraint.
-    A group in which no use changes the balance keeps its (empty) row, so
-    that a positive target there is infeasible.
+    improvement target (0 = neutrality); :math:`q_{iu}` the counterbalancing
+    class of the 7-class status (:mod:`dualuse.model.ldn`): +1 a gain, −1 a
+    loss.  Water bodies are not land: SDG 15.3.1 leaves them out of the land
+    area, and so does this constraint.  A group whose balance no plan can
+    move is left out (:func:`ldn_groups`).
     """
     groups = ldn_groups(coef, scenario)
     if not groups.names:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dualuse.vocabulary import USES
+from dualuse.model.ldn import balance_class
+from dualuse.vocabulary import LDN_BASELINES, USES
 
 if TYPE_CHECKING:
     from dualuse.inputs.scenario import Scenario
@@ -151,6 +152,13 @@ def _use_area(use: str) -> Kpi:
                lambda c, s: _row([_pairs(c, c.pair_area_ha, c.use == k)]), _area)
 
 
+def _ldn_net_under(mode: str) -> Kpi:
+    """The LDN balance the plan would have under one baseline assumption, whatever the constraint used."""
+    return Kpi(f"ldn_net_{mode}_ha", "ha", f"counterbalancing gains − losses if the baseline trend is {mode} "
+               "(ldn_baseline; water excluded)",
+               lambda c, s: _row([_pairs(c, c.pair_area_ha * balance_class(c.ldn_class[mode]), _land(c))]), _area)
+
+
 def _energy_scale(coef: Coefficients, scenario: Scenario) -> float:
     return max(coef.max_energy_mwh, 1.0)
 
@@ -182,12 +190,17 @@ KPIS: tuple[Kpi, ...] = (
         lambda c, s: _most_per_parcel(c, c.productivity_t)),
     Kpi("restored_ha", "ha", "area under restoration",
         lambda c, s: _row([_pairs(c, c.pair_area_ha, c.use == USES.index("restoration"))]), _area),
-    Kpi("degraded_ha", "ha", "land degraded at the horizon (SDG 15.3.1; water excluded)",
-        lambda c, s: _row([_pairs(c, c.pair_area_ha, (c.ldn_status < 0) & _land(c))]), _area, -1),
-    Kpi("improved_ha", "ha", "land improving at the horizon (SDG 15.3.1; water excluded)",
+    Kpi("sdg_degraded_ha", "ha", "SDG 15.3.1 degraded area at the horizon (7-class status 1–3; water excluded)",
+        lambda c, s: _row([_pairs(c, c.pair_area_ha, (c.sdg_status < 0) & _land(c))]), _area, -1),
+    Kpi("sdg_improved_ha", "ha", "SDG 15.3.1 improved area at the horizon (7-class status 5–7; water excluded)",
+        lambda c, s: _row([_pairs(c, c.pair_area_ha, (c.sdg_status > 0) & _land(c))]), _area),
+    Kpi("ldn_gain_ha", "ha", "counterbalancing gains at the horizon (7-class status 6–7; water excluded)",
         lambda c, s: _row([_pairs(c, c.pair_area_ha, (c.ldn_status > 0) & _land(c))]), _area),
-    Kpi("ldn_net_ha", "ha", "land improved − land degraded (water excluded)",
+    Kpi("ldn_loss_ha", "ha", "counterbalancing losses at the horizon (7-class status 1–2; water excluded)",
+        lambda c, s: _row([_pairs(c, c.pair_area_ha, (c.ldn_status < 0) & _land(c))]), _area, -1),
+    Kpi("ldn_net_ha", "ha", "counterbalancing gains − losses under the scenario's ldn_baseline (water excluded)",
         lambda c, s: _row([_pairs(c, c.pair_area_ha * c.ldn_status, _land(c))]), _area),
+    *(_ldn_net_under(mode) for mode in LDN_BASELINES),
     Kpi("soc_change_t", "t C", "change of the soil organic carbon stock over the horizon",
         lambda c, s: _row([_pairs(c, c.soc_change_t)]), lambda c, s: _most_per_parcel(c, c.soc_change_t)),
     Kpi("cost_usd", "USD", "capital cost of the plan, delivery included",

@@ -68,7 +68,7 @@ def kpi_chart(pf: PlanFile) -> Figure:
                  reference_label="floor", scale=1000.0),
         KpiPanel("Restored area", "ha", pf.kpi("restored_ha", "baseline"), pf.kpi("restored_ha"),
                  reference=float(scenario.get("min_restored_ha", 0.0)) or None, reference_label="min."),
-        KpiPanel("Degraded area", "ha at the horizon", pf.kpi("degraded_ha", "baseline"), pf.kpi("degraded_ha")),
+        KpiPanel("SDG 15.3.1 degraded area", "ha at the horizon", pf.kpi("sdg_degraded_ha", "baseline"), pf.kpi("sdg_degraded_ha")),
         KpiPanel("Cost", "USD million, delivery included", pf.kpi("cost_usd", "baseline"), pf.kpi("cost_usd"),
                  reference=pf.kpi("budget_usd"), reference_label="budget", scale=1e6),
     ]

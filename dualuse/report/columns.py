@@ -17,8 +17,8 @@ _META = {"id", "name", "status", "message", "scenario", "explanation", "plan", "
 _LABELS = {"objective": "Objective", "access": "Unserved demand met [share]",
            "households_served": "Households gaining access", "energy_mwh": "PV generation [MWh/yr]",
            "capacity_mw": "Installed PV [MWp]", "productivity": "Harvest relative to today",
-           "productivity_t": "Harvest [t DM/yr]", "restored_ha": "Restored [ha]", "degraded_ha": "Degraded [ha]",
-           "improved_ha": "Improving [ha]", "ldn_net_ha": "Net LDN balance [ha]", "cost_usd": "Cost [USD]",
+           "productivity_t": "Harvest [t DM/yr]", "restored_ha": "Restored [ha]", "sdg_degraded_ha": "SDG 15.3.1 degraded [ha]",
+           "sdg_improved_ha": "SDG 15.3.1 improved [ha]", "ldn_net_ha": "Net LDN balance [ha]", "cost_usd": "Cost [USD]",
            "served_mwh": "Delivered to households [MWh/yr]", "export_mwh": "Sent to the grid [MWh/yr]",
            "soc_change_t": "Soil carbon change [t C]"}
 _PARAMETER_LABELS = {"budget_usd": "Budget", "ldn_target": "LDN net-gain target", "food_floor": "Food-security floor",

@@ -73,7 +73,7 @@ def write_plan_report(plan_path: str | os.PathLike[str], output: str | os.PathLi
     t = time.perf_counter()
     pf = read_plan_file(plan_path)
     seconds["read_s"] = time.perf_counter() - t
-    ldn, ldn_notes = ldn_balance(pf.plan, pf.scenario, pf.kpi("improved_ha"))
+    ldn, ldn_notes = ldn_balance(pf.plan, pf.scenario)
     figures = plan_figures(pf, ldn, seconds)
     t = time.perf_counter()
     page = plan_html(pf, figures, ldn, ldn_notes)

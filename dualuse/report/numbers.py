@@ -83,27 +83,22 @@ def area_by_use_ha(plan: pd.DataFrame) -> dict[str, float]:
     return {u: float(area @ plan[f"share_{u}"].to_numpy(float)) for u in USES}
 
 
-def ldn_balance(plan: pd.DataFrame, scenario: dict[str, Any], improved_ha: float | None = None
-                ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    r"""The LDN balance per land type: gains, losses and net against the target, and the verdict.
+def ldn_balance(plan: pd.DataFrame, scenario: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    r"""The LDN balance per land type: counterbalancing gains, losses and net against the target, and the verdict.
 
-    The net of a land type is exact: :math:`\sum_{i \in t} A_i \, \mathrm{ldn\_net}_i` with
-    ``ldn_net`` :math:`= \sum_u q_{iu} x_{iu}`.  Gains and losses come from the
-    ``ldn_gain`` and ``ldn_loss`` columns where the plan has them; otherwise
-    from the sign of each parcel's net, which is exact for every parcel under
-    a single use and, for a parcel split between an improving and a
-    degrading use, counts only what is left after they cancel.  Water is
-    not land and is left out (SDG 15.3.1).  The target is ``ldn_target`` ×
-    the land type's area; a land type is neutral when net ≥ target (within
-    1e-6 of its area, the solver's tolerance).
+    Gains and losses are the plan layer's ``ldn_gain_ha`` and ``ldn_loss_ha``
+    (the area of each parcel whose 7-class status at the horizon is a gain,
+    6–7, or a loss, 1–2, under the run's ``ldn_baseline``), summed per land
+    type; the net is their difference.  Water is not land and is left out
+    (SDG 15.3.1).  The target is ``ldn_target`` × the land type's area; a
+    land type is neutral when net ≥ target (within 1e-6 of its area, the
+    solver's tolerance).
 
     Parameters
     ----------
-    plan : DataFrame — the plan layer: ``land_type``, ``area_ha``, ``ldn_net``, ``share_<use>``
-      (and optionally ``ldn_gain``, ``ldn_loss``, ``degradation``)
-    scenario : dict — the run's scenario (``ldn_target``, ``ldn_scope``)
-    improved_ha : float, optional — the plan's total improving area from the summary (water
-      included), to measure what split parcels leave unattributed
+    plan : DataFrame — the plan layer: ``land_type``, ``area_ha``, ``ldn_gain_ha``, ``ldn_loss_ha``,
+      ``share_<use>`` (and optionally ``degradation``, the baseline SDG 15.3.1 status)
+    scenario : dict — the run's scenario (``ldn_target``, ``ldn_scope``, ``ldn_baseline``)
 
     Returns
     -------
@@ -112,45 +107,33 @@ def ldn_balance(plan: pd.DataFrame, scenario: dict[str, Any], improved_ha: float
         ``label``, ``area_ha``, ``gains_ha``, ``losses_ha``, ``net_ha``,
         ``target_ha``, ``baseline_gains_ha``, ``baseline_losses_ha``,
         ``baseline_net_ha``, ``neutral``, ``shortfall_ha``, ``verdict``;
-        and notes: ``exact``, ``split_ha``, ``unattributed_ha``, ``water_ha``,
-        ``scope``, ``target``.
+        and notes: ``split_ha``, ``water_ha``, ``scope``, ``target``, ``baseline``.
     """
-    parcels, exact = _parcel_balance(plan)
+    parcels = _parcel_balance(plan)
     shares = plan[[f"share_{u}" for u in USES]].to_numpy(float)
     split = shares.max(axis=1) < 1.0 - WHOLE_SHARE_TOL
-    unattributed = 0.0
-    if improved_ha is not None and math.isfinite(improved_ha) and not exact:
-        unattributed = max(0.0, improved_ha - float(parcels["gains_ha"].sum()))
     water = parcels["land_type"] == "water"
     target_share = float(scenario.get("ldn_target", 0.0) or 0.0)
     table = _judge(_by_land_type(parcels[~water]), target_share)
-    notes = {"exact": exact or not bool(split.any()), "split_ha": float(plan["area_ha"].to_numpy(float)[split].sum()),
-             "unattributed_ha": unattributed, "water_ha": float(parcels.loc[water, "area_ha"].sum()),
-             "scope": str(scenario.get("ldn_scope", "land_type")), "target": target_share}
+    notes = {"split_ha": float(plan["area_ha"].to_numpy(float)[split].sum()),
+             "water_ha": float(parcels.loc[water, "area_ha"].sum()),
+             "scope": str(scenario.get("ldn_scope", "land_type")), "target": target_share,
+             "baseline": str(scenario.get("ldn_baseline", "stable"))}
     return table, notes
 
 
-def _parcel_balance(plan: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """Per parcel: land type, area, and the area gained, lost and net with the plan and today [ha]; and
-    whether gains and losses are exact (the plan has ``ldn_gain`` and ``ldn_loss``) rather than the sign of
-    the net."""
+def _parcel_balance(plan: pd.DataFrame) -> pd.DataFrame:
+    """Per parcel: land type, area, and the area gained, lost and net with the plan, and the area improving
+    and degraded at baseline (the ``degradation`` column) [ha]."""
     land = plan["land_type"].astype(str).str.strip().str.lower().to_numpy()
     area = plan["area_ha"].to_numpy(float)
-    net_share = plan["ldn_net"].to_numpy(float)
-    exact = "ldn_gain" in plan and "ldn_loss" in plan
-    if exact:
-        gain_share = plan["ldn_gain"].to_numpy(float)
-        loss_share = plan["ldn_loss"].to_numpy(float)
-    else:
-        gain_share = np.clip(net_share, 0.0, None)
-        loss_share = np.clip(-net_share, 0.0, None)
+    gains = plan["ldn_gain_ha"].to_numpy(float)
+    losses = plan["ldn_loss_ha"].to_numpy(float)
     baseline = plan["degradation"].to_numpy(float) if "degradation" in plan else np.zeros(len(plan))
     baseline = np.nan_to_num(baseline)
-    frame = pd.DataFrame({
-        "land_type": land, "area_ha": area, "gains_ha": area * gain_share, "losses_ha": area * loss_share,
-        "net_ha": area * net_share, "baseline_gains_ha": area * (baseline > 0),
-        "baseline_losses_ha": area * (baseline < 0)})
-    return frame, exact
+    return pd.DataFrame({
+        "land_type": land, "area_ha": area, "gains_ha": gains, "losses_ha": losses, "net_ha": gains - losses,
+        "baseline_gains_ha": area * (baseline > 0), "baseline_losses_ha": area * (baseline < 0)})
 
 
 def _by_land_type(parcels: pd.DataFrame) -> pd.DataFrame:
@@ -207,9 +190,13 @@ HEADLINE_KPIS: tuple[tuple[str, str, bool], ...] = (
     ("productivity_t", "Harvest", False),
     ("productivity", "Harvest relative to today", True),
     ("restored_ha", "Restored area", False),
-    ("improved_ha", "Area improving at the horizon", False),
-    ("degraded_ha", "Area degraded at the horizon", False),
-    ("ldn_net_ha", "Net LDN balance (improving − degraded)", False),
+    ("sdg_improved_ha", "SDG 15.3.1 improved area at the horizon", False),
+    ("sdg_degraded_ha", "SDG 15.3.1 degraded area at the horizon", False),
+    ("ldn_gain_ha", "Counterbalancing gains", False),
+    ("ldn_loss_ha", "Counterbalancing losses", False),
+    ("ldn_net_ha", "Net LDN balance (gains − losses)", False),
+    ("ldn_net_stable_ha", "Net LDN balance if the baseline status holds", False),
+    ("ldn_net_persist_ha", "Net LDN balance if baseline trends persist", False),
     ("soc_change_t", "Soil organic carbon change", False),
     ("cost_usd", "Cost, delivery included", False),
     ("budget_usd", "Budget", False),

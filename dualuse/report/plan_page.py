@@ -151,14 +151,14 @@ def _ldn_table(ldn: pd.DataFrame) -> str:
 
 
 def _ldn_notes(ldn_notes: dict[str, Any]) -> list[str]:
-    """What the balance leaves out: water, and the gains and losses that cancel inside split parcels."""
-    notes = []
+    """How the balance is counted, under which baseline assumption, and what it leaves out (water)."""
+    assumption = ("the baseline status holds, so only what the plan changes counts" if ldn_notes["baseline"] == "stable"
+                  else "baseline trends persist to the horizon (business as usual)")
+    notes = [f"Gains and losses are counted as Trends.Earth counts them: the 7-class status at the horizon, "
+             f"classes 6–7 gains and 1–2 losses, assuming {assumption} (ldn_baseline = {ldn_notes['baseline']}); "
+             "the KPI table gives the net balance under both assumptions."]
     if ldn_notes["water_ha"] > 0:
         notes.append(f"Water bodies ({ldn_notes['water_ha']:,.0f} ha) are not land and are left out (SDG 15.3.1).")
-    if not ldn_notes["exact"] and ldn_notes["unattributed_ha"] > 0.5:
-        notes.append(f"{ldn_notes['split_ha']:,.0f} ha of parcels are split between uses; within them "
-                     f"{ldn_notes['unattributed_ha']:,.0f} ha of gains and as many of losses cancel and are not "
-                     "shown by land type. The net of every land type is exact.")
     return notes
 
 

@@ -23,10 +23,10 @@ from dualuse.errors import InputError
 from dualuse.vocabulary import COMMUNITIES_LAYER, PLAN_LAYER, RUN_TABLE, SUMMARY_TABLE, SWEEP_TABLE, USES
 
 #: Plan-layer columns the report needs.
-REQUIRED_COLUMNS: tuple[str, ...] = ("land_type", "area_ha", "use", *(f"share_{u}" for u in USES), "ldn_net")
-#: Plan-layer columns the report uses where present: per-parcel shares improving and degrading
-#: (``ldn_net = ldn_gain − ldn_loss``) and the baseline SDG 15.3.1 status.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("ldn_gain", "ldn_loss", "degradation")
+REQUIRED_COLUMNS: tuple[str, ...] = ("land_type", "area_ha", "use", *(f"share_{u}" for u in USES), "ldn_gain_ha",
+                                     "ldn_loss_ha")
+#: Plan-layer columns the report uses where present: the baseline SDG 15.3.1 status.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("degradation",)
 #: Columns of the communities layer the report needs.
 COMMUNITY_COLUMNS: tuple[str, ...] = ("community_id", "demand_mwh", "served_mwh", "unserved_households",
                                       "households_served")
