@@ -123,12 +123,16 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
     total_cost = float(cost.sum()) + scenario["delivery_cost_usd_mwh"] * served
     assert total_cost <= scenario["budget_usd"] * (1 + RTOL) + 1e-3
 
-    # 3. LDN per land type (water is not land)
-    net = plan["ldn_net"].to_numpy() * area
+    # 3. LDN per land type (water is not land; a land type that no use can move is reported, not held)
+    net = (plan["ldn_gain_ha"] - plan["ldn_loss_ha"]).to_numpy()
+    assert np.all(plan["ldn_gain_ha"] <= area * (1 + RTOL)) and np.all(plan["ldn_loss_ha"] >= 0)
+    balance = pd.DataFrame(pyogrio.read_dataframe(path, layer="ldn_balance", read_geometry=False))
+    held = set(balance.loc[balance["in_constraint"].astype(bool), "land_type"])
     if scenario["ldn_scope"] != "off":
         land_only = land != "water"
         groups = land if scenario["ldn_scope"] == "land_type" else np.where(land_only, "region", "water")
-        for group in np.unique(groups[land_only]):
+        checked = held if scenario["ldn_scope"] == "land_type" else {"region"}
+        for group in set(np.unique(groups[land_only])) & checked:
             members = groups == group
             target = scenario["ldn_target"] * area[members].sum()
             assert net[members].sum() >= target - RTOL * max(area[members].sum(), 1.0), \

@@ -14,12 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+import pyogrio
 import pytest
 from click.testing import CliRunner
 from helpers import parcel, read_plan, write_region
 
 from dualuse.inputs.catalogue import load_catalogue
-from dualuse.vocabulary import USES
+from dualuse.vocabulary import LAND_TYPES, USES
 from dualuse.cli import cli
 from dualuse.model.coefficients import compute_coefficients
 from dualuse.diagnose.explain import conflicting_requirements
@@ -36,17 +38,20 @@ from dualuse.solve.highs import solve_model
 
 CAT = load_catalogue()
 RESTORE = CAT.use("restoration")
-CROPLAND = 0  # land-type code
-LOSS = 1.0 - RESTORE.retention[CROPLAND]  # harvest lost per t of cropland yield restored
+FOREST = LAND_TYPES.index("forest")  # land-type code
+LOSS = 1.0 - RESTORE.retention[FOREST]  # harvest lost per t of forest products restored
 #: Only harvest counts; ample budget; LDN per land type at neutrality.
-BASE = dict(weight_access=0.0, weight_energy=0.0, weight_productivity=1.0, ldn_target=0.0, food_floor=0.0,
-            budget_usd=1e9)
+#: Only harvest counts; baseline trends persist, so that a degraded parcel left alone is a loss to counterbalance.
+BASE = dict(weight_access=0.0, weight_energy=0.0, weight_productivity=1.0, ldn_target=0.0, ldn_baseline="persist",
+            food_floor=0.0, budget_usd=1e9)
 
 
-def two_croplands(tmp_path: Path) -> tuple[Path, float, float]:
-    """A degraded (1 t/ha) and B stable (2 t/ha): LDN needs half of A restored (−A + 2 s A ≥ 0)."""
-    path = write_region(tmp_path / "r.gpkg", [parcel("cropland", productivity_t_ha=1.0, degradation=-1),
-                                               parcel("cropland", productivity_t_ha=2.0, degradation=0)])
+def two_forests(tmp_path: Path) -> tuple[Path, float, float]:
+    """A degraded (1 t/ha) and B stable (2 t/ha) woodland: with the degradation of A persisting, LDN needs half
+    of A restored (−A + 2 s A ≥ 0); restoration is the only other use there, and it costs harvest (retention
+    below 1)."""
+    path = write_region(tmp_path / "r.gpkg", [parcel("forest", productivity_t_ha=1.0, degradation=-1),
+                                               parcel("forest", productivity_t_ha=2.0, degradation=0)])
     a, b = read_region(path).area_ha
     return path, a, b
 
@@ -74,7 +79,7 @@ def test_ldn_against_the_food_floor_names_both_and_how_far_each_must_move(tmp_pa
     −A + 2 s A, and that is the lowest ldn_target that works; the lowest food floor that works is
     (P0 − 0.5 A × LOSS) / P0.  The budget is not in the conflict and cannot help.
     """
-    region, a, b = two_croplands(tmp_path)
+    region, a, b = two_forests(tmp_path)
     p0 = a * 1.0 + b * 2.0
     scenario = make_scenario({**BASE, "food_floor": 0.9})
     with pytest.raises(InfeasibleError) as info:
@@ -83,7 +88,7 @@ def test_ldn_against_the_food_floor_names_both_and_how_far_each_must_move(tmp_pa
     assert not by_kind(explanation, "presolve")  # no pre-solve check can see this one
 
     conflict = {(e["constraint"], e["group"]) for e in by_kind(explanation, "conflict")}
-    assert conflict == {("ldn_neutrality", "cropland"), ("food_floor", None)}
+    assert conflict == {("ldn_neutrality", "forest"), ("food_floor", None)}
 
     restored = 0.1 * p0 / (LOSS * a)
     tau = (-a + 2 * restored * a) / (a + b)
@@ -96,7 +101,7 @@ def test_ldn_against_the_food_floor_names_both_and_how_far_each_must_move(tmp_pa
     assert ldn["relaxation"] == pytest.approx(a - 2 * restored * a, rel=1e-6)
 
     text = str(info.value)
-    assert "land degradation neutrality (LDN) in land type 'cropland' and the food-security floor" in text
+    assert "land degradation neutrality (LDN) in land type 'forest' and the food-security floor" in text
     assert f"needs {a - 2 * restored * a:,.0f} ha more net gain than the food-security floor allows" in text
     assert "changing budget_usd alone cannot make the scenario feasible" in text
 
@@ -108,7 +113,7 @@ def test_ldn_against_the_food_floor_names_both_and_how_far_each_must_move(tmp_pa
 
 def test_a_budget_short_of_ldn_is_caught_before_solving_with_the_least_cost(tmp_path: Path) -> None:
     """Budget 10,000: LDN needs half of A restored, 0.5 A × capex; the pre-solve bound is exactly that."""
-    region, a, b = two_croplands(tmp_path)
+    region, a, b = two_forests(tmp_path)
     scenario = make_scenario({**BASE, "budget_usd": 10_000.0})
     coef = compute_coefficients(read_region(region), CAT, scenario)
     findings = [f for f in presolve_checks(coef, scenario) if f.check == "budget_covers_requirement"]
@@ -125,37 +130,40 @@ def test_a_budget_short_of_ldn_is_caught_before_solving_with_the_least_cost(tmp_
     assert fix_for(payload["explanation"], "budget_usd")["suggested"] == pytest.approx(need, rel=1e-6)
     tau = (-a + 2 * 10_000 / RESTORE.capex_usd_ha) / (a + b)
     assert fix_for(payload["explanation"], "ldn_target")["suggested"] == pytest.approx(tau, rel=1e-6)
-    assert "LDN in land type 'cropland' needs" in payload["message"] and "than the budget allows" in payload["message"]
+    assert "LDN in land type 'forest' needs" in payload["message"] and "than the budget allows" in payload["message"]
     assert not (tmp_path / "p.gpkg").exists()
     assert feasible(region, scenario.replace(budget_usd=need * (1 + 1e-7)))
     assert not feasible(region, scenario.replace(budget_usd=need * (1 - 1e-3)))
 
 
-def test_a_land_type_no_use_can_change_is_flagged_with_its_fix(tmp_path: Path) -> None:
-    """ldn_target > 0 with an 'artificial' parcel: nothing allowed there changes LDN status."""
+def test_a_land_type_no_use_can_change_is_reported_not_held(tmp_path: Path) -> None:
+    """ldn_target > 0 with an 'artificial' parcel: nothing allowed there changes its LDN status, so no plan could
+    meet the target there; it is left out of the constraint with a warning that says its shortfall, and the plan
+    reports its balance — the scenario is not made infeasible by land the plan cannot touch."""
     region = write_region(tmp_path / "r.gpkg", [parcel("artificial"), parcel("bare", degradation=-1),
-                                                 parcel("grassland", productivity_t_ha=1.0)])
+                                                 parcel("forest", productivity_t_ha=1.0)])
     args = ["solve", str(region), "-o", str(tmp_path / "p.gpkg"), "--json", "--set", "ldn_target=0.02",
             "--set", "budget_usd=1e8"]
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    first = payload["explanation"][0]
-    assert (first["kind"], first["check"], first["group"]) == ("presolve", "ldn_reachable", "artificial")
-    assert first["suggested"] == 0.0
-    assert "no use allowed there changes its LDN status" in first["message"]
-    assert "ldn_scope=region" in first["fix"]
-    scope = fix_for(payload["explanation"], "ldn_scope")
-    assert scope["feasible"] is True and scope["suggested"] == "region"
-    solved = CliRunner().invoke(cli, args + ["--set", "ldn_scope=region"])
-    assert solved.exit_code == 0, solved.output
+    (warning,) = [w for w in payload["warnings"] if w["column"] == "ldn_scope"]
+    area = read_region(region).area_ha[0]
+    assert "'artificial' is left out of the LDN constraint" in warning["message"]
+    assert f"falls {0.02 * area:,.0f} ha short of the target" in warning["message"]
+    assert "ldn_scope=region" in warning["fix"]
+    balance = pd.DataFrame(pyogrio.read_dataframe(tmp_path / "p.gpkg", layer="ldn_balance", read_geometry=False))
+    artificial = balance[(balance["land_type"] == "artificial") & balance["held_to"].astype(bool)].iloc[0]
+    assert not artificial["in_constraint"] and not artificial["meets_target"]
+    held = balance[balance["in_constraint"].astype(bool) & balance["held_to"].astype(bool)]
+    assert set(held["land_type"]) == {"bare", "forest"} and held["meets_target"].all()
 
 
 def test_a_food_floor_beyond_the_most_the_land_can_grow(tmp_path: Path) -> None:
     """Two grasslands: the best use keeps at most max retention × today's harvest."""
-    region = write_region(tmp_path / "r.gpkg", [parcel("grassland", productivity_t_ha=1.0),
-                                                 parcel("grassland", productivity_t_ha=2.0)])
-    best = max(u.retention[1] for u in CAT.uses if "grassland" in u.allowed_land_types)  # grassland is code 1
+    region = write_region(tmp_path / "r.gpkg", [parcel("forest", productivity_t_ha=1.0),
+                                                 parcel("forest", productivity_t_ha=2.0)])
+    best = max(u.retention[1] for u in CAT.uses if "forest" in u.allowed_land_types)  # grassland is code 1
     scenario = make_scenario({**BASE, "food_floor": best + 0.1, "ldn_scope": "off"})
     coef = compute_coefficients(read_region(region), CAT, scenario)
     (finding,) = [f for f in presolve_checks(coef, scenario) if f.severity == "error"]
@@ -183,7 +191,7 @@ def test_warnings_name_stranded_communities_and_an_idle_budget(tmp_path: Path) -
     """V1's only parcel is protected (no PV there); no parcel names V2; the budget exceeds every cost."""
     region = write_region(
         tmp_path / "r.gpkg",
-        [parcel("bare", community_id="V1", protected=True), parcel("grassland", productivity_t_ha=1.0),
+        [parcel("bare", community_id="V1", protected=True), parcel("forest", productivity_t_ha=1.0),
          parcel("bare", community_id="V3")],
         communities=[{"community_id": "V1", "unserved_households": 50.0},
                      {"community_id": "V2", "unserved_households": 80.0},
@@ -221,7 +229,7 @@ def test_the_conflict_is_irreducible(tmp_path: Path) -> None:
     """
     path = tmp_path / "region.gpkg"
     write_example(path, parcels=150, seed=9)
-    scenario = make_scenario({"budget_usd": 3e5, "food_floor": 0.97})
+    scenario = make_scenario({"budget_usd": 3e5, "food_floor": 0.97, "ldn_baseline": "persist"})
     coef = compute_coefficients(read_region(path), CAT, scenario)
     conflict = conflicting_requirements(coef, scenario)
     assert conflict and ("budget", None) in conflict
@@ -244,14 +252,14 @@ def test_the_conflict_is_irreducible(tmp_path: Path) -> None:
 
 
 def test_an_elastic_family_gives_way_by_exactly_its_shortfall(tmp_path: Path) -> None:
-    """Two croplands (LDN: −A + 2 s A ≥ 0, s the restored share of A) and a budget for 20 % of A restored.
+    """Two forests (LDN: −A + 2 s A ≥ 0, s the restored share of A) and a budget for 20 % of A restored.
 
     LDN elastic, the budget held: the plan restores what the budget pays for (s = 0.2, restoring A gains
     twice what restoring B does for the same money), and LDN's slack is the rest: A − 2 × 0.2 A = 0.6 A ha,
     a share 0.6 A / (A + B) of the land type's area.  The budget elastic, LDN held: half of A must be
     restored, and the budget's slack is what that costs beyond it, (0.5 − 0.2) A × capex, a share 1.5 of it.
     """
-    path, a, b = two_croplands(tmp_path)
+    path, a, b = two_forests(tmp_path)
     capex = RESTORE.capex_usd_ha
     # "persist": A left alone stays degraded (a loss); restored, it is a gain (Trends.Earth's classes 1 and 6)
     scenario = make_scenario({**BASE, "budget_usd": 0.2 * a * capex, "ldn_baseline": "persist"})
@@ -260,7 +268,7 @@ def test_an_elastic_family_gives_way_by_exactly_its_shortfall(tmp_path: Path) ->
     m = build_model(coef, scenario, elastic=frozenset({"ldn_neutrality"}))
     result = solve_model(m, coef, scenario)
     assert result.status.has_plan
-    assert m.slack_ldn_neutrality["cropland"].value == pytest.approx(0.6 * a, rel=1e-6)
+    assert m.slack_ldn_neutrality["forest"].value == pytest.approx(0.6 * a, rel=1e-6)
     assert result.objective == pytest.approx(0.6 * a / (a + b), rel=1e-6)
     assert m.component("slack_budget") is None
     restored = result.x[coef.use == USES.index("restoration")]

@@ -23,6 +23,7 @@ from dualuse.vocabulary import USES
 from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
 from dualuse.model.coefficients import compute_coefficients
+from dualuse.model.kpis import cost_scale_usd
 from dualuse.errors import InfeasibleError
 from dualuse.model.build import build_model
 from dualuse.run import solve_region
@@ -67,20 +68,23 @@ def test_budget_buys_exactly_what_it_pays_for(tmp_path):
 
 
 def test_ldn_restores_the_cheapest_half_hectares(tmp_path):
-    """Two 100 ha cropland parcels: A degraded (1 t/ha), B stable (2 t/ha); only harvest counts.
+    """Two 100 ha cropland parcels: A degraded (1 t/ha), B stable (2 t/ha); only harvest counts; baseline
+    trends persist.
 
-    LDN in cropland starts at −100 ha net.  Restoring a share s of A turns
-    its status from −1 to +1 (net −100 + 200 s), restoring B from 0 to +1
-    (net −100 + 100 s).  Harvest lost per ha restored is (1 − r) × yield, so
-    per ha of net gain A costs 0.5 (1 − r) t and B costs 2 (1 − r) t: the
-    optimum restores exactly 50 ha of A and nothing of B.
+    LDN in cropland starts at −100 ha net: A left alone stays degraded (class 1,
+    a loss).  Restoring a share s of A turns it into a gain (class 6: net
+    −100 + 200 s), restoring B too (class 4 to 6: net −100 + 100 s).
+    Regeneration on cropland keeps the field cropped (retention 1), so harvest
+    does not choose; the cost tie-break does: per ha of net gain A costs half
+    of what B costs, so the optimum restores exactly 50 ha of A and nothing of B.
     """
     region = write_region(tmp_path / "r.gpkg", [
         parcel("cropland", productivity_t_ha=1.0, degradation=-1),
         parcel("cropland", productivity_t_ha=2.0, degradation=0),
     ])
     scenario = make_scenario(dict(weight_access=0.0, weight_energy=0.0, weight_productivity=1.0,
-                                  ldn_scope="land_type", ldn_target=0.0, food_floor=0.0, budget_usd=1e9))
+                                  ldn_scope="land_type", ldn_target=0.0, ldn_baseline="persist", food_floor=0.0,
+                                  budget_usd=1e9))
     plan = solve_region(region, tmp_path / "p.gpkg", scenario=scenario)
     totals = recheck_plan(tmp_path / "p.gpkg", region)
     k = USES.index("restoration")
@@ -88,12 +92,31 @@ def test_ldn_restores_the_cheapest_half_hectares(tmp_path):
     assert plan.shares[0, k] == pytest.approx(0.5, rel=1e-6)
     assert plan.shares[1, k] == pytest.approx(0.0, abs=1e-7)
     assert totals["ldn_net_ha"] == pytest.approx(0.0, abs=1e-5)
-    loss = 1.0 - RESTORE.retention[0]  # cropland is land type 0
-    p0 = a * 1.0 + b * 2.0
-    assert plan.kpis["productivity_t"] == pytest.approx(p0 - 0.5 * a * loss * 1.0, rel=1e-6)
-    # one ha less net gain required saves 0.5 ha of restoration on A: 0.5 × loss t of harvest, over P0
+    assert RESTORE.retention[0] == 1.0  # cropland is land type 0
+    assert plan.kpis["productivity_t"] == pytest.approx(a * 1.0 + b * 2.0, rel=1e-6)
+    # one ha less net gain required saves 0.5 ha of restoration on A: its capex, through the tie-break's weight
     price = {s["name"]: s["value"] for s in plan.shadow_prices}["ldn_cropland"]
-    assert price == pytest.approx(0.5 * loss / p0, rel=1e-4)
+    tie_break = scenario.weight_cost / cost_scale_usd(plan.coef, scenario)
+    assert price == pytest.approx(0.5 * RESTORE.capex_usd_ha * tie_break, rel=1e-4)
+
+
+def test_a_degraded_field_left_alone_needs_nothing_when_the_baseline_holds(tmp_path):
+    """The same region under ``ldn_baseline = stable``: A left alone is class 3 (degraded for SDG 15.3.1, neutral
+    for counterbalancing), so LDN asks for no restoration — yet the plan reports A as degraded land."""
+    region = write_region(tmp_path / "r.gpkg", [
+        parcel("cropland", productivity_t_ha=1.0, degradation=-1),
+        parcel("cropland", productivity_t_ha=2.0, degradation=0),
+    ])
+    scenario = make_scenario(dict(weight_access=0.0, weight_energy=0.0, weight_productivity=1.0,
+                                  ldn_target=0.0, food_floor=0.0, budget_usd=1e9))
+    plan = solve_region(region, tmp_path / "p.gpkg", scenario=scenario)
+    recheck_plan(tmp_path / "p.gpkg", region)
+    assert plan.shares[:, USES.index("restoration")].sum() == pytest.approx(0.0, abs=1e-9)
+    assert plan.kpis["ldn_net_ha"] == pytest.approx(0.0, abs=1e-9)
+    assert plan.kpis["sdg_degraded_ha"] == pytest.approx(plan.coef.area_ha[0], rel=1e-9)
+    assert plan.kpis["ldn_net_persist_ha"] == pytest.approx(-plan.coef.area_ha[0], rel=1e-9)
+    layer, _, _ = read_plan(tmp_path / "p.gpkg")
+    assert layer["ldn_class"].tolist() == [3, 4] and layer["sdg_status"].tolist() == [-1, 0]
 
 
 def test_infeasible_ldn_names_the_budget_and_how_much(tmp_path):
@@ -107,8 +130,8 @@ def test_infeasible_ldn_names_the_budget_and_how_much(tmp_path):
         parcel("cropland", productivity_t_ha=1.0, degradation=-1),
         parcel("cropland", productivity_t_ha=2.0, degradation=0),
     ])
-    scenario = make_scenario(dict(weight_access=0.0, weight_energy=0.0, ldn_target=0.0, food_floor=0.0,
-                                  budget_usd=0.0))
+    scenario = make_scenario(dict(weight_access=0.0, weight_energy=0.0, ldn_target=0.0, ldn_baseline="persist",
+                                  food_floor=0.0, budget_usd=0.0))
     with pytest.raises(InfeasibleError) as info:
         solve_region(region, tmp_path / "p.gpkg", scenario=scenario)
     area_a = read_region(region).area_ha[0]
@@ -118,7 +141,8 @@ def test_infeasible_ldn_names_the_budget_and_how_much(tmp_path):
     assert not (tmp_path / "p.gpkg").exists()
 
     result = CliRunner().invoke(cli, ["solve", str(region), "-o", str(tmp_path / "p.gpkg"), "--json",
-                                      "--set", "budget_usd=0", "--set", "food_floor=0"])
+                                      "--set", "budget_usd=0", "--set", "food_floor=0",
+                                      "--set", "ldn_baseline=persist"])
     assert result.exit_code == 3, result.output
     payload = json.loads(result.stdout.strip().splitlines()[0])
     assert payload["status"] == "infeasible"
@@ -251,7 +275,8 @@ def test_example_region_plan_satisfies_every_constraint(tmp_path, example_region
     # the plan layer carries the input columns and the plan columns
     frame, summary, run = read_plan(tmp_path / "plan.gpkg")
     for column in ("parcel_id", "land_type", "area_ha", "use", *[f"share_{u}" for u in USES], "capacity_mw",
-                   "energy_mwh", "productivity_t", "ldn_status", "cost"):
+                   "energy_mwh", "productivity_t", "ldn_class", "sdg_status", "ldn_gain_ha", "ldn_loss_ha",
+                   "sdg_degraded_ha", "cost"):
         assert column in frame.columns
     assert set(frame["use"]) <= set(USES)
     assert {"kpi", "unit", "baseline", "plan"} <= set(summary.columns)

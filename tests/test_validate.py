@@ -235,10 +235,12 @@ def test_a_file_that_cannot_be_read_is_one_error(tmp_path: Path, name: str, make
 def test_validate_runs_the_presolve_checks_of_the_scenario(tmp_path: Path) -> None:
     region = tmp_path / "region.gpkg"
     write_example(region, parcels=80, seed=6)
-    result = CliRunner().invoke(cli, ["validate", str(region), "--set", "ldn_target=0.05", "--json"])
+    result = CliRunner().invoke(cli, ["validate", str(region), "--set", "food_floor=5", "--json"])
     assert result.exit_code == 3, result.output
     (error,) = [p for p in json.loads(result.stdout)["problems"] if p["severity"] == "error"]
-    assert (error["layer"], error["column"]) == ("scenario", "ldn_target") and "'artificial'" in error["message"]
+    assert (error["layer"], error["column"]) == ("scenario", "food_floor") and "at most" in error["message"]
+    warnings = [p for p in json.loads(result.stdout)["problems"] if p["column"] == "ldn_scope"]
+    assert warnings and "'artificial' is left out of the LDN constraint" in warnings[0]["message"]
     result = CliRunner().invoke(cli, ["validate", str(region), "--set", "budget_usd=1e12"])
     assert result.exit_code == 0
     assert "never binds" in result.stdout and "scenario" in result.stdout
