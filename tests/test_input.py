@@ -251,5 +251,5 @@ def test_plan_opens_styled_in_qgis(tmp_path):
     for use in ("current", "solar", "agrivoltaic", "grazing", "restoration"):
         assert f'value="{use}"' in qml
     assert not list(tmp_path.glob("*.aux.xml"))
-    assert sorted(pyogrio.list_layers(out)[:, 0].tolist()) == ["communities", "layer_styles", "plan", "run",
-                                                               "summary"]
+    assert sorted(pyogrio.list_layers(out)[:, 0].tolist()) == ["communities", "layer_styles", "ldn_balance", "plan",
+                                                               "run", "summary"]

@@ -32,7 +32,6 @@ _HEADLINE = (
     ("productivity", "harvest relative to today", "{:.1%}"),
     ("restored_ha", "restored [ha]", "{:,.0f}"),
     ("sdg_degraded_ha", "SDG 15.3.1 degraded at the horizon [ha]", "{:,.0f}"),
-    ("ldn_net_ha", "LDN balance, gains − losses [ha]", "{:,.0f}"),
     ("ldn_net_ha", "LDN net gain [ha]", "{:,.0f}"),
     ("cost_usd", "cost [USD]", "{:,.0f}"),
 )
