@@ -547,3 +547,34 @@ def test_prepare_then_solve(inputs: dict[str, Path], tmp_path: Path) -> None:
     # the prepared values travel into the plan unchanged
     assert layer["pv_yield_kwh_kwp"].to_dict() == pytest.approx(fx.PV_EXPECTED)
     assert layer["land_type"].to_dict() == {1: "cropland", 2: "shrubland", 3: "forest", 4: "bare"}
+
+
+def test_a_prepared_region_with_degraded_settlements_solves_under_either_baseline(inputs: dict[str, Path],
+                                                                                  tmp_path: Path) -> None:
+    """Real status maps have degraded towns.  With a legend that reads the rainfed-cropland class as settlement,
+    parcel 1 (degraded) becomes degraded artificial land, where no use but the current one is allowed: the
+    region still solves under the default scenario and under ``ldn_baseline = persist`` (there with no food floor:
+    restoring the degraded woodland of parcel 3 costs harvest), with the settlement's balance reported and its
+    land type left out of the constraint."""
+
+    legend = tmp_path / "legend.csv"
+    rows = ["value,land_type"] + [f"{value},{'artificial' if value == 10 else (land or 'nodata')}"
+                                  for value, _, land in ESA_CCI_LEGEND]
+    legend.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    region_path = tmp_path / "region.gpkg"
+    result = run(*base_args(inputs, region_path, land_cover_legend=legend, degradation=inputs["degradation"]))
+    assert result.exit_code == 0, result.output
+    region = read_region(region_path)
+    artificial = region.land_type == LAND_TYPES.index("artificial")
+    assert artificial.any() and (region.degradation[artificial] == -1).all()
+    for baseline, food_floor in (("stable", 0.95), ("persist", 0.0)):
+        plan = tmp_path / f"plan_{baseline}.gpkg"
+        result = run("solve", region_path, "-o", plan, "--set", f"ldn_baseline={baseline}",
+                     "--set", f"food_floor={food_floor}")
+        assert result.exit_code == 0, result.output
+        assert "'artificial' is left out of the LDN constraint" in result.output
+        balance = pyogrio.read_dataframe(plan, layer="ldn_balance", read_geometry=False)
+        row = balance[(balance["land_type"] == "artificial") & balance["held_to"].astype(bool)].iloc[0]
+        assert not row["in_constraint"]
+        expected = -region.area_ha[artificial].sum() if baseline == "persist" else 0.0
+        assert row["net_ha"] == pytest.approx(expected, rel=1e-9)
