@@ -84,6 +84,7 @@ def test_doubling_a_grid_capacity_that_does_not_bind_changes_nothing(region):
     plan = run_scenario(region, CAT, scenario)
     assert _prices(plan)["budget"] > 0
     assert plan.kpis["export_mwh"] < 0.5 * scenario.grid_export_mwh
+    assert _prices(plan)["grid_export"] == 0.0
     _same_plan(plan, run_scenario(region, CAT, scenario.replace(grid_export_mwh=2e6)))
 
 
