@@ -151,20 +151,20 @@ def floor_lp(coef: Coefficients, scenario: Scenario) -> FloorLp:
     # objective: weighted unit-free KPIs, less the cost tie-break; each KPI total times its weight over
     # its normaliser (the same arithmetic, term for term, as the model's objective, so the LP is identical)
     demand = float(coef.demand_mwh.sum())
-    cost_scale = scenario.budget_usd if scenario.budget_usd > 0 else max(float(coef.cost_usd.max()), 1.0)
+    cost_scale = max(coef.max_cost_usd, 1.0)
     served_weight = 0.0
     if demand > 0:
         served_weight += scenario.weight_access / demand
-    if coef.max_delivery_mwh > 0:
-        served_weight += scenario.weight_energy / coef.max_delivery_mwh
+    if coef.max_energy_mwh > 0:
+        served_weight += scenario.weight_energy / coef.max_energy_mwh
     harvest_weight = (scenario.weight_productivity / coef.baseline_productivity_t
                       if coef.baseline_productivity_t > 0 else 0.0)
     cost_weight = -scenario.weight_cost / cost_scale
     cost = np.zeros(n_cols)
     cost[:n_pairs] = harvest_weight * coef.productivity_t + cost_weight * coef.cost_usd
     cost[served] = (cost_weight * kappa if kappa > 0 else 0.0) + served_weight
-    if coef.max_delivery_mwh > 0:
-        cost[export] = scenario.weight_energy / coef.max_delivery_mwh
+    if coef.max_energy_mwh > 0:
+        cost[export] = scenario.weight_energy / coef.max_energy_mwh
 
     return FloorLp(cost=cost, col_lower=np.zeros(n_cols),
                    col_upper=np.concatenate([np.ones(n_pairs), coef.demand_mwh, [scenario.grid_export_mwh]]),

@@ -13,7 +13,7 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.families import FAMILIES, Dual
+from dualuse.model.families import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
 from dualuse.model.ldn import balance_class, sdg_status
 from dualuse.solve.highs import SolveResult, Status
@@ -183,9 +183,57 @@ def shadow_prices(result: SolveResult, coef: Coefficients, scenario: Scenario) -
             out += [_price(family.dual, dual, coef, group) for group, dual in sorted(duals.items())]
         else:
             out.append(_price(family.dual, duals, coef))
+    export_dual = result.col_duals.get("export", math.nan)
+    if math.isfinite(export_dual):
+        out.append(_price(GRID_EXPORT_DUAL, export_cap_dual(export_dual, result.export_mwh, scenario), coef))
     return out
+
+
+def export_cap_dual(column_dual: float, export_mwh: float, scenario: Scenario) -> float:
+    """The dual of the grid's export capacity: the export column's dual while the export is at its cap.
+
+    A column's dual is the objective's change per unit its active bound
+    moves.  Below the cap the export is basic (dual 0) or at its lower bound
+    0, where the dual prices that bound, not the cap: the cap's dual is then
+    0.  With a cap of 0 both bounds are active, and only a gain from more
+    export prices the cap.
+    """
+    cap = scenario.grid_export_mwh
+    if cap <= 0:
+        return max(column_dual, 0.0)
+    return column_dual if export_mwh >= cap * (1 - 1e-9) else 0.0
 
 
 def _price(dual: Dual, value: float, coef: Coefficients, group: Any = None) -> dict[str, Any]:
     return {"name": dual.name.format(group=group), "value": float(dual.value(value, coef)) + 0.0,  # no -0.0
             "unit": dual.unit, "meaning": dual.meaning.format(group=group)}
+
+
+def planner_prices(plan: Plan) -> list[dict[str, Any]]:
+    """The shadow prices in a planner's units: households of access, and USD of budget, per unit relaxed.
+
+    With :math:`H` the households without electricity today and :math:`w_a`
+    the weight of access, one more household of average demand gaining
+    access is worth :math:`w_a / H` of objective; a price :math:`p`
+    (objective per unit) is then worth :math:`p H / w_a` households per unit
+    (for the budget: households per USD 1 M).  With the budget's price
+    :math:`b` (objective per USD 1 M) above 0, a price :math:`p` is also
+    worth :math:`10^6 p / b` USD per unit: the budget that would raise the
+    objective as much as one unit more of what it prices (for LDN: USD per
+    ha less net gain required).  Both are equivalences at the margin, not
+    predictions.  One dict per shadow price: ``name``, ``per`` (the unit
+    relaxed), ``households`` and ``usd`` (None where they do not apply).
+    """
+    households = plan.baseline.get("unserved_households", 0.0)
+    weight = plan.scenario.weight_access
+    per_household = weight / households if households > 0 and weight > 0 else math.nan
+    budget = next((s["value"] for s in plan.shadow_prices if s["name"] == "budget"), 0.0)
+    out = []
+    for price in plan.shadow_prices:
+        value = price["value"]
+        per = price["unit"].removeprefix("objective per ")
+        usd = 1e6 * value / budget if budget > 0 and price["name"] != "budget" else None
+        households = value / per_household if math.isfinite(per_household) else None
+        out.append({"name": price["name"], "per": per, "households": households, "usd": usd})
+    return out
+

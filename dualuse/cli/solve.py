@@ -40,6 +40,7 @@ _HEADLINE = (
 def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
     """The JSON object that ``solve --json`` prints."""
     from dualuse.model.kpis import KPI_UNITS
+    from dualuse.plan import planner_prices
 
     return {
         "status": plan.status.value,
@@ -49,6 +50,7 @@ def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
         "kpis": {k: {"value": v, "baseline": plan.baseline.get(k), "unit": KPI_UNITS[k][0]}
                  for k, v in plan.kpis.items()},
         "shadow_prices": plan.shadow_prices,
+        "planner_prices": planner_prices(plan),
         "timings": {**plan.result.timings, **plan.timings},
         "warnings": [w.to_dict() for w in plan.region.warnings]
         + ([{"severity": "warning", "layer": "", "column": "", "count": 0, "ids": [],
@@ -73,6 +75,7 @@ def solve(region: str | None, output: str, layer: str | None, scenario_file: str
           catalogue: str | None, time_limit: float | None, write_lp: str | None, rerun: str | None,
           as_json: bool) -> None:
     """Choose the use of every parcel of REGION and write the plan as a styled GeoPackage."""
+    from dualuse.plan import planner_prices
     from dualuse.run import solve_region
 
     want_json(as_json)
@@ -102,8 +105,18 @@ def solve(region: str | None, output: str, layer: str | None, scenario_file: str
     click.echo(f"  {'':{width}}  {'today':>14}  {'plan':>14}")
     for key, label, fmt in _HEADLINE:
         click.echo(f"  {label:{width}}  {fmt.format(plan.baseline[key]):>14}  {fmt.format(plan.kpis[key]):>14}")
-    for price in plan.shadow_prices:
-        click.echo(f"  shadow price {price['name']}: {price['value']:.4g} {price['unit']}")
+    for price, planner in zip(plan.shadow_prices, planner_prices(plan)):
+        click.echo(f"  shadow price {price['name']}: {price['value']:.4g} {price['unit']}{_planner_text(planner)}")
+
+
+def _planner_text(planner: dict[str, Any]) -> str:
+    """A shadow price in households of access and USD of budget per unit relaxed (``plan.planner_prices``)."""
+    parts = []
+    if planner["households"] is not None and planner["households"] > 0:
+        parts.append(f"{planner['households']:,.3g} households per {planner['per']}")
+    if planner["usd"] is not None and planner["usd"] > 0:
+        parts.append(f"USD {planner['usd']:,.0f} per {planner['per']}")
+    return f"  (= {'; '.join(parts)})" if parts else ""
 
 
 @click.command()

@@ -361,9 +361,9 @@ def _check_budget(coef: Coefficients, scenario: Scenario, region: Region | None,
             out.append(Finding(
                 "warning", "budget_binds", "budget_usd",
                 f"the budget ({usd(budget)}) exceeds the cost of the costliest possible plan "
-                f"({usd(most)}), so it never binds: its shadow price is 0, and the cost tie-break "
-                "(weight_cost × cost / budget) weakens as the budget grows",
-                f"lower budget_usd to {ceil_text(most)} for the same plans with a proper tie-break, or check its unit",
+                f"({usd(most)}), so it never binds: its shadow price is 0 and any budget above that gives "
+                "the same plan",
+                f"lower budget_usd to {ceil_text(most)} for the same plan, or check its unit",
                 current=budget, suggested=most))
     return out
 

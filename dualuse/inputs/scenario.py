@@ -142,7 +142,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("weight_productivity", float, "—", 1.0,
               "objective weight of land productivity (harvest relative to today)", lo=0.0),
     Parameter("weight_cost", float, "—", 0.001,
-              "objective weight of cost (share of budget spent): a small tie-break toward cheaper plans", lo=0.0),
+              "objective weight of cost (share of the costliest plan's cost): a small tie-break toward cheaper plans", lo=0.0),
     Parameter("mode", str, "—", "share",
               "share: parcels may be split between uses (LP, with shadow prices); whole: one use per parcel (MILP)",
               choices=("share", "whole")),

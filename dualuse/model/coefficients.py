@@ -49,8 +49,8 @@ class Coefficients:
     household_mwh : ndarray — per community, yearly demand of one household [MWh/yr]
     baseline_productivity_t : float — today's harvest, every parcel under its current use [t DM/yr]
     max_energy_mwh : float — generation with every parcel under its most productive PV use [MWh/yr]
-    max_delivery_mwh : float — the most energy the region could usefully deliver: the lesser of
-        that generation and all demand plus the grid's export capacity [MWh/yr]
+    max_cost_usd : float — the cost of the costliest plan: every parcel under its costliest eligible
+        use and all demand delivered [USD]
     """
 
     n_parcels: int
@@ -72,7 +72,7 @@ class Coefficients:
     household_mwh: np.ndarray
     baseline_productivity_t: float
     max_energy_mwh: float
-    max_delivery_mwh: float
+    max_cost_usd: float
 
     @property
     def n_pairs(self) -> int:
@@ -152,6 +152,8 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
 
     max_energy = np.zeros(region.n_parcels)
     np.maximum.at(max_energy, parcel, energy_mwh)
+    max_cost = np.zeros(region.n_parcels)
+    np.maximum.at(max_cost, parcel, cost_usd)
     return Coefficients(
         n_parcels=region.n_parcels, parcel=parcel.astype(np.int64), use=use.astype(np.int64),
         energy_mwh=energy_mwh, capacity_mw=capacity_mw, productivity_t=productivity_t, cost_usd=cost_usd,
@@ -159,7 +161,7 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         community=region.community, demand_mwh=demand_mwh, households=households, household_mwh=household_mwh,
         baseline_productivity_t=float(np.sum(area_ha * region.productivity_t_ha)),
         max_energy_mwh=float(max_energy.sum()),
-        max_delivery_mwh=min(float(max_energy.sum()), float(demand_mwh.sum()) + scenario.grid_export_mwh),
+        max_cost_usd=float(max_cost.sum()) + scenario.delivery_cost_usd_mwh * float(demand_mwh.sum()),
     )
 
 

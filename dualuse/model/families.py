@@ -437,7 +437,7 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
              meaning="objective gained per ha less net LDN gain required in {group}", sign=-1, per=_unit)),
     ConstraintFamily("community_supply", community_supply, "coupling", Words("delivery to each community")),
     ConstraintFamily("energy_balance", energy_balance, "coupling", Words("the energy balance"),
-                     dual=Dual(name="grid_export", unit="objective per MWh/yr",
+                     dual=Dual(name="energy_balance", unit="objective per MWh/yr",
                                meaning="objective gained per extra MWh/yr generated", sign=+1, per=_unit)),
     ConstraintFamily(
         "food_floor", food_floor, "coupling",
@@ -470,6 +470,12 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
 )
 
 FAMILY: dict[str, ConstraintFamily] = {f.name: f for f in FAMILIES}
+
+#: The grid's export capacity is the upper bound of the export column, not a row: its shadow price is the
+#: column dual (reduced cost) of ``export`` while the export is at that bound, and 0 otherwise.
+GRID_EXPORT_DUAL = Dual(name="grid_export", unit="objective per MWh/yr",
+                        meaning="objective gained per extra MWh/yr of grid export capacity (grid_export_mwh)",
+                        sign=+1, per=_unit)
 
 #: The families the infeasibility explanation may relax (those with a :class:`Relaxation`).
 ELASTIC_FAMILIES: tuple[str, ...] = tuple(f.name for f in FAMILIES if f.relaxation is not None)

@@ -107,9 +107,12 @@ def _land(coef: Coefficients) -> np.ndarray:
 def cost_scale_usd(coef: Coefficients, scenario: Scenario) -> float:
     """What the cost is measured against where it enters a unit-free objective (the tie-break) [USD].
 
-    The budget, or, with a budget of 0, the costliest single action (at least USD 1).
+    The cost of the costliest plan (:attr:`~dualuse.model.coefficients.Coefficients.max_cost_usd`:
+    every parcel under its costliest eligible use, all demand delivered), at
+    least USD 1.  It is read from the data alone, never from the budget, so
+    that a budget that does not bind does not change the plan.
     """
-    return scenario.budget_usd if scenario.budget_usd > 0 else max(float(coef.cost_usd.max()), 1.0)
+    return max(coef.max_cost_usd, 1.0)
 
 
 def _most_per_parcel(coef: Coefficients, values: np.ndarray) -> float:
@@ -171,8 +174,9 @@ def _households(coef: Coefficients, scenario: Scenario) -> float:
 KPIS: tuple[Kpi, ...] = (
     Kpi("access", "share", "share of the unserved households' demand met",
         lambda c, s: _row([_served(c)], float(c.demand_mwh.sum()))),
-    Kpi("energy", "share", "energy delivered (households + grid) over the most the region could usefully deliver",
-        lambda c, s: _row([_served(c), _export(c)], c.max_delivery_mwh)),
+    Kpi("energy", "share", "energy delivered (households + grid) over the region's most generation (every parcel "
+        "under its most productive PV use)",
+        lambda c, s: _row([_served(c), _export(c)], c.max_energy_mwh)),
     Kpi("productivity", "share", "harvest relative to today's",
         lambda c, s: _row([_pairs(c, c.productivity_t)], c.baseline_productivity_t)),
     Kpi("energy_mwh", "MWh/yr", "PV generation", lambda c, s: _row([_pairs(c, c.energy_mwh)]), _energy_scale),
@@ -203,7 +207,8 @@ KPIS: tuple[Kpi, ...] = (
     *(_ldn_net_under(mode) for mode in LDN_BASELINES),
     Kpi("soc_change_t", "t C", "change of the soil organic carbon stock over the horizon",
         lambda c, s: _row([_pairs(c, c.soc_change_t)]), lambda c, s: _most_per_parcel(c, c.soc_change_t)),
-    Kpi("cost_usd", "USD", "capital cost of the plan, delivery included",
+    Kpi("cost_usd", "USD", "capital cost of the plan, delivery included (in the objective: over the costliest "
+        "plan's cost)",
         lambda c, s: _row([_pairs(c, c.cost_usd), _served(c, s.delivery_cost_usd_mwh)]), cost_scale_usd, -1),
     Kpi("budget_usd", "USD", "budget", lambda c, s: _row([], constant=s.budget_usd),
         lambda c, s: max(s.budget_usd, 1.0)),

@@ -53,12 +53,21 @@ def add_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) 
         \max\; w_a \frac{\sum_c s_c}{\sum_c D_c}
         + w_e \frac{\sum_c s_c + g}{E_{max}}
         + w_p \frac{\sum_{iu} p_{iu} x_{iu}}{P_0}
-        - w_k \frac{\sum_{iu} k_{iu} x_{iu} + \kappa \sum_c s_c}{B}
+        - w_k \frac{\sum_{iu} k_{iu} x_{iu} + \kappa \sum_c s_c}{K_{max}}
 
-    :math:`E_{max}` is the most energy the region could usefully deliver: the
-    lesser of its generation with every parcel under its most productive PV
-    use and all demand plus the grid's export capacity; :math:`P_0` today's
-    harvest; :math:`B` the budget (:func:`~dualuse.model.kpis.cost_scale_usd`).
+    Every normaliser is read from the data, none from a constraint's
+    right-hand side, so that a limit that does not bind (a budget, the
+    grid's export capacity, the food floor, the LDN target) does not change
+    the plan or the objective when it moves: :math:`\sum_c D_c` is the
+    unserved households' demand; :math:`E_{max}` the region's most
+    generation, every parcel under its most productive PV use
+    (``max_energy_mwh``); :math:`P_0` today's harvest; :math:`K_{max}` the
+    cost of the costliest plan, every parcel under its costliest eligible use
+    and all demand delivered (:func:`~dualuse.model.kpis.cost_scale_usd`).
+    The objective's shadow prices are then in these units: one unit of
+    objective is all unserved demand met (at :math:`w_a = 1`), or
+    :math:`E_{max}` delivered, or today's harvest, or the costliest plan's
+    cost saved.
     """
     form: MatrixForm = m.matrix_form
     dense = np.zeros(len(form.columns))

@@ -31,7 +31,7 @@ _PARAMETER_LABELS = {"budget_usd": "Budget", "ldn_target": "LDN net-gain target"
 _SUFFIX_UNITS = (("_usd", "USD"), ("_mwh", "MWh/yr"), ("_mw", "MWp"), ("_ha", "ha"), ("_t", "t"), ("_s", "s"),
                  ("_km", "km"))
 #: Shadow prices plotted per 1,000 units, so that their values read as ordinary numbers.
-_SHADOW_PER_THOUSAND = ("shadow_ldn_", "shadow_grid_export")
+_SHADOW_PER_THOUSAND = ("shadow_ldn_", "shadow_grid_export", "shadow_energy_balance")
 
 
 def shadow_scale(name: str) -> float:
@@ -47,8 +47,10 @@ def column_label(name: str, units: dict[str, str]) -> str:
         return "Budget [objective per USD 1 M]"
     if name.startswith("shadow_ldn_"):
         return f"LDN in {name[len('shadow_ldn_'):]} [objective per 1,000 ha]"
-    if name == "shadow_grid_export":
+    if name == "shadow_energy_balance":
         return "Generation [objective per 1,000 MWh/yr]"
+    if name == "shadow_grid_export":
+        return "Grid export capacity [objective per 1,000 MWh/yr]"
     if name == "shadow_food_floor":
         return "Food floor [objective per point of today's harvest]"
     if name in PARAMETER_BY_NAME:

@@ -247,10 +247,10 @@ def objective_sentence(pf: PlanFile) -> str:
     """What the objective is, with this run's weights."""
     s = pf.scenario
     parts = [f"{s.get('weight_access', '?')} × the share of unserved demand met",
-             f"{s.get('weight_energy', '?')} × energy delivered as a share of the most possible",
+             f"{s.get('weight_energy', '?')} × energy delivered as a share of the region's most generation",
              f"{s.get('weight_productivity', '?')} × harvest relative to today"]
-    text = ("The objective is " + ", plus ".join(parts) + f", less {s.get('weight_cost', '?')} × the share of the "
-            f"budget spent; this plan scores {format_number(pf.kpi('objective'))}.")
+    text = ("The objective is " + ", plus ".join(parts) + f", less {s.get('weight_cost', '?')} × the cost as a "
+            f"share of the costliest plan's; this plan scores {format_number(pf.kpi('objective'))}.")
     per_household = household_objective(pf)
     if math.isfinite(per_household):
         text += (f" One more household gaining access is worth about {per_household:.3g} of objective "
@@ -276,9 +276,13 @@ def shadow_price_sentences(pf: PlanFile) -> list[str]:
         elif name == "food_floor":
             sentences.append(_food_floor_sentence(float(pf.scenario.get("food_floor", math.nan)), value, idle,
                                                   per_household))
-        elif name == "grid_export":
+        elif name == "energy_balance":
             sentences.append("More generation would not improve the plan." if idle else
-                             f"Each extra 1,000 MWh/yr that the region's PV could generate and deliver would raise "
+                             f"Each extra 1,000 MWh/yr that the region's PV could generate would raise "
+                             f"the objective by about {1000 * value:.3g}{_in_households(1000 * value, per_household)}.")
+        elif name == "grid_export":
+            sentences.append("The grid's export capacity is not binding." if idle else
+                             f"Each extra 1,000 MWh/yr of grid export capacity would raise "
                              f"the objective by about {1000 * value:.3g}{_in_households(1000 * value, per_household)}.")
         else:
             meaning = str(getattr(row, "meaning", "") or name)

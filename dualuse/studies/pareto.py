@@ -85,10 +85,10 @@ def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
     if kpi == "access":
         return linear([1.0 / demand] * len(served), served), 1.0
     if kpi == "energy":
-        if coef.max_delivery_mwh <= 0:
+        if coef.max_energy_mwh <= 0:
             raise UsageError("energy cannot be traded off: no parcel can host PV")
-        return (linear([1.0 / coef.max_delivery_mwh] * len(served), served)
-                + m.export / coef.max_delivery_mwh), 1.0
+        return (linear([1.0 / coef.max_energy_mwh] * len(served), served)
+                + m.export / coef.max_energy_mwh), 1.0
     if kpi == "productivity":
         if coef.baseline_productivity_t <= 0:
             raise UsageError("productivity cannot be traded off: today's harvest is 0")
