@@ -122,10 +122,13 @@ def reference_model(coef: Coefficients, scenario: Scenario) -> pyo.ConcreteModel
         m.restored = pyo.Constraint(expr=sum(m.area[j] * m.x[j] for j in m.J if coef.use[j] == RESTORATION)
                                     >= scenario.min_restored_ha)
     demand = float(coef.demand_mwh.sum())
-    cost_scale = scenario.budget_usd if scenario.budget_usd > 0 else max(float(coef.cost_usd.max()), 1.0)
+    # the costliest plan: every parcel under its costliest use, all demand delivered (not the budget, a limit)
+    costliest = np.zeros(coef.n_parcels)
+    np.maximum.at(costliest, coef.parcel, coef.cost_usd)
+    cost_scale = max(float(costliest.sum()) + kappa * float(coef.demand_mwh.sum()), 1.0)
     served = sum(m.served[c] for c in m.C)
     access = served / demand if demand > 0 else 0
-    energy = (served + m.export) / coef.max_delivery_mwh if coef.max_delivery_mwh > 0 else 0
+    energy = (served + m.export) / coef.max_energy_mwh if coef.max_energy_mwh > 0 else 0
     harvest = sum(m.harvest[j] * m.x[j] for j in m.J) / baseline_t if baseline_t > 0 else 0
     spent = (sum(m.cost[j] * m.x[j] for j in m.J) + kappa * served) / cost_scale
     m.objective = pyo.Objective(expr=scenario.weight_access * access + scenario.weight_energy * energy

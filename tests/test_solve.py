@@ -28,7 +28,7 @@ from dualuse.errors import InfeasibleError
 from dualuse.model.build import build_model
 from dualuse.run import solve_region
 from dualuse.inputs.region import read_region
-from dualuse.inputs.scenario import make_scenario
+from dualuse.inputs.scenario import load_scenario, make_scenario
 
 CAT = load_catalogue()
 SOLAR, AGRI, RESTORE = CAT.use("solar"), CAT.use("agrivoltaic"), CAT.use("restoration")
@@ -59,11 +59,11 @@ def test_budget_buys_exactly_what_it_pays_for(tmp_path):
     assert totals["energy_mwh"] == pytest.approx(10 * SOLAR.density_mwp_ha * 1800.0, rel=1e-6)
     assert totals["cost_usd"] == pytest.approx(scenario.budget_usd, rel=1e-6)
     # one more USD 1 M buys 1e6 / usd_per_ha ha more at the same rate, less the cost tie-break of
-    # weight_cost per budget spent: the shadow price says exactly that
+    # weight_cost per USD of the costliest plan: the shadow price says exactly that
     energy_per_usd = SOLAR.density_mwp_ha * 1800.0 / usd_per_ha
-    norm = plan.coef.max_delivery_mwh
+    norm = plan.coef.max_energy_mwh
     price = {s["name"]: s["value"] for s in plan.shadow_prices}["budget"]
-    expected = 1e6 * (energy_per_usd / norm - scenario.weight_cost / scenario.budget_usd)
+    expected = 1e6 * (energy_per_usd / norm - scenario.weight_cost / cost_scale_usd(plan.coef, scenario))
     assert price == pytest.approx(expected, rel=1e-6)
 
 
@@ -266,11 +266,15 @@ def test_smallest_plant_size_excludes_small_parcels(tmp_path):
 
 
 def test_example_region_plan_satisfies_every_constraint(tmp_path, example_region):
-    """The bundled example with the default scenario: every constraint re-checked from the file."""
+    """The example region with the default scenario, and with baseline trends persisting (so that LDN asks for
+    restoration): every constraint re-checked from the file."""
+    persist = solve_region(example_region, tmp_path / "persist.gpkg", scenario=load_scenario(
+        sets={"ldn_baseline": "persist"}))
+    assert recheck_plan(tmp_path / "persist.gpkg", example_region)["restored_ha"] > 0 and persist.status.value == "optimal"
     plan = solve_region(example_region, tmp_path / "plan.gpkg")
     totals = recheck_plan(tmp_path / "plan.gpkg", example_region)
     assert plan.status.value == "optimal"
-    assert totals["served_mwh"] > 0 and totals["restored_ha"] > 0
+    assert totals["served_mwh"] > 0
     assert plan.kpis["cost_usd"] == pytest.approx(totals["cost_usd"], rel=1e-6)
     # the plan layer carries the input columns and the plan columns
     frame, summary, run = read_plan(tmp_path / "plan.gpkg")
