@@ -70,8 +70,9 @@ def write_region(path: Path, parcels: int, seed: int, parcels_per_community: int
                                           "household_kwh_yr": np.nan}), path, layer="communities", driver="GPKG")
 
 
-def compile_lp(region_path: Path, values: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], dict[str, float]]:
-    """The compiled LP of the region under the scenario, its coefficients, HiGHS options and timings."""
+def compile_lp(region_path: Path, values: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], dict[str, float], list[str]]:
+    """The compiled LP of the region under the scenario, its coefficients, HiGHS options, timings and
+    the names of its coupling rows (``budget``, ``ldn_neutrality[cropland]``, …)."""
     from dualuse.inputs.catalogue import load_catalogue
     from dualuse.inputs.region import read_region
     from dualuse.inputs.scenario import make_scenario
@@ -86,11 +87,14 @@ def compile_lp(region_path: Path, values: dict[str, Any]) -> tuple[Any, Any, dic
     coef = compute_coefficients(region, load_catalogue(REPO / "models" / "landuses.toml"), scenario)
     seconds["read_and_coefficients_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    compiled = compile_model(build_model(coef, scenario), coef.n_pairs, coef.n_parcels)
+    model = build_model(coef, scenario)
+    compiled = compile_model(model, coef.n_pairs, coef.n_parcels)
     seconds["build_and_compile_s"] = time.perf_counter() - start
+    labels = [compiled.rows[r].constraint.name for r in range(coef.n_parcels, compiled.arrays.num_row)]
+    del model
     options = highs_options(scenario, False)
     options["user_objective_scale"] = objective_scale(compiled.arrays.col_cost)
-    return compiled, coef, options, seconds
+    return compiled, coef, options, seconds, labels
 
 
 def timed(run: Any) -> tuple[Any, float, float]:
@@ -99,7 +103,7 @@ def timed(run: Any) -> tuple[Any, float, float]:
     return out, time.process_time() - cpu, time.perf_counter() - wall
 
 
-def solve_both(compiled: Any, coef: Any, options: dict[str, Any], general: bool) -> dict[str, Any]:
+def solve_both(compiled: Any, coef: Any, options: dict[str, Any], labels: list[str], general: bool) -> dict[str, Any]:
     """Structured first, then the general path, on the same arrays; their figures."""
     from dualuse.solve.highs import run_highs
     from dualuse.solve.structured import solve_structured
@@ -123,12 +127,13 @@ def solve_both(compiled: Any, coef: Any, options: dict[str, Any], general: bool)
                       "simplex_iterations": info.simplex_iteration_count, "peak_rss_gib": peak_rss_gib()}
     if structured_dual.size:
         general_dual = np.asarray(h.getSolution().row_dual)
-        names = [compiled.rows[r].constraint.parent_component().local_name
-                 for r in range(coef.n_parcels, lp.num_row)]
-        policy = np.flatnonzero(np.isin(names, POLICY_ROWS)) + coef.n_parcels
+        family = [label.split("[")[0] for label in labels]
+        policy = np.flatnonzero(np.isin(family, POLICY_ROWS)) + coef.n_parcels
         scale = max(float(np.max(np.abs(general_dual[policy]), initial=0.0)), 1e-300)
         out["policy_dual_difference"] = float(np.max(np.abs(structured_dual[policy] - general_dual[policy]),
                                                      initial=0.0)) / scale
+        out["policy_duals"] = {labels[r - coef.n_parcels]: [float(structured_dual[r]), float(general_dual[r])]
+                               for r in policy.tolist()}
     return out
 
 
@@ -156,6 +161,10 @@ def report(figures: dict[str, Any]) -> bool:
     print(f"speed-up: CPU {g['cpu_s'] / s['cpu_s']:.1f}x, wall {g['wall_s'] / s['wall_s']:.1f}x; objectives differ by "
           f"{relative:.1e} (relative); policy duals by {figures.get('policy_dual_difference', float('nan')):.1e} "
           f"of the largest; peak RSS {g['peak_rss_gib']:.2f} GiB")
+    scalar = {k: v for k, v in figures.get("policy_duals", {}).items() if "[" not in k}
+    if scalar:
+        print("  shadow prices (structured / general): "
+              + ", ".join(f"{k} {v[0]:.4e} / {v[1]:.4e}" for k, v in scalar.items()))
     figures["objective_relative_difference"] = relative
     return s["status"] == "certified" and relative <= 1e-9
 
@@ -181,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.region is None:
             write_region(region_path, args.parcels, args.seed, args.parcels_per_community)
         generate_s = time.perf_counter() - start
-        compiled, coef, options, seconds = compile_lp(region_path, values)
+        compiled, coef, options, seconds, labels = compile_lp(region_path, values)
     lp = compiled.arrays
     figures: dict[str, Any] = {"command": shlex.join([Path(sys.executable).name, *sys.argv]),
                                "parcels": coef.n_parcels, "pairs": coef.n_pairs, "rows": lp.num_row,
@@ -190,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"region and LP ready ({generate_s:.0f} s to write the region, "
           f"{seconds['read_and_coefficients_s']:.0f} s to read it, {seconds['build_and_compile_s']:.0f} s to build)",
           flush=True)
-    figures.update(solve_both(compiled, coef, options, general=not args.no_general))
+    figures.update(solve_both(compiled, coef, options, labels, general=not args.no_general))
     ok = report(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, default=float), encoding="utf-8")

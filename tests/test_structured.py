@@ -371,3 +371,19 @@ def test_the_sample_size_and_the_whole_lp_as_its_own_sample(regions: Path) -> No
     compiled, coef, options = compiled_lp(region_file(regions, 2000, 2))
     for fraction in (0.02, 0.5, 1.0):
         assert_matches_general_solve(compiled, coef, options, sample_fraction=fraction)
+
+
+def test_the_sample_takes_its_share_of_every_community(regions: Path) -> None:
+    """Drawn along the parcels' most local rows, a 10 % sample has ⌊10 %⌋ or ⌈10 %⌉ of each community's
+    parcels; a plain random sample leaves many of 600 small communities with none."""
+    from dualuse.solve.structured_pricing import decompose, stratified_sample
+
+    compiled, coef, options = compiled_lp(region_file(regions, 3000, 4, 5))
+    dec = decompose(compiled.arrays, coef.n_parcels, coef.n_pairs)
+    sample = stratified_sample(dec, 300, np.random.default_rng(0))
+    assert sample.size == np.unique(sample).size == 300
+    producing = np.zeros(coef.n_parcels, dtype=bool)  # parcels that enter their community's supply row
+    producing[coef.parcel[(coef.energy_mwh > 0) & (coef.pair_community >= 0)]] = True
+    counts = np.bincount(coef.community[sample][producing[sample]], minlength=coef.demand_mwh.size)
+    sizes = np.bincount(coef.community[producing], minlength=coef.demand_mwh.size)
+    assert np.all(counts >= np.floor(sizes * 0.1) - 1) and np.all(counts <= np.ceil(sizes * 0.1) + 1)

@@ -4,32 +4,45 @@ The share-mode LP has one allocation row per parcel and only a few coupling
 rows (:mod:`dualuse.solve.structured_pricing`).  A vertex optimum splits at
 most as many parcels as there are coupling rows, and once the coupling
 rows' duals are known each parcel's best use is the pair of largest reduced
-profit.  :func:`solve_structured` solves it in four steps:
+profit.  :func:`solve_structured` solves it in five steps:
 
-1. *Dual estimate*: the same LP on a random sample of parcels, every
-   extensive bound scaled by the sample's share (10 % of 100,000 parcels,
-   2 % of 1,000,000, a sample of over 12,000 parcels itself solved this
-   way from a smaller one), or the duals of a neighbouring scenario.
+1. *Dual estimate*: the same LP on a sample of parcels, every extensive
+   bound scaled by the sample's share (:func:`sample_size`: 10 % of 100,000
+   parcels, 2 % of 1,000,000), drawn evenly over the parcels' communities
+   (:func:`~dualuse.solve.structured_pricing.stratified_sample`); a sample
+   of more than 3,000 parcels is itself solved this way from a smaller one.
+   Or the duals of a neighbouring scenario (``dual_estimate``).
 2. *Restricted master*: each parcel starts with its best pair under the
    estimate and its near-ties; parcels with one candidate are fixed and
    moved into the coupling rows' bounds, the others keep their row
-   (:mod:`dualuse.solve.structured_master`).  HiGHS's simplex solves it,
-   from the previous master's basis.
+   (:mod:`dualuse.solve.structured_master`).  HiGHS's simplex solves it from
+   the previous master's basis.
 3. *Pricing*: the reduced profit of every pair from the master's duals, one
    sparse product and a maximum per parcel; each parcel's best improving
-   pair joins the master, until none improves.
-4. *Stabilisation*: in the first masters every coupling row has elastic
-   columns priced at :math:`(1 + \rho)|\lambda_0|` (a box on its dual around
-   the estimate), widened when used and dropped once no pair improves and
-   none is used.  Without them the first master overspends the estimate's
-   budget and un-fixes almost every parcel.
+   pair joins the master, until none improves.  A parcel the master puts
+   wholly on one pair, its other candidates clearly worse, is fixed again
+   (once), which keeps the master small.
+4. *Stabilisation*: every coupling row has elastic columns priced at
+   :math:`(1 + \rho)|\lambda_0|` (a one-sided box on its dual around the
+   estimate), widened when used and dropped once no pair improves and none
+   is used; the master is then solved once more without them if one was
+   basic.  Without them the first master overspends the estimate's budget
+   and un-fixes almost every parcel.
+5. *Certificate*: no pair improves, no elastic column is in use, the
+   Lagrangian bound at the whole LP's duals equals the objective, and the
+   master's basis, extended to every parcel, is accepted by HiGHS as
+   optimal for the whole LP in 0 iterations.  The solution, the objective
+   and all duals are then HiGHS's for the whole LP.
 
-The answer is then *certified*: no pair improves, no elastic column is in
-use, the Lagrangian bound equals the objective, and the master's basis,
-extended to every parcel, is accepted by HiGHS as optimal for the whole LP
-in 0 iterations; the solution, the objective and all duals are HiGHS's for
-the whole LP.  Otherwise the result says why it is not certified and holds
-no solution, so the caller solves the LP the general way.
+Otherwise the result says why it is not certified and holds no solution
+(the caller solves the LP the general way); or, when HiGHS needed
+iterations to finish the whole LP from the extended basis, it holds
+HiGHS's optimum with the status :attr:`StructuredStatus.FULL_LP_OPTIMAL`.
+
+Measured (``benchmarks/bench_structured.py``, 2-core machine, CPU s, the
+general path being interior point with crossover): 100,000 parcels of the
+example region 1.1 s against 29.6 s; with 4,000 communities 9.5 s against
+42.9 s; the objectives agree to 1e-15.
 """
 
 from __future__ import annotations
@@ -47,7 +60,7 @@ from dualuse.solve.highs import LpArrays
 from dualuse.solve.structured_master import BASIC, Elastic, Layout, Master, parcel_duals
 from dualuse.solve.structured_pricing import (PRICE_TOLERANCE, Decomposition, best_pairs, decompose,
                                               initial_candidates, lagrangian_bound, reduced_profit, restrict,
-                                              row_price_scale)
+                                              row_price_scale, stratified_sample)
 
 #: Elastic price: (1 + ρ) times the estimate's dual, and at least this share of the row's price scale
 #: (:func:`~dualuse.solve.structured_pricing.row_price_scale`).
@@ -72,7 +85,7 @@ SAMPLE_ELASTIC_PRICE = 100.0
 GAP_TOLERANCE = 1e-9
 #: Simplex iterations the whole-LP check may take before the result is not certified.
 CHECK_ITERATION_LIMIT = 10_000
-#: An elastic column above this share of (1 + its row's bound) is in use.
+#: An elastic column above this share of 1 + |its row's bound| + its row's largest coefficient is in use.
 ELASTIC_USED = 1e-9
 
 _SOLVER_KEYS = frozenset({"solver", "run_crossover", "start_crossover_tolerance", "user_objective_scale",
@@ -257,8 +270,10 @@ def _solve_master(master: Master, layout: Layout, options: dict[str, Any], clock
 
 
 def _elastic_in_use(master: Master, layout: Layout, solved: _MasterSolve) -> np.ndarray:
+    """Which elastic columns the master uses: above rounding, beside the row's bound and coefficients."""
+    el = master.elastic
     value = solved.col_value[layout.n_pairs + master.dec.n_extra:]
-    return value > ELASTIC_USED * (1.0 + np.abs(master.elastic.bound(master.dec)))
+    return value > ELASTIC_USED * (1.0 + np.abs(el.bound(master.dec)) + master.row_size[el.row])
 
 
 def _price(master: Master, layout: Layout, solved: _MasterSolve, refix: bool) -> tuple[np.ndarray, int, float, int]:
@@ -343,7 +358,8 @@ def _estimate_duals(dec: Decomposition, options: dict[str, Any], clock: _Clock, 
     size = sample_size(n) if fraction is None else min(n, int(round(fraction * n)))
     if size < 1:
         return np.zeros(dec.n_coupling)
-    parcels = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+    rng = np.random.default_rng(seed)
+    parcels = stratified_sample(dec, size, rng)
     sample = restrict(dec, parcels, size / n)
     if size > DIRECT_SAMPLE_PARCELS:
         y0 = _estimate_duals(sample, options, clock, None, seed + 1)

@@ -102,6 +102,10 @@ class Master:
         self.active = candidates.copy()
         self.elastic = elastic
         self.refixed = np.zeros(dec.n_parcels, dtype=bool)
+        self.row_size = np.zeros(dec.n_coupling)  # per coupling row, its largest coefficient
+        for block in (dec.pair_rows, dec.extra_rows):
+            if block.nnz:
+                self.row_size = np.maximum(self.row_size, abs(block).max(axis=1).toarray().ravel())
         profit = reduced_profit(dec, y)
         _, first = best_pairs(dec, np.where(candidates, profit, -np.inf))
         self.pair_status = np.zeros(dec.n_pairs, dtype=np.int8)

@@ -241,3 +241,20 @@ def restrict(dec: Decomposition, parcels: np.ndarray, fraction: float) -> Decomp
         extra_cost=dec.extra_cost, extra_lower=dec.extra_lower * fraction, extra_upper=dec.extra_upper * fraction,
         extra_rows=dec.extra_rows, row_lower=dec.row_lower * fraction, row_upper=dec.row_upper * fraction,
         sign=dec.sign, scale_exponent=dec.scale_exponent, offset=0.0)
+
+
+def stratified_sample(dec: Decomposition, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` parcels (sorted), drawn systematically along the parcels ordered by their most local
+    coupling row (of the rows their pairs enter, the one the fewest pairs enter: a community's supply
+    row in dualuse's LP), in random order within each: every such row gets the sample's share of its
+    parcels, rounded, where a plain random sample leaves many small ones with none."""
+    entries = dec.pair_rows.tocoo()
+    local = np.full(dec.n_parcels, np.iinfo(np.int64).max)
+    if entries.nnz:
+        pairs_per_row = np.bincount(entries.row, minlength=dec.n_coupling)
+        key = pairs_per_row[entries.row].astype(np.int64) * dec.n_coupling + entries.row
+        np.minimum.at(local, dec.pair_parcel[entries.col], key)
+    order = np.lexsort((rng.random(dec.n_parcels), local))
+    step = dec.n_parcels / size
+    picks = np.floor(rng.uniform(0.0, step) + step * np.arange(size)).astype(np.int64)
+    return np.sort(order[np.minimum(picks, dec.n_parcels - 1)])
