@@ -1,0 +1,216 @@
+r"""The restricted master of the structured solve: which pairs each parcel may use, and the basis.
+
+A parcel with one candidate pair is *fixed*: its pair is at 1, and its
+coefficients are moved into the coupling rows' bounds (HiGHS never sees
+it).  A parcel with several keeps its allocation row and those pair
+columns.  Every coupling row may also get *elastic* columns, one per finite
+bound, that relax it at a price :math:`p_r` per unit: in the master's dual
+they are the box :math:`y_r \le p_r` (for an upper bound; :math:`y_r \ge
+-p_r` for a lower one), which keeps the first masters' duals near the
+estimate they started from.
+
+The master keeps the HiGHS basis status of every pair, parcel row, coupling
+row and extra column between rounds, so that each master starts from the
+previous one's basis; a parcel that is un-fixed keeps its pair basic and its
+new row nonbasic, which leaves that basis valid (and primal feasible).  The
+same statuses extended to every parcel are a basis of the whole LP
+(:meth:`Master.full_basis`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+
+from dualuse.solve.highs import LpArrays
+from dualuse.solve.structured_pricing import Decomposition, best_pairs, reduced_profit
+
+#: HiGHS basis statuses (``highspy.HighsBasisStatus``) as small integers.
+LOWER, BASIC, UPPER, ZERO = 0, 1, 2, 3
+
+
+@dataclass(eq=False)
+class Elastic:
+    """Elastic columns: column ``k`` enters coupling row ``row[k]`` with coefficient ``sign[k]``
+    (+1 relaxes a lower bound, −1 an upper one), costs ``price[k]`` per unit and may reach ``upper[k]``."""
+
+    row: np.ndarray
+    sign: np.ndarray
+    price: np.ndarray
+    upper: np.ndarray
+    status: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.row.size)
+
+    @classmethod
+    def for_rows(cls, dec: Decomposition, price: np.ndarray) -> Elastic:
+        """One elastic column per finite bound of every coupling row, at the row's ``price``."""
+        lower_rows = np.flatnonzero(np.isfinite(dec.row_lower))
+        upper_rows = np.flatnonzero(np.isfinite(dec.row_upper))
+        row = np.concatenate([lower_rows, upper_rows])
+        sign = np.concatenate([np.ones(lower_rows.size), -np.ones(upper_rows.size)])
+        return cls(row, sign, price[row].astype(float), np.full(row.size, np.inf), np.zeros(row.size, dtype=np.int8))
+
+    def bound(self, dec: Decomposition) -> np.ndarray:
+        """The bound each column relaxes."""
+        return np.where(self.sign > 0, dec.row_lower[self.row], dec.row_upper[self.row])
+
+    def drop(self) -> None:
+        """Price every column at 0 and fix it at 0: the master is then the LP without them, and a
+        basic one stands for its row's slack (the same column up to its sign, at the same cost)."""
+        self.price[:] = 0.0
+        self.upper[:] = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """Where everything sits in one master LP."""
+
+    unfixed: np.ndarray        # parcels with a row, in row order
+    master_pairs: np.ndarray   # pair columns, in column order
+    fixed_pairs: np.ndarray    # the one pair of each fixed parcel, in parcel order
+    fixed_parcels: np.ndarray
+    fixed_cost: float          # internal objective of the fixed pairs
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.unfixed.size)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.master_pairs.size)
+
+
+class Master:
+    """The candidate pairs of every parcel and the basis statuses of the last master solved.
+
+    Parameters
+    ----------
+    dec : Decomposition — the whole LP
+    y : ndarray — coupling duals that choose each parcel's starting pair (its best)
+    candidates : ndarray of bool — the pairs the first master may use (each parcel's best among them)
+    elastic : Elastic — the elastic columns
+    """
+
+    def __init__(self, dec: Decomposition, y: np.ndarray, candidates: np.ndarray, elastic: Elastic) -> None:
+        self.dec = dec
+        self.active = candidates.copy()
+        self.elastic = elastic
+        self.refixed = np.zeros(dec.n_parcels, dtype=bool)
+        self.row_size = np.zeros(dec.n_coupling)  # per coupling row, its largest coefficient
+        for block in (dec.pair_rows, dec.extra_rows):
+            if block.nnz:
+                self.row_size = np.maximum(self.row_size, abs(block).max(axis=1).toarray().ravel())
+        profit = reduced_profit(dec, y)
+        _, first = best_pairs(dec, np.where(candidates, profit, -np.inf))
+        self.pair_status = np.zeros(dec.n_pairs, dtype=np.int8)
+        self.pair_status[first] = BASIC
+        self.parcel_row_status = np.zeros(dec.n_parcels, dtype=np.int8)
+        self.row_status = np.full(dec.n_coupling, BASIC, dtype=np.int8)
+        extra_profit = dec.extra_cost - dec.extra_rows.T @ y
+        at_upper = np.isfinite(dec.extra_upper) & ((extra_profit > 0) | ~np.isfinite(dec.extra_lower))
+        self.extra_status = np.where(at_upper, UPPER, np.where(np.isfinite(dec.extra_lower), LOWER, ZERO)).astype(np.int8)
+
+    def candidate_count(self) -> np.ndarray:
+        return np.add.reduceat(self.active.astype(np.int64), self.dec.parcel_start[:-1])
+
+    def layout(self) -> Layout:
+        dec = self.dec
+        unfixed_parcel = self.candidate_count() >= 2
+        in_master = self.active & unfixed_parcel[dec.pair_parcel]
+        fixed_pairs = np.flatnonzero(self.active & ~in_master)
+        return Layout(unfixed=np.flatnonzero(unfixed_parcel), master_pairs=np.flatnonzero(in_master),
+                      fixed_pairs=fixed_pairs, fixed_parcels=dec.pair_parcel[fixed_pairs],
+                      fixed_cost=float(dec.pair_cost[fixed_pairs].sum()))
+
+    def arrays(self, layout: Layout) -> LpArrays:
+        """The master LP (column-wise, a maximisation in internal units): allocation rows of the
+        un-fixed parcels, then the coupling rows with the fixed parcels moved into their bounds."""
+        dec, el = self.dec, self.elastic
+        n_rows, n_pairs = layout.n_rows, layout.n_pairs
+        row_of_parcel = np.full(dec.n_parcels, -1, dtype=np.int64)
+        row_of_parcel[layout.unfixed] = np.arange(n_rows)
+        allocation = sp.csc_matrix((np.ones(n_pairs), (row_of_parcel[dec.pair_parcel[layout.master_pairs]],
+                                                       np.arange(n_pairs))), shape=(n_rows, n_pairs))
+        elastic = sp.csc_matrix((el.sign, (el.row, np.arange(el.size))), shape=(dec.n_coupling, el.size))
+        pairs = sp.vstack([allocation, dec.pair_rows[:, layout.master_pairs]], format="csc")
+        others = sp.vstack([sp.csc_matrix((n_rows, dec.n_extra + el.size)),
+                            sp.hstack([dec.extra_rows, elastic], format="csc")], format="csc")
+        matrix = sp.hstack([pairs, others], format="csc")
+        matrix.sort_indices()
+        fixed = np.zeros(dec.n_pairs)
+        fixed[layout.fixed_pairs] = 1.0
+        fixed_activity = dec.pair_rows @ fixed
+        return LpArrays(
+            sense=pyo.maximize, offset=layout.fixed_cost,
+            col_cost=np.concatenate([dec.pair_cost[layout.master_pairs], dec.extra_cost, -el.price]),
+            col_lower=np.concatenate([np.zeros(n_pairs), dec.extra_lower, np.zeros(el.size)]),
+            col_upper=np.concatenate([dec.pair_upper[layout.master_pairs], dec.extra_upper, el.upper]),
+            row_lower=np.concatenate([np.ones(n_rows), dec.row_lower - fixed_activity]),
+            row_upper=np.concatenate([np.ones(n_rows), dec.row_upper - fixed_activity]),
+            start=matrix.indptr.astype(np.int32), index=matrix.indices.astype(np.int32),
+            value=matrix.data.astype(float), integral=np.zeros(matrix.shape[1], dtype=bool), rowwise=False)
+
+    def basis(self, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+        """Column and row statuses for the master of ``layout``, from the last solve's."""
+        cols = np.concatenate([self.pair_status[layout.master_pairs], self.extra_status, self.elastic.status])
+        rows = np.concatenate([self.parcel_row_status[layout.unfixed], self.row_status])
+        return cols, rows
+
+    def keep_basis(self, layout: Layout, cols: np.ndarray, rows: np.ndarray) -> None:
+        """Store the statuses a master solve ended with."""
+        n_pairs, n_extra = layout.n_pairs, self.dec.n_extra
+        self.pair_status[layout.master_pairs] = cols[:n_pairs]
+        self.extra_status[:] = cols[n_pairs:n_pairs + n_extra]
+        self.elastic.status[:] = cols[n_pairs + n_extra:]
+        self.parcel_row_status[layout.unfixed] = rows[:layout.n_rows]
+        self.row_status[:] = rows[layout.n_rows:]
+
+    def refix(self, layout: Layout, slack: np.ndarray, margin: float, weight: np.ndarray) -> int:
+        """Fix again each un-fixed parcel (once per parcel) that the last master put wholly on one basic
+        pair, its row nonbasic and its other candidates nonbasic at 0 with a reduced cost below
+        ``−margin × (w_j + w_basic)`` (``slack``: reduced costs of the master's pairs, ``weight``: every
+        pair's dual weight).  Its other candidates are dropped; the basis stays a basis.  Returns how
+        many parcels were fixed."""
+        dec, pairs = self.dec, layout.master_pairs
+        status = self.pair_status[pairs]
+        parcel = dec.pair_parcel[pairs]
+        basic = status == BASIC
+        n_basic = np.bincount(parcel, weights=basic, minlength=dec.n_parcels)[layout.unfixed]
+        basic_weight = np.zeros(dec.n_parcels)
+        basic_weight[parcel[basic]] = weight[pairs[basic]]
+        clear = basic | ((status == LOWER) & (slack < -margin * (weight[pairs] + basic_weight[parcel])))
+        n_clear = np.bincount(parcel, weights=clear, minlength=dec.n_parcels)[layout.unfixed]
+        n_active = np.bincount(parcel, minlength=dec.n_parcels)[layout.unfixed]
+        ok = ((n_basic == 1) & (n_clear == n_active) & ~self.refixed[layout.unfixed]
+              & (self.parcel_row_status[layout.unfixed] != BASIC))
+        fixed = layout.unfixed[ok]
+        if fixed.size == 0:
+            return 0
+        drop = np.isin(parcel, fixed) & ~basic
+        self.active[pairs[drop]] = False
+        self.refixed[fixed] = True
+        return int(fixed.size)
+
+    def full_basis(self) -> tuple[np.ndarray, np.ndarray]:
+        """The statuses extended to the whole LP: every fixed parcel's pair basic and its row nonbasic
+        (as kept since it was fixed), pairs never in a master at 0, and each coupling row whose elastic
+        column was basic made basic in its place (the same basis matrix, up to that column's sign)."""
+        rows = self.row_status.copy()
+        rows[self.elastic.row[self.elastic.status == BASIC]] = BASIC
+        return (np.concatenate([self.pair_status, self.extra_status]),
+                np.concatenate([self.parcel_row_status, rows]))
+
+
+def parcel_duals(dec: Decomposition, layout: Layout, profit: np.ndarray, master_row_dual: np.ndarray) -> np.ndarray:
+    """The allocation row's dual of every parcel: the master's for an un-fixed parcel, the reduced
+    profit of its one pair (then basic) for a fixed one."""
+    mu = np.empty(dec.n_parcels)
+    mu[layout.fixed_parcels] = profit[layout.fixed_pairs]
+    mu[layout.unfixed] = master_row_dual
+    return mu
