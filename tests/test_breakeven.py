@@ -151,3 +151,16 @@ def test_solve_json_has_break_even(example: Path, tmp_path: Path) -> None:
     text = CliRunner().invoke(solve, [str(example), "-o", str(tmp_path / "plan2.gpkg")])
     assert text.exit_code == 0
     assert sum("takes no land; it enters" in line for line in text.stdout.splitlines()) == len(payload["break_even"])
+
+
+def test_agrivoltaics_on_barren_cropland_enters_at_solar_cost_per_mwp(tmp_path: Path) -> None:
+    """On cropland with no harvest and a binding budget, agrivoltaics is solar at a higher cost per MWp:
+    it enters when its capex_usd_mwp falls to solar's, 876,000 / 1,314,000 − 1 = −1/3."""
+    parcels = [parcel("cropland", community_id="c1", area_ha=50.0) for _ in range(4)]
+    region = write_region(tmp_path / "barren.gpkg", parcels, [{"community_id": "c1", "unserved_households": 50000}])
+    scenario = load_scenario(sets={"budget_usd": "1e7", "ldn_scope": "off"})
+    plan = solve_region(region, scenario=scenario)
+    assert use_area_ha(plan, "solar") > 0
+    change = plan.break_even["agrivoltaic"]["capex_usd_mwp"]
+    assert change == pytest.approx(876_000 / 1_314_000 - 1, rel=1e-6)
+    _assert_break_even(region, scenario, "agrivoltaic", "capex_usd_mwp", change, tmp_path)
