@@ -171,3 +171,19 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
     return {"cost_usd": total_cost, "served_mwh": served, "energy_mwh": float(energy.sum()),
             "productivity_t": float(harvest.sum()), "restored_ha": restored, "ldn_net_ha": float(net.sum()),
             "export_mwh": export}
+
+
+def five_parcels(path: str | Path) -> Path:
+    """Five parcels of distinct sun, harvest and status, one village of 200 households in two of them."""
+    return write_region(path, [
+        parcel("bare", community_id="village", pv_yield_kwh_kwp=1900.0, area_ha=20.0),
+        parcel("bare", pv_yield_kwh_kwp=1800.0, area_ha=50.0),
+        parcel("cropland", productivity_t_ha=2.0, degradation=-1, pv_yield_kwh_kwp=1750.0, area_ha=100.0),
+        parcel("grassland", productivity_t_ha=1.5, pv_yield_kwh_kwp=1700.0, area_ha=80.0, community_id="village"),
+        parcel("cropland", productivity_t_ha=3.0, pv_yield_kwh_kwp=1850.0, area_ha=60.0),
+    ], communities=[{"community_id": "village", "unserved_households": 200}])
+
+
+def shadow_prices_by_name(plan: Any) -> dict[str, float]:
+    """A plan's shadow prices, name -> value."""
+    return {s["name"]: s["value"] for s in plan.shadow_prices}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import parcel, write_region
+from helpers import five_parcels, shadow_prices_by_name
 
 from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
@@ -25,20 +25,7 @@ CAT = load_catalogue()
 
 @pytest.fixture(scope="module")
 def region(tmp_path_factory):
-    """Five parcels of distinct sun, harvest and status, one village of 200 households in two of them."""
-    path = tmp_path_factory.mktemp("objective") / "r.gpkg"
-    write_region(path, [
-        parcel("bare", community_id="village", pv_yield_kwh_kwp=1900.0, area_ha=20.0),
-        parcel("bare", pv_yield_kwh_kwp=1800.0, area_ha=50.0),
-        parcel("cropland", productivity_t_ha=2.0, degradation=-1, pv_yield_kwh_kwp=1750.0, area_ha=100.0),
-        parcel("grassland", productivity_t_ha=1.5, pv_yield_kwh_kwp=1700.0, area_ha=80.0, community_id="village"),
-        parcel("cropland", productivity_t_ha=3.0, pv_yield_kwh_kwp=1850.0, area_ha=60.0),
-    ], communities=[{"community_id": "village", "unserved_households": 200}])
-    return read_region(path)
-
-
-def _prices(plan) -> dict[str, float]:
-    return {s["name"]: s["value"] for s in plan.shadow_prices}
+    return read_region(five_parcels(tmp_path_factory.mktemp("objective") / "r.gpkg"))
 
 
 def _same_plan(a, b) -> None:
@@ -74,7 +61,7 @@ def test_doubling_a_budget_that_does_not_bind_changes_nothing(region):
     scenario = make_scenario(dict(budget_usd=1e9, food_floor=0.5))
     plan = run_scenario(region, CAT, scenario)
     assert plan.kpis["cost_usd"] < 0.5 * scenario.budget_usd
-    assert _prices(plan)["budget"] == 0.0
+    assert shadow_prices_by_name(plan)["budget"] == 0.0
     _same_plan(plan, run_scenario(region, CAT, scenario.replace(budget_usd=2e9)))
 
 
@@ -82,9 +69,9 @@ def test_doubling_a_grid_capacity_that_does_not_bind_changes_nothing(region):
     """The budget binds, so less is exported than the grid could take; twice the capacity, the same plan."""
     scenario = make_scenario(dict(budget_usd=3e7, food_floor=0.5, grid_export_mwh=1e6))
     plan = run_scenario(region, CAT, scenario)
-    assert _prices(plan)["budget"] > 0
+    assert shadow_prices_by_name(plan)["budget"] > 0
     assert plan.kpis["export_mwh"] < 0.5 * scenario.grid_export_mwh
-    assert _prices(plan)["grid_export"] == 0.0
+    assert shadow_prices_by_name(plan)["grid_export"] == 0.0
     _same_plan(plan, run_scenario(region, CAT, scenario.replace(grid_export_mwh=2e6)))
 
 
@@ -94,7 +81,7 @@ def test_moving_a_food_floor_that_does_not_bind_changes_nothing(region, floor):
     scenario = make_scenario(dict(budget_usd=1e9, food_floor=0.45))
     plan = run_scenario(region, CAT, scenario)
     assert plan.kpis["productivity"] > 0.9
-    assert _prices(plan)["food_floor"] == 0.0
+    assert shadow_prices_by_name(plan)["food_floor"] == 0.0
     _same_plan(plan, run_scenario(region, CAT, scenario.replace(food_floor=floor)))
 
 
@@ -105,5 +92,5 @@ def test_example_region_with_a_budget_beyond_every_plan(tmp_path):
     scenario = make_scenario({})
     most = compute_coefficients(example, CAT, scenario).max_cost_usd
     plan = run_scenario(example, CAT, scenario.replace(budget_usd=1.01 * most))
-    assert _prices(plan)["budget"] == 0.0
+    assert shadow_prices_by_name(plan)["budget"] == 0.0
     _same_plan(plan, run_scenario(example, CAT, scenario.replace(budget_usd=2.02 * most)))

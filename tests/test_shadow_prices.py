@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 import pytest
-from helpers import parcel, write_region
+from helpers import five_parcels, shadow_prices_by_name
 
 from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
@@ -36,20 +36,7 @@ RTOL = 1e-3
 
 @pytest.fixture(scope="module")
 def region(tmp_path_factory):
-    """Five parcels of distinct sun, harvest and status, one village of 200 households in two of them."""
-    path = tmp_path_factory.mktemp("prices") / "r.gpkg"
-    write_region(path, [
-        parcel("bare", community_id="village", pv_yield_kwh_kwp=1900.0, area_ha=20.0),
-        parcel("bare", pv_yield_kwh_kwp=1800.0, area_ha=50.0),
-        parcel("cropland", productivity_t_ha=2.0, degradation=-1, pv_yield_kwh_kwp=1750.0, area_ha=100.0),
-        parcel("grassland", productivity_t_ha=1.5, pv_yield_kwh_kwp=1700.0, area_ha=80.0, community_id="village"),
-        parcel("cropland", productivity_t_ha=3.0, pv_yield_kwh_kwp=1850.0, area_ha=60.0),
-    ], communities=[{"community_id": "village", "unserved_households": 200}])
-    return read_region(path)
-
-
-def _prices(plan) -> dict[str, float]:
-    return {s["name"]: s["value"] for s in plan.shadow_prices}
+    return read_region(five_parcels(tmp_path_factory.mktemp("prices") / "r.gpkg"))
 
 
 def _slopes_by_parameter(region, scenario, parameter: str, step: float, per_unit_step: float) -> tuple[float, float]:
@@ -94,7 +81,7 @@ def test_budget_price_is_the_objective_per_usd_million(region):
     scenario = make_scenario(dict(budget_usd=3e7, food_floor=0.5))
     step = 1e-3 * scenario.budget_usd
     forward, backward = _slopes_by_parameter(region, scenario, "budget_usd", step, step / 1e6)
-    _assert_price(_prices(run_scenario(region, CAT, scenario))["budget"], forward, backward)
+    _assert_price(shadow_prices_by_name(run_scenario(region, CAT, scenario))["budget"], forward, backward)
 
 
 @pytest.mark.parametrize("group, degenerate", [("bare", False), ("grassland", True)])
@@ -107,7 +94,7 @@ def test_ldn_price_is_the_objective_per_ha_less_net_gain_required(region, group,
     dual HiGHS reports is the cost of tightening, in the bracket.
     """
     scenario = make_scenario(dict(budget_usd=1e9, food_floor=0.5))
-    price = _prices(run_scenario(region, CAT, scenario))[f"ldn_{group}"]
+    price = shadow_prices_by_name(run_scenario(region, CAT, scenario))[f"ldn_{group}"]
     base = _row_objective(region, scenario, "ldn_neutrality", group, 0.0)
     step_ha = 0.01
     forward = (_row_objective(region, scenario, "ldn_neutrality", group, -step_ha) - base) / step_ha
@@ -121,7 +108,7 @@ def test_ldn_prices_sum_to_the_change_of_the_ldn_target(region):
     scenario = make_scenario(dict(budget_usd=1e9, food_floor=0.5, ldn_target=0.0))
     plan = run_scenario(region, CAT, scenario)
     groups = ldn_groups(plan.coef, scenario)
-    expected = sum(_prices(plan)[f"ldn_{name}"] * area for name, area in zip(groups.names, groups.area_ha))
+    expected = sum(shadow_prices_by_name(plan)[f"ldn_{name}"] * area for name, area in zip(groups.names, groups.area_ha))
     step = 1e-5
     forward, backward = _slopes_by_parameter(region, scenario, "ldn_target", -step, step)
     _assert_price(expected, forward, backward, degenerate=True)
@@ -132,7 +119,7 @@ def test_food_floor_price_is_the_objective_per_point_of_todays_harvest(region):
     assert run_scenario(region, CAT, scenario).kpis["productivity"] == pytest.approx(0.97, rel=1e-6)
     step = 1e-4  # a share of today's harvest: 0.01 percentage points
     forward, backward = _slopes_by_parameter(region, scenario, "food_floor", -step, step * 100)
-    _assert_price(_prices(run_scenario(region, CAT, scenario))["food_floor"], forward, backward)
+    _assert_price(shadow_prices_by_name(run_scenario(region, CAT, scenario))["food_floor"], forward, backward)
 
 
 def test_grid_export_price_is_the_objective_per_mwh_of_grid_capacity(region):
@@ -142,7 +129,7 @@ def test_grid_export_price_is_the_objective_per_mwh_of_grid_capacity(region):
     assert plan.kpis["export_mwh"] == pytest.approx(20_000.0, rel=1e-9)
     step = 1.0
     forward, backward = _slopes_by_parameter(region, scenario, "grid_export_mwh", step, step)
-    _assert_price(_prices(plan)["grid_export"], forward, backward)
+    _assert_price(shadow_prices_by_name(plan)["grid_export"], forward, backward)
 
 
 def test_grid_export_price_is_zero_below_the_cap_and_nothing_exported(region):
@@ -150,7 +137,7 @@ def test_grid_export_price_is_zero_below_the_cap_and_nothing_exported(region):
     scenario = make_scenario(dict(budget_usd=1e9, food_floor=0.5, weight_energy=0.0))
     plan = run_scenario(region, CAT, scenario)
     assert plan.kpis["export_mwh"] == pytest.approx(0.0, abs=1e-6)
-    assert _prices(plan)["grid_export"] == 0.0
+    assert shadow_prices_by_name(plan)["grid_export"] == 0.0
     up = run_scenario(region, CAT, scenario.replace(grid_export_mwh=2 * scenario.grid_export_mwh)).objective
     assert up == pytest.approx(plan.objective, rel=1e-12)
 
@@ -158,7 +145,7 @@ def test_grid_export_price_is_zero_below_the_cap_and_nothing_exported(region):
 def test_energy_balance_price_is_the_objective_per_mwh_generated(region):
     """The energy balance's bound raised by ±1 MWh/yr: as if the region generated that much more."""
     scenario = make_scenario(dict(budget_usd=3e7, food_floor=0.5))
-    price = _prices(run_scenario(region, CAT, scenario))["energy_balance"]
+    price = shadow_prices_by_name(run_scenario(region, CAT, scenario))["energy_balance"]
     base = _row_objective(region, scenario, "energy_balance", None, 0.0)
     step = 1.0
     forward = (_row_objective(region, scenario, "energy_balance", None, +step) - base) / step
@@ -185,7 +172,7 @@ def test_planner_units(region):
 
     scenario = make_scenario(dict(budget_usd=3e7, food_floor=0.5))
     plan = run_scenario(region, CAT, scenario)
-    prices = _prices(plan)
+    prices = shadow_prices_by_name(plan)
     households = plan.baseline["unserved_households"]
     converted = {p["name"]: p for p in planner_prices(plan)}
     assert converted["budget"]["per"] == "USD 1 M" and converted["budget"]["usd"] is None
