@@ -12,6 +12,7 @@ import pandas as pd
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
+from dualuse.model.breakeven import break_evens
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.families import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
@@ -34,6 +35,9 @@ class Plan:
     kpis : dict — name -> plan value (units in :data:`~dualuse.model.kpis.KPI_UNITS`)
     baseline : dict — name -> value today, for the same KPIs
     shadow_prices : list of dict — name, value, unit, meaning (LP only)
+    break_even : dict — use -> {coefficient -> relative change, or None}: for each use with (almost) no
+        land, the change of its capital cost and of its retention at which it takes land
+        (:func:`~dualuse.model.breakeven.break_evens`; LP only)
     timings : dict — wall time [s] of each stage of the run outside the solve
     """
 
@@ -46,6 +50,7 @@ class Plan:
     kpis: dict[str, float]
     baseline: dict[str, float]
     shadow_prices: list[dict[str, Any]] = field(default_factory=list)
+    break_even: dict[str, dict[str, float | None]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -143,6 +148,11 @@ class Plan:
                  for k, (unit, meaning) in ACCESS_EQUITY_UNITS.items()]
         rows += [{"kpi": f"shadow_{s['name']}", "unit": s["unit"], "baseline": math.nan, "plan": s["value"],
                   "meaning": s["meaning"]} for s in self.shadow_prices]
+        rows += [{"kpi": f"break_even_{use}_{name}", "unit": "relative change", "baseline": math.nan,
+                  "plan": math.nan if change is None else change,
+                  "meaning": f"{use} enters on at least one parcel when its {name} changes by this share "
+                             f"(−0.2 = 20 % lower; empty: no change of this coefficient alone)"}
+                 for use, changes in self.break_even.items() for name, change in changes.items()]
         rows.append({"kpi": "objective", "unit": "-", "baseline": math.nan, "plan": self.objective,
                      "meaning": "weighted sum of the unit-free KPIs less the cost tie-break"})
         return pd.DataFrame(rows)
@@ -192,7 +202,18 @@ def make_plan(region: Region, catalogue: Catalogue, scenario: Scenario, coef: Co
     kpis = compute_kpis(coef, scenario, result.x, result.served_mwh, result.export_mwh)
     baseline = baseline_kpis(coef, region, scenario)
     return Plan(region=region, catalogue=catalogue, scenario=scenario, coef=coef, result=result, shares=shares,
-                kpis=kpis, baseline=baseline, shadow_prices=shadow_prices(result, coef, scenario))
+                kpis=kpis, baseline=baseline, shadow_prices=shadow_prices(result, coef, scenario),
+                break_even=plan_break_evens(result, coef, catalogue, scenario))
+
+
+def plan_break_evens(result: SolveResult, coef: Coefficients, catalogue: Catalogue,
+                     scenario: Scenario) -> dict[str, dict[str, float | None]]:
+    """The break-evens of an optimal LP's idle uses (:func:`~dualuse.model.breakeven.break_evens`); none for a
+    MILP or a plan without duals."""
+    if result.status is not Status.OPTIMAL or not result.duals or scenario.mode != "share" \
+            or scenario.min_plant_mwp > 0:
+        return {}
+    return break_evens(coef, catalogue, scenario, result.duals, result.x)
 
 
 def compute_kpis(coef: Coefficients, scenario: Scenario, x: np.ndarray, served_mwh: np.ndarray,

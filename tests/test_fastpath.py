@@ -48,6 +48,7 @@ from dualuse.model.families import ELASTIC_FAMILIES, FAMILIES
 from dualuse.model.kpis import KPIS, cost_scale_usd, evaluate_kpis
 from dualuse.model.objective import kpi_expression
 from dualuse.solve.handover import Handover, compile_model, compile_standard_form
+from dualuse.solve.structured import solve_structured
 from dualuse.solve.highs import Status, highs_options, new_highs, run_highs, solve, solve_model
 
 CATALOGUE = load_catalogue()
@@ -561,13 +562,17 @@ def test_model_let_go_while_highs_solves(region: Any, monkeypatch: pytest.Monkey
     before = models()  # any kept alive elsewhere in the session
     live: list[int] = []
 
-    def counting_run_highs(*args: Any, **kwargs: Any) -> Any:
-        live.append(models())
-        return run_highs(*args, **kwargs)
+    def counting(solver: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            live.append(models())
+            return solver(*args, **kwargs)
+        return run
 
-    monkeypatch.setattr("dualuse.solve.highs.run_highs", counting_run_highs)
+    # whichever path solves the LP (structured by default, generic as its fallback), no model is alive then
+    monkeypatch.setattr("dualuse.solve.highs.run_highs", counting(run_highs))
+    monkeypatch.setattr("dualuse.solve.highs.solve_structured", counting(solve_structured))
     model, released = solve(coef, scenario, keep_model=False)
-    assert model is None and live == [before]
+    assert model is None and live and set(live) == {before}
     assert released.objective == kept.objective
     np.testing.assert_array_equal(released.x, kept.x)
     np.testing.assert_array_equal(released.served_mwh, kept.served_mwh)

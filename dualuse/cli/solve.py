@@ -51,6 +51,7 @@ def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
                  for k, v in plan.kpis.items()},
         "shadow_prices": plan.shadow_prices,
         "planner_prices": planner_prices(plan),
+        "break_even": plan.break_even,
         "timings": {**plan.result.timings, **plan.timings},
         "warnings": [w.to_dict() for w in plan.region.warnings]
         + ([{"severity": "warning", "layer": "", "column": "", "count": 0, "ids": [],
@@ -75,6 +76,7 @@ def solve(region: str | None, output: str, layer: str | None, scenario_file: str
           catalogue: str | None, time_limit: float | None, write_lp: str | None, rerun: str | None,
           as_json: bool) -> None:
     """Choose the use of every parcel of REGION and write the plan as a styled GeoPackage."""
+    from dualuse.model.breakeven import describe_change
     from dualuse.plan import planner_prices
     from dualuse.run import solve_region
 
@@ -107,6 +109,9 @@ def solve(region: str | None, output: str, layer: str | None, scenario_file: str
         click.echo(f"  {label:{width}}  {fmt.format(plan.baseline[key]):>14}  {fmt.format(plan.kpis[key]):>14}")
     for price, planner in zip(plan.shadow_prices, planner_prices(plan)):
         click.echo(f"  shadow price {price['name']}: {price['value']:.4g} {price['unit']}{_planner_text(planner)}")
+    for use, changes in plan.break_even.items():
+        said = "; ".join(f"{name} {describe_change(change)}" for name, change in changes.items())
+        click.echo(f"  {use} takes no land; it enters on a parcel at: {said}")
 
 
 def _planner_text(planner: dict[str, Any]) -> str:

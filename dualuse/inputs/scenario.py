@@ -158,6 +158,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               choices=("share", "whole")),
     Parameter("min_plant_mwp", float, "MWp", 0.0,
               "smallest PV plant on a parcel (0 = none); any other value makes the model a MILP", lo=0.0),
+    Parameter("lp_method", str, "—", "structured",
+              "how a share-mode LP is solved: structured (column generation over parcels, certified optimal on the "
+              "whole LP, falling back to generic when it cannot certify) or generic (HiGHS interior point IPX with "
+              "crossover)", choices=("structured", "generic")),
     Parameter("mip_gap", float, "relative", 1e-4, "relative optimality gap at which a MILP stops", lo=0.0, hi=1.0),
     Parameter("time_limit_s", float, "s", 600.0, "solver time limit", lo=0.0),
     Parameter("threads", int, "—", 1, "solver threads", lo=1, hi=256),
@@ -195,6 +199,7 @@ class Scenario:
     weight_cost: float
     mode: str
     min_plant_mwp: float
+    lp_method: str
     mip_gap: float
     time_limit_s: float
     threads: int

@@ -25,16 +25,11 @@ check the limit).
 
 from __future__ import annotations
 
-import ctypes
+import dataclasses
 import enum
 import gc
 import math
-import os
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +43,9 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.model.build import build_model
 from dualuse.model.coefficients import Coefficients
 from dualuse.solve.child import CAN_FORK, run_in_child
-from dualuse.solve.handover import CompiledModel, compile_model, lp_names, row_name
+from dualuse.solve.handover import CompiledModel, Handover, compile_model, lp_names, row_name
+from dualuse.solve.quiet import new_highs, objective_scale, run_quietly, stdout_to_stderr
+from dualuse.solve.structured import solve_structured
 
 INF = highspy.kHighsInf
 
@@ -96,79 +93,6 @@ class SolveResult:
     message: str = ""
 
 
-# --------------------------------------------------------------------------- a clean stdout
-
-
-class _Redirect:
-    """File descriptor 1 pointed at 2 while any thread is inside :func:`stdout_to_stderr`."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.depth = 0
-        self.saved: int | None = None
-
-
-_REDIRECT = _Redirect()
-if CAN_FORK:  # a child forked while another thread held the lock must not inherit it held
-    os.register_at_fork(after_in_child=lambda: _REDIRECT.__init__())
-
-
-def _flush_c_stdout() -> None:
-    """Flush C's stdio buffers, where a library's printf output waits."""
-    try:
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError, TypeError):  # no C library to ask (Windows): nothing buffered there to lose
-        pass
-
-
-@contextmanager
-def stdout_to_stderr() -> Iterator[None]:
-    """Send whatever is written to file descriptor 1 (C code included) to file descriptor 2 meanwhile.
-
-    Nested and concurrent uses share one redirection, undone when the last
-    one leaves; Python's buffered stdout is flushed first, so that nothing
-    printed before lands on stderr.  Output that another thread prints to
-    stdout meanwhile goes to stderr too.
-    """
-    state = _REDIRECT
-    with state.lock:
-        if state.depth == 0:
-            try:
-                sys.stdout.flush()
-                state.saved = os.dup(1)
-                os.dup2(2, 1)
-            except (OSError, ValueError, AttributeError):  # no usable stdout: nothing to keep clean
-                state.saved = None
-        state.depth += 1
-    try:
-        yield
-    finally:
-        with state.lock:
-            state.depth -= 1
-            if state.depth == 0 and state.saved is not None:
-                _flush_c_stdout()
-                os.dup2(state.saved, 1)
-                os.close(state.saved)
-                state.saved = None
-
-
-def new_highs(options: dict[str, Any] | None = None) -> highspy.Highs:
-    """A ``highspy.Highs`` with ``options`` set, made with stdout kept clean: every HiGHS of dualuse comes from here."""
-    with stdout_to_stderr():
-        h = highspy.Highs()
-    for key, value in (options or {}).items():
-        h.setOptionValue(key, value)
-    return h
-
-
-def run_quietly(h: highspy.Highs) -> float:
-    """``h.run()`` with stdout kept clean; its wall time [s]."""
-    start = time.perf_counter()
-    with stdout_to_stderr():
-        h.run()
-    return time.perf_counter() - start
-
-
 # --------------------------------------------------------------------------- options and runs
 
 
@@ -183,26 +107,10 @@ def highs_options(scenario: Scenario, is_mip: bool, time_limit_s: float | None =
     if is_mip:
         options["mip_rel_gap"] = scenario.mip_gap
     else:
-        options["solver"] = "ipm"
+        options["solver"] = "ipx"  # by name: with highspy-extras installed, "ipm" would be HiPO
         options["run_crossover"] = "on"
         options["start_crossover_tolerance"] = 1e-4
     return options
-
-
-def objective_scale(cost: np.ndarray) -> int:
-    """HiGHS's ``user_objective_scale`` for an LP: the power of two that brings its largest cost to [1, 2).
-
-    The objective is a sum of unit-free KPIs over whole-region totals, so its
-    coefficients are tiny (1e-8 to 1e-4 per pair at 100,000 parcels) beside
-    the matrix and the bounds; interior point then needs many more
-    iterations, its crossover stops imprecise and the simplex clean-up after
-    it runs long.  HiGHS multiplies the costs by 2^k and reports the
-    objective and the duals unscaled; primal feasibility is unaffected.
-    """
-    largest = float(np.max(np.abs(cost))) if len(cost) else 0.0
-    if not math.isfinite(largest) or largest <= 0.0:
-        return 0
-    return -math.floor(math.log2(largest))
 
 
 def run_highs(compiled: CompiledModel, options: dict[str, Any], *, release: bool = False,
@@ -375,12 +283,15 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
         options["user_objective_scale"] = objective_scale(compiled.arrays.col_cost)
     size = {"rows": compiled.arrays.num_row, "columns": compiled.arrays.num_col,
             "nonzeros": compiled.arrays.num_nz, "mip": int(compiled.is_mip)}
-    outcome = run_compiled(compiled, options, release=True, write_lp=write_lp, names=names)
+    path = _lp_path(compiled, scenario, write_lp)
+    outcome = _run_structured(compiled, coef, options, path) if path["lp_path"] == "structured" else None
+    if outcome is None:
+        outcome = run_compiled(compiled, options, release=True, write_lp=write_lp, names=names)
     result = SolveResult(
         status=outcome.status, message=outcome.message, size=size,
         timings={"handover_s": t_compile + outcome.pass_s, "highs_s": outcome.run_s},
         solver={"name": "HiGHS", "version": outcome.version, "interface": compiled.interface,
-                "handover": compiled.handover.value,
+                "handover": compiled.handover.value, **path,
                 "options": {k: v for k, v in options.items() if k != "output_flag"},
                 "model_status": outcome.model_status},
     )
@@ -389,6 +300,40 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
         _read_back(result, outcome, compiled, coef, released)
         result.timings["readback_s"] = time.perf_counter() - t1
     return result
+
+
+def _lp_path(compiled: CompiledModel, scenario: Scenario, write_lp: str | None) -> dict[str, Any]:
+    """Which path solves the model: ``structured`` for a share-mode LP built here and handed over as its own
+    arrays (unless ``lp_method = "generic"`` or the LP is to be written as HiGHS receives it), else
+    ``generic`` — a MILP, a model a user changed, or the generic path asked for."""
+    if compiled.is_mip:
+        return {"lp_path": "generic", "lp_path_reason": "a MILP"}
+    if scenario.lp_method == "generic":
+        return {"lp_path": "generic", "lp_path_reason": "lp_method = generic"}
+    if compiled.handover is not Handover.ARRAYS:
+        return {"lp_path": "generic", "lp_path_reason": "a model changed through Pyomo"}
+    if write_lp:
+        return {"lp_path": "generic", "lp_path_reason": "--write-lp writes the LP the generic solve receives"}
+    return {"lp_path": "structured", "lp_path_reason": ""}
+
+
+def _run_structured(compiled: CompiledModel, coef: Coefficients, options: dict[str, Any],
+                    path: dict[str, Any]) -> Outcome | None:
+    """The structured solve (:func:`~dualuse.solve.structured.solve_structured`) as an Outcome, or None when it
+    does not certify its answer — then ``path`` says why, and the generic path solves the LP."""
+    start = time.perf_counter()
+    found = solve_structured(compiled.arrays, coef.n_parcels, coef.n_pairs, options)
+    run_s = time.perf_counter() - start
+    path.update(structured_status=found.status.value, structured_rounds=found.rounds,
+                structured_certificate=dataclasses.asdict(found.certificate), structured_s=run_s)
+    if not found.status.has_solution:
+        path.update(lp_path="generic", lp_path_reason=f"structured solve not certified: {found.reason}")
+        return None
+    h = found.highs
+    return Outcome(Status.OPTIMAL, h.modelStatusToString(h.getModelStatus()),
+                   f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}", run_s,
+                   objective=float(found.objective), col_value=found.col_value, row_dual=found.row_dual,
+                   col_dual=found.col_dual[coef.n_pairs:], col_dual_from=coef.n_pairs)
 
 
 def _read_back(result: SolveResult, outcome: Outcome, compiled: CompiledModel, coef: Coefficients,

@@ -60,7 +60,8 @@ from typing import Any
 import highspy
 import numpy as np
 
-from dualuse.solve.highs import LpArrays
+from dualuse.solve.handover import LpArrays
+from dualuse.solve.quiet import new_highs, run_quietly
 from dualuse.solve.structured_master import BASIC, Elastic, Layout, Master, parcel_duals
 from dualuse.solve.structured_pricing import (PRICE_TOLERANCE, Decomposition, best_pairs, decompose,
                                               initial_candidates, lagrangian_bound, reduced_profit, restrict,
@@ -97,11 +98,6 @@ _SOLVER_KEYS = frozenset({"solver", "run_crossover", "start_crossover_tolerance"
 _HIGHS_STATUS = sorted(highspy.HighsBasisStatus.__members__.values(), key=int)
 _STATUS_TEXT = {highspy.HighsModelStatus.kInfeasible: "infeasible", highspy.HighsModelStatus.kUnbounded: "unbounded",
                 highspy.HighsModelStatus.kTimeLimit: "time limit reached"}
-
-
-def _new_highs() -> highspy.Highs:
-    """A fresh HiGHS instance (the only place this module makes one)."""
-    return highspy.Highs()
 
 
 class StructuredStatus(enum.Enum):
@@ -231,7 +227,7 @@ def _run(arrays: LpArrays, options: dict[str, Any],
          basis: tuple[np.ndarray, np.ndarray] | None) -> tuple[highspy.Highs, bool]:
     """Pass ``arrays`` to a new HiGHS, start from ``basis`` when it is one (as many basic statuses
     as rows), run; returns the solver and whether it started from the basis."""
-    h = _new_highs()
+    h = new_highs()
     for key, value in options.items():
         h.setOptionValue(key, value)
     arrays.pass_to(h)
@@ -243,7 +239,7 @@ def _run(arrays: LpArrays, options: dict[str, Any],
             status.col_status = [_HIGHS_STATUS[s] for s in cols.tolist()]
             status.row_status = [_HIGHS_STATUS[s] for s in rows.tolist()]
             warm = h.setBasis(status) == highspy.HighsStatus.kOk
-    h.run()
+    run_quietly(h)
     return h, warm
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
-from dualuse.solve.highs import LpArrays
+from dualuse.solve.handover import LpArrays
 from dualuse.solve.structured_pricing import Decomposition, best_pairs, reduced_profit
 
 #: HiGHS basis statuses (``highspy.HighsBasisStatus``) as small integers.

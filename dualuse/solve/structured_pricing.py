@@ -31,7 +31,8 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 
-from dualuse.solve.highs import LpArrays, objective_scale
+from dualuse.solve.handover import LpArrays
+from dualuse.solve.quiet import objective_scale
 
 #: A reduced cost above this (internal units) makes a pair worth adding: well below HiGHS's default
 #: dual feasibility tolerance (1e-7), so that no pair left out is dual infeasible to HiGHS.
