@@ -76,7 +76,9 @@ def floor_lp(coef: Coefficients, scenario: Scenario) -> FloorLp:
     pairs = np.arange(n_pairs)
     area = coef.area_ha[coef.parcel]
     eta = scenario.delivery_efficiency
-    kappa = scenario.delivery_cost_usd_mwh
+    # per community, per MWh/yr delivered: the per-MWh delivery cost and one connection per household's demand
+    kappa = scenario.delivery_cost_usd_mwh + scenario.connection_cost_usd * np.divide(
+        1.0, coef.household_mwh, out=np.zeros_like(coef.household_mwh), where=coef.household_mwh > 0)
 
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
@@ -107,9 +109,9 @@ def floor_lp(coef: Coefficients, scenario: Scenario) -> FloorLp:
     vals.append(np.ones(n_pairs))
     # budget
     budget_cols, budget_vals = [pairs], [coef.cost_usd]
-    if n_comm and kappa > 0:
+    if n_comm and np.any(kappa > 0):
         budget_cols.append(served)
-        budget_vals.append(np.full(n_comm, kappa))
+        budget_vals.append(kappa)
     add(np.concatenate(budget_cols), np.concatenate(budget_vals), -INF, scenario.budget_usd, ("budget", None))
     # LDN, per land type without water, or pooled
     water = LAND_TYPES.index("water")
@@ -162,7 +164,7 @@ def floor_lp(coef: Coefficients, scenario: Scenario) -> FloorLp:
     cost_weight = -scenario.weight_cost / cost_scale
     cost = np.zeros(n_cols)
     cost[:n_pairs] = harvest_weight * coef.productivity_t + cost_weight * coef.cost_usd
-    cost[served] = (cost_weight * kappa if kappa > 0 else 0.0) + served_weight
+    cost[served] = np.where(kappa > 0, cost_weight * kappa, 0.0) + served_weight
     if coef.max_energy_mwh > 0:
         cost[export] = scenario.weight_energy / coef.max_energy_mwh
 

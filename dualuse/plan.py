@@ -142,6 +142,10 @@ class Plan:
         """KPI, unit, baseline and plan side by side; then the shadow prices."""
         rows = [{"kpi": k, "unit": KPI_UNITS[k][0], "baseline": self.baseline.get(k, math.nan),
                  "plan": self.kpis[k], "meaning": KPI_UNITS[k][1]} for k in KPI_UNITS]
+        today, planned = access_equity(self.coef, np.zeros_like(self.coef.demand_mwh)), access_equity(
+            self.coef, self.result.served_mwh)
+        rows += [{"kpi": k, "unit": unit, "baseline": today[k], "plan": planned[k], "meaning": meaning}
+                 for k, (unit, meaning) in ACCESS_EQUITY_UNITS.items()]
         rows += [{"kpi": f"shadow_{s['name']}", "unit": s["unit"], "baseline": math.nan, "plan": s["value"],
                   "meaning": s["meaning"]} for s in self.shadow_prices]
         rows += [{"kpi": f"break_even_{use}_{name}", "unit": "relative change", "baseline": math.nan,
@@ -152,6 +156,42 @@ class Plan:
         rows.append({"kpi": "objective", "unit": "-", "baseline": math.nan, "plan": self.objective,
                      "meaning": "weighted sum of the unit-free KPIs less the cost tie-break"})
         return pd.DataFrame(rows)
+
+
+#: How evenly access is shared, beside the KPIs (not linear in the model's columns, so not in the KPI table):
+#: name -> (unit, meaning).
+ACCESS_EQUITY_UNITS: dict[str, tuple[str, str]] = {
+    "min_access_share": ("share", "access share (served over unserved demand) of the worst-served community "
+                         "with demand"),
+    "access_gini": ("—", "Gini coefficient of the access shares of the communities with demand (0: all the "
+                    "same share; towards 1: access to a few)"),
+}
+
+
+def access_equity(coef: Coefficients, served_mwh: np.ndarray) -> dict[str, float]:
+    """The worst-served community's access share and the Gini coefficient of the access shares, over the
+    communities with demand (NaN for both when no community has any)."""
+    with_demand = coef.demand_mwh > 0
+    if not with_demand.any():
+        return {"min_access_share": math.nan, "access_gini": math.nan}
+    share = np.asarray(served_mwh, dtype=float)[with_demand] / coef.demand_mwh[with_demand]
+    return {"min_access_share": float(share.min()), "access_gini": gini(share)}
+
+
+def gini(values: np.ndarray) -> float:
+    r"""The Gini coefficient of non-negative values: half their mean absolute difference over their mean.
+
+    .. math:: G = \frac{\sum_i \sum_j |a_i - a_j|}{2 n^2 \bar a}
+                = \frac{2 \sum_k k\, a_{(k)}}{n \sum_k a_k} - \frac{n + 1}{n}
+
+    with :math:`a_{(k)}` the values in ascending order (:math:`k = 1 … n`);
+    0 when every value is 0.
+    """
+    ordered = np.sort(np.asarray(values, dtype=float))
+    n, total = ordered.size, float(ordered.sum())
+    if n == 0 or total <= 0:
+        return 0.0
+    return max(float(2.0 * (np.arange(1, n + 1) @ ordered) / (n * total) - (n + 1) / n), 0.0)
 
 
 def make_plan(region: Region, catalogue: Catalogue, scenario: Scenario, coef: Coefficients,

@@ -120,7 +120,14 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
     if "communities" in pyogrio.list_layers(path)[:, 0]:
         communities = pd.DataFrame(pyogrio.read_dataframe(path, layer="communities", read_geometry=False))
         served = float(communities["served_mwh"].sum())
-    total_cost = float(cost.sum()) + scenario["delivery_cost_usd_mwh"] * served
+    connected = 0.0
+    if communities is not None:
+        household_mwh = communities["household_kwh_yr"].to_numpy(dtype=float) / 1000.0
+        served_c = communities["served_mwh"].to_numpy(dtype=float)
+        connected = float(np.divide(served_c, household_mwh, out=np.zeros_like(served_c),
+                                    where=household_mwh > 0).sum())
+    total_cost = (float(cost.sum()) + scenario["delivery_cost_usd_mwh"] * served
+                  + scenario.get("connection_cost_usd", 0.0) * connected)
     assert total_cost <= scenario["budget_usd"] * (1 + RTOL) + 1e-3
 
     # 3. LDN per land type (water is not land; a land type that no use can move is reported, not held)
@@ -146,6 +153,9 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
         for _, row in communities.iterrows():
             own = float(by_community.get(row["community_id"], 0.0))
             assert row["served_mwh"] <= eta * own * (1 + RTOL) + 1e-6
+            # the fairness floor: its share of demand, or all its own parcels deliver where that is less
+            floor = min(scenario.get("min_access_share", 0.0) * row["demand_mwh"], eta * own)
+            assert row["served_mwh"] >= floor * (1 - RTOL) - 1e-6, f"fairness floor fails in {row['community_id']}"
     export = float(summary.loc[summary["kpi"] == "export_mwh", "plan"].iloc[0])
     assert export <= scenario["grid_export_mwh"] * (1 + RTOL) + 1e-6
     assert served / scenario["delivery_efficiency"] + export <= energy.sum() * (1 + RTOL) + 1e-6
@@ -168,7 +178,7 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
     assert restored >= scenario["min_restored_ha"] * (1 - RTOL) - 1e-6
     if scenario["mode"] == "whole":
         assert np.all(np.isclose(shares, 0, atol=1e-6) | np.isclose(shares, 1, atol=1e-6))
-    return {"cost_usd": total_cost, "served_mwh": served, "energy_mwh": float(energy.sum()),
+    return {"cost_usd": total_cost, "served_mwh": served, "households_connected": connected, "energy_mwh": float(energy.sum()),
             "productivity_t": float(harvest.sum()), "restored_ha": restored, "ldn_net_ha": float(net.sum()),
             "export_mwh": export}
 

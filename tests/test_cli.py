@@ -62,6 +62,8 @@ def test_golden_example_figures(tmp_path):
     in degradation hot spots are degraded.
     2026-12-01: the objective's normalisers from the data alone (energy over the region's most generation,
     the tie-break's cost over the costliest plan), no longer from the budget and the grid cap.
+    2026-12-01: delivery costed per household connected (connection_cost_usd = USD 733, AMDA 2019) plus per
+    MWh/yr (delivery_cost_usd_mwh = USD 580, was 1,500): a tier-3 household costs USD 1,199 instead of 1,205.
     """
     from pathlib import Path
 
@@ -75,4 +77,4 @@ def test_golden_example_figures(tmp_path):
     assert plan.objective == pytest.approx(GOLDEN["objective"], rel=1e-6)
 
 
-GOLDEN = {"n_pairs": 6777, "rows": 2017, "objective": 1.65325798}
+GOLDEN = {"n_pairs": 6777, "rows": 2017, "objective": 1.65328820}

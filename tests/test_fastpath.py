@@ -90,10 +90,13 @@ def reference_model(coef: Coefficients, scenario: Scenario) -> pyo.ConcreteModel
     for j, i in enumerate(coef.parcel.tolist()):
         pairs_of[i].append(j)
     community = coef.community[coef.parcel]
-    kappa, eta = scenario.delivery_cost_usd_mwh, scenario.delivery_efficiency
+    eta = scenario.delivery_efficiency
+    # per MWh/yr delivered: the per-MWh delivery cost, and one connection per household's demand
+    kappa = [scenario.delivery_cost_usd_mwh + (scenario.connection_cost_usd / h if h > 0 else 0.0)
+             for h in coef.household_mwh.tolist()]
 
     m.allocation = pyo.Constraint(m.I, rule=lambda m, i: sum(m.x[j] for j in pairs_of[i]) == 1)
-    m.budget = pyo.Constraint(expr=sum(m.cost[j] * m.x[j] for j in m.J) + kappa * sum(m.served[c] for c in m.C)
+    m.budget = pyo.Constraint(expr=sum(m.cost[j] * m.x[j] for j in m.J) + sum(kappa[c] * m.served[c] for c in m.C)
                               <= scenario.budget_usd)
     land_type = coef.land_type[coef.parcel]
     water = LAND_TYPES.index("water")
@@ -126,12 +129,12 @@ def reference_model(coef: Coefficients, scenario: Scenario) -> pyo.ConcreteModel
     # the costliest plan: every parcel under its costliest use, all demand delivered (not the budget, a limit)
     costliest = np.zeros(coef.n_parcels)
     np.maximum.at(costliest, coef.parcel, coef.cost_usd)
-    cost_scale = max(float(costliest.sum()) + kappa * float(coef.demand_mwh.sum()), 1.0)
+    cost_scale = max(float(costliest.sum()) + float(np.dot(kappa, coef.demand_mwh)), 1.0)
     served = sum(m.served[c] for c in m.C)
     access = served / demand if demand > 0 else 0
     energy = (served + m.export) / coef.max_energy_mwh if coef.max_energy_mwh > 0 else 0
     harvest = sum(m.harvest[j] * m.x[j] for j in m.J) / baseline_t if baseline_t > 0 else 0
-    spent = (sum(m.cost[j] * m.x[j] for j in m.J) + kappa * served) / cost_scale
+    spent = (sum(m.cost[j] * m.x[j] for j in m.J) + sum(kappa[c] * m.served[c] for c in m.C)) / cost_scale
     m.objective = pyo.Objective(expr=scenario.weight_access * access + scenario.weight_energy * energy
                                 + scenario.weight_productivity * harvest - scenario.weight_cost * spent,
                                 sense=pyo.maximize)
@@ -271,7 +274,7 @@ def test_matrix_equals_standard_form_compiler(region: Any, overrides: dict[str, 
 
 
 #: A scenario in which every family of the table has rows (the example region has communities).
-EVERY_FAMILY = {"max_pv_share": 0.1, "min_restored_ha": 500.0, "min_plant_mwp": 2.0}
+EVERY_FAMILY = {"max_pv_share": 0.1, "min_restored_ha": 500.0, "min_plant_mwp": 2.0, "min_access_share": 0.2}
 
 
 def family_rows(compiled: Any, component: Any, order: list[Any]) -> dict[str, Any]:
@@ -485,6 +488,13 @@ def test_deactivated_rows_fixed_and_rebounded_variables(region: Any) -> None:
     assert changed.x[siblings].sum() == pytest.approx(1.0)
 
 
+def delivery_cost_usd(coef: Any, scenario: Any, served_mwh: np.ndarray) -> float:
+    """The cost of delivering ``served_mwh``: per MWh/yr, and per household connected."""
+    households = np.divide(served_mwh, coef.household_mwh, out=np.zeros_like(served_mwh),
+                           where=coef.household_mwh > 0)
+    return float(scenario.delivery_cost_usd_mwh * served_mwh.sum() + scenario.connection_cost_usd * households.sum())
+
+
 def test_replaced_expression_sends_the_model_through_the_compiler(region: Any) -> None:
     """A built row given a new expression is no longer what the arrays say: the compiler takes the whole model."""
     coef, scenario = coefficients(region)
@@ -493,7 +503,7 @@ def test_replaced_expression_sends_the_model_through_the_compiler(region: Any) -
     m.budget.set_value(m.budget.body <= scenario.budget_usd / 4)
     result, _ = solve_both(m, coef, scenario)
     assert FAST not in result.solver["interface"]
-    assert float(coef.cost_usd @ result.x) + scenario.delivery_cost_usd_mwh * result.served_mwh.sum() <= (
+    assert float(coef.cost_usd @ result.x) + delivery_cost_usd(coef, scenario, result.served_mwh) <= (
         scenario.budget_usd / 4 * (1 + 1e-6))
     assert result.objective < base.objective
 
@@ -506,7 +516,7 @@ def test_changed_named_total_sends_the_model_through_the_compiler(region: Any) -
     m.cost_usd.set_value(4 * m.cost_usd.expr)  # every action now costs four times as much
     result, _ = solve_both(m, coef, scenario)
     assert FAST not in result.solver["interface"]
-    spent = float(coef.cost_usd @ result.x) + scenario.delivery_cost_usd_mwh * result.served_mwh.sum()
+    spent = float(coef.cost_usd @ result.x) + delivery_cost_usd(coef, scenario, result.served_mwh)
     assert spent <= scenario.budget_usd / 4 * (1 + 1e-6)
     assert result.objective < base.objective
 

@@ -52,7 +52,8 @@ def test_cost_is_measured_against_the_costliest_plan(region):
     scenario = make_scenario({})
     coef = compute_coefficients(region, CAT, scenario)
     costliest = sum(coef.cost_usd[coef.parcel == i].max() for i in range(coef.n_parcels))
-    expected = costliest + scenario.delivery_cost_usd_mwh * coef.demand_mwh.sum()
+    expected = (costliest + scenario.delivery_cost_usd_mwh * coef.demand_mwh.sum()
+                + scenario.connection_cost_usd * coef.households[coef.demand_mwh > 0].sum())
     assert cost_scale_usd(coef, scenario) == pytest.approx(expected, rel=1e-12)
     assert cost_scale_usd(coef, scenario.replace(budget_usd=1.0)) == cost_scale_usd(coef, scenario)
 

@@ -161,7 +161,8 @@ def scaled(catalogue: Catalogue, scenario: Scenario, factor: float) -> tuple[Cat
     return (dataclasses.replace(catalogue, uses=uses),
             scenario.replace(budget_usd=scenario.budget_usd * factor,
                              grid_cost_usd_mw_km=scenario.grid_cost_usd_mw_km * factor,
-                             delivery_cost_usd_mwh=scenario.delivery_cost_usd_mwh * factor))
+                             delivery_cost_usd_mwh=scenario.delivery_cost_usd_mwh * factor,
+                             connection_cost_usd=scenario.connection_cost_usd * factor))
 
 
 @settings(max_examples=5, **SETTINGS)

@@ -46,7 +46,9 @@ def join(items: list[str]) -> str:
 
 
 def amount_text(unit: str, amount: float) -> str:
-    """A relaxation in its unit: money rounded up, anything else to the whole unit."""
+    """A relaxation in its unit: money rounded up, a share as a percentage, anything else to the whole unit."""
+    if unit.startswith("share of "):
+        return f"{amount:.1%} {unit.removeprefix('share ')}"
     return usd(amount, up=True) if unit == "USD" else f"{amount:,.0f} {unit}"
 
 

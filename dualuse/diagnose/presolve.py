@@ -30,7 +30,9 @@ from dualuse.inputs.region import Region
 from dualuse.inputs.schema import Problem
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.access import access_floor
 from dualuse.model.families import FAMILIES, FAMILY, RESTORATION, ldn_groups, requirement
+from dualuse.model.kpis import delivery_cost_usd_per_mwh
 from dualuse.vocabulary import LAND_TYPES, USES
 
 #: Coefficients above this (in any row) make HiGHS's tolerances meaningless.
@@ -186,6 +188,7 @@ def presolve_checks(coef: Coefficients, scenario: Scenario, region: Region | Non
     findings += _check_restoration(coef, scenario)
     findings += _check_budget(coef, scenario, region, findings)
     findings += _check_communities(coef, scenario, region)
+    findings += _check_access_floor(coef, scenario, region)
     findings += _check_plant_size(coef, scenario)
     findings += _check_coefficients(coef, scenario, region)
     return sorted(findings, key=lambda f: f.severity != "error")
@@ -356,7 +359,7 @@ def _check_budget(coef: Coefficients, scenario: Scenario, region: Region | None,
                    f"it pays for at most {budget / cheapest:.1%} of that parcel"),
                 "raise budget_usd, or check its unit (USD, not USD M)", current=budget, suggested=cheapest))
         most = float(np.maximum.reduceat(coef.cost_usd, _starts(coef)).sum())
-        most += scenario.delivery_cost_usd_mwh * float(coef.demand_mwh.sum())
+        most += float(delivery_cost_usd_per_mwh(coef, scenario) @ coef.demand_mwh)
         if budget > most * (1 + 1e-9) and most > 0:
             out.append(Finding(
                 "warning", "budget_binds", "budget_usd",
@@ -391,6 +394,34 @@ def _check_communities(coef: Coefficients, scenario: Scenario, region: Region | 
             f"{stranded.sum()} community(ies) with {coef.households[stranded].sum():,.0f} unserved households "
             f"({coef.demand_mwh[stranded].sum():,.0f} MWh/yr) cannot be served: {why}",
             fix, ids=ids, count=int(stranded.sum())))
+    return out
+
+
+def _check_access_floor(coef: Coefficients, scenario: Scenario, region: Region | None) -> list[Finding]:
+    """A warning for the communities whose own parcels cannot deliver the fairness floor: the floor is
+    capped at what they can deliver, or (no parcel that can carry PV) they are left out of it."""
+    floor = access_floor(coef, scenario)
+    ids = np.asarray(coef.community_id, dtype=object) if coef.community_id else np.arange(coef.demand_mwh.size)
+    out = []
+    capped = floor.community[floor.capped]
+    if capped.size:
+        worst = float(floor.share[floor.capped].min())
+        out.append(Finding(
+            "warning", "access_floor_capped", "min_access_share",
+            f"{capped.size} community(ies) cannot get {scenario.min_access_share:.1%} of their demand from their "
+            f"own parcels (the least reaches {worst:.1%}): their fairness floor is what their parcels can "
+            "deliver, every one of them under its most productive PV use",
+            "lower min_access_share, or link these communities to more parcels",
+            current=scenario.min_access_share, suggested=worst, ids=tuple(ids[capped][:5].tolist()),
+            count=int(capped.size)))
+    if floor.left_out.size:
+        out.append(Finding(
+            "warning", "access_floor_left_out", "min_access_share",
+            f"{floor.left_out.size} community(ies) with demand are left out of the fairness floor: no parcel of "
+            "theirs can carry PV",
+            "link these communities to parcels that can carry PV, or accept that they are not served",
+            current=scenario.min_access_share, ids=tuple(ids[floor.left_out][:5].tolist()),
+            count=int(floor.left_out.size)))
     return out
 
 

@@ -103,7 +103,8 @@ def _check_geometry_kinds(frame: gpd.GeoDataFrame, layer: str, problems: list[Pr
 def check_communities(frame: pd.DataFrame, layer: str, problems: list[Problem]) -> None:
     """Check every column of the communities table in place.
 
-    An empty ``household_kwh_yr`` means "the tier default", so it stays NaN.
+    An empty ``household_kwh_yr`` means "the tier default" and an empty ``mtf_tier`` "the scenario's
+    tier", so they stay NaN.
     """
     for column in COMMUNITY_COLUMNS:
         if column.name == "community_id":
@@ -136,7 +137,8 @@ def _check_community_ids(frame: pd.DataFrame, layer: str, problems: list[Problem
 
 
 def _check_optional_number(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
-    """A number column whose empty values stay NaN: text, infinite or out-of-range values are errors."""
+    """A number column whose empty values stay NaN: text, infinite or out-of-range values are errors, and so
+    are fractions in a column of whole numbers."""
     raw = frame[column.name]
     vals = pd.to_numeric(raw, errors="coerce")
     bad_text = raw.notna().to_numpy() & vals.isna().to_numpy()
@@ -146,11 +148,14 @@ def _check_optional_number(frame: pd.DataFrame, column: Column, layer: str, prob
     with np.errstate(invalid="ignore"):
         bad = bad_text | np.isinf(arr) | (arr < (column.lo or 0.0)) | (
             arr > (column.hi if column.hi is not None else np.inf))
+        if column.kind == "int":
+            bad |= np.isfinite(arr) & (arr != np.round(arr))
     if bad.any():
         ids = frame["community_id"] if "community_id" in frame.columns else pd.Series(frame.index)
         hi = f" up to {column.hi:g}" if column.hi is not None else ""
+        whole = "whole " if column.kind == "int" else ""
         problems.append(Problem("error", layer, column.name,
-                                f"{bad.sum()} value(s) are not numbers from {column.lo or 0.0:g}{hi} "
+                                f"{bad.sum()} value(s) are not {whole}numbers from {column.lo or 0.0:g}{hi} "
                                 f"[{column.unit}]", FIXES[column.name],
                                 tuple(ids.to_numpy()[bad][:5]), int(bad.sum())))
     frame[column.name] = arr

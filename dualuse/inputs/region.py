@@ -31,7 +31,8 @@ class Region:
     Attributes
     ----------
     parcels : GeoDataFrame — the input layer as read, in its own CRS, one row per parcel
-    communities : DataFrame — ``community_id``, ``unserved_households``, ``household_kwh_yr`` (NaN = tier default)
+    communities : DataFrame — ``community_id``, ``unserved_households``, ``household_kwh_yr`` (NaN = tier default),
+        ``mtf_tier`` (NaN = the scenario's)
     area_ha : ndarray — parcel area from an equal-area CRS [ha]
     land_type : ndarray of int8 — index into :data:`LAND_TYPES`
     community : ndarray of int64 — index into ``communities``, −1 for none
@@ -173,7 +174,8 @@ def _read_communities(path: str, parcel_layer: str, problems: list[Problem]) -> 
     """The optional communities layer or table, checked; an empty frame when absent."""
     empty = pd.DataFrame({"community_id": pd.Series([], dtype="string"),
                           "unserved_households": pd.Series([], dtype=float),
-                          "household_kwh_yr": pd.Series([], dtype=float)})
+                          "household_kwh_yr": pd.Series([], dtype=float),
+                          "mtf_tier": pd.Series([], dtype=float)})
     names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     if COMMUNITIES_LAYER not in names or COMMUNITIES_LAYER == parcel_layer:
         return empty
@@ -191,7 +193,7 @@ def _read_communities(path: str, parcel_layer: str, problems: list[Problem]) -> 
     check_communities(frame, layer, problems)
     if any(p.severity == "error" and p.column == "community_id" for p in problems[before:]):
         return None  # the parcels cannot be linked to communities without usable ids
-    keep = ["community_id", "unserved_households", "household_kwh_yr"]
+    keep = ["community_id", "unserved_households", "household_kwh_yr", "mtf_tier"]
     if "geometry" in frame.columns and frame["geometry"].notna().any():
         keep.append("geometry")
     return frame.reindex(columns=keep).reset_index(drop=True)

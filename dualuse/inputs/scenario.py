@@ -122,16 +122,26 @@ PARAMETERS: tuple[Parameter, ...] = (
               "share of generation that reaches households through mini-grid and storage (losses)",
               lo=0.01, hi=1.0,
               source="planning assumption: distribution and battery round-trip losses of about 15 %"),
-    Parameter("delivery_cost_usd_mwh", float, "USD per MWh/yr", 1500.0,
-              "capital cost of delivering 1 MWh/yr to households (mini-grid, storage, connections)", lo=0.0,
-              source="planning assumption: about USD 1,200 per connection (ESMAP 2019, Mini Grids for Half a "
-                     "Billion People) over 0.8 MWh/yr per tier-3 household"),
+    Parameter("connection_cost_usd", float, "USD per household", 733.0,
+              "capital cost of connecting one household (distribution and customer connection), paid for "
+              "every household served", lo=0.0,
+              source="AMDA 2019 benchmarking of African mini-grids: USD 733 per connection (Africa Minigrid "
+                     "Developers Association, Benchmarking Africa's Minigrids)"),
+    Parameter("delivery_cost_usd_mwh", float, "USD per MWh/yr", 580.0,
+              "capital cost that grows with the energy delivered: storage for the evening and distribution "
+              "sized to the load, per MWh/yr delivered to households", lo=0.0,
+              source="planning assumption: the rest of about USD 1,200 per connection (ESMAP 2019, Mini Grids "
+                     "for Half a Billion People) once USD 733 per connection (connection_cost_usd) is counted, "
+                     "over 0.8 MWh/yr per tier-3 household: (1,200 − 733) / 0.803 ≈ USD 580 per MWh/yr"),
     Parameter("grid_export_mwh", float, "MWh/yr", 300_000.0,
               "largest yearly energy the grid can take from the region's PV", lo=0.0),
     Parameter("grid_cost_usd_mw_km", float, "USD per MWp·km", 5000.0,
               "cost of connecting 1 MWp of PV over 1 km to the grid", lo=0.0,
               source="planning assumption: OnSSET medium-voltage line cost USD 7,000/km (Mentis et al. 2017) "
                      "shared by about 1.4 MW"),
+    Parameter("min_access_share", float, "share of demand", 0.0,
+              "fairness floor: every community with demand gets at least this share of its unserved demand, "
+              "or as much as its own parcels can deliver if that is less (0 = off)", lo=0.0, hi=1.0),
     Parameter("max_pv_share", float, "share of area", 1.0,
               "largest share of the region's area under solar and agrivoltaics", lo=0.0, hi=1.0),
     Parameter("min_restored_ha", float, "ha", 0.0, "smallest area under restoration", lo=0.0),
@@ -176,9 +186,11 @@ class Scenario:
     food_floor: float
     mtf_tier: int
     delivery_efficiency: float
+    connection_cost_usd: float
     delivery_cost_usd_mwh: float
     grid_export_mwh: float
     grid_cost_usd_mw_km: float
+    min_access_share: float
     max_pv_share: float
     min_restored_ha: float
     weight_access: float

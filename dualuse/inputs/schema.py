@@ -72,8 +72,11 @@ COMMUNITY_COLUMNS: tuple[Column, ...] = (
     Column("unserved_households", "float", "households", "households without electricity", True,
            lo=0.0, hi=1e9),
     Column("household_kwh_yr", "float", "kWh/household/yr",
-           "demand per household; default: the scenario's Multi-Tier Framework tier", False,
+           "demand per household; default: the community's Multi-Tier Framework tier", False,
            lo=0.0, hi=1e6),
+    Column("mtf_tier", "int", "tier", "Multi-Tier Framework tier of the community's household supply "
+           "(1–5, a whole number), for its household demand when household_kwh_yr is empty; default: the "
+           "scenario's mtf_tier", False, lo=1.0, hi=5.0),
 )
 
 #: How to fix a wrong value, per column.
@@ -88,6 +91,7 @@ FIXES: dict[str, str] = {
     "grid_km": "give the distance to the grid in km, 0 or more",
     "unserved_households": "give a household count, 0 or more",
     "household_kwh_yr": "give kWh per household per year, 0 or more, or leave it empty for the tier default",
+    "mtf_tier": "give a Multi-Tier Framework tier as a whole number 1 to 5, or leave it empty for the scenario's",
 }
 
 

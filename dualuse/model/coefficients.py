@@ -16,7 +16,7 @@ from dualuse.vocabulary import USES
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.vocabulary import LAND_TYPES
 from dualuse.inputs.region import Region
-from dualuse.inputs.scenario import Scenario
+from dualuse.inputs.scenario import MTF_TIER_KWH_YR, Scenario
 from dualuse.model.ldn import balance_class, ldn_classes, sdg_status
 
 KWH_PER_MWH = 1000.0
@@ -47,6 +47,7 @@ class Coefficients:
     demand_mwh : ndarray — per community, yearly demand of the unserved households [MWh/yr]
     households : ndarray — per community, unserved households
     household_mwh : ndarray — per community, yearly demand of one household [MWh/yr]
+    community_id : tuple of str — per community, its id (the names of per-community rows)
     baseline_productivity_t : float — today's harvest, every parcel under its current use [t DM/yr]
     max_energy_mwh : float — generation with every parcel under its most productive PV use [MWh/yr]
     max_cost_usd : float — the cost of the costliest plan: every parcel under its costliest eligible
@@ -73,6 +74,7 @@ class Coefficients:
     baseline_productivity_t: float
     max_energy_mwh: float
     max_cost_usd: float
+    community_id: tuple[str, ...] = ()
 
     @property
     def n_pairs(self) -> int:
@@ -117,11 +119,19 @@ def eligibility(region: Region, catalogue: Catalogue) -> np.ndarray:
 
 
 def community_demand(region: Region, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per community: demand [MWh/yr], unserved households, and demand per household [MWh/yr]."""
+    """Per community: demand [MWh/yr], unserved households, and demand per household [MWh/yr].
+
+    A household's demand is the community's ``household_kwh_yr`` where given, else that of the
+    community's Multi-Tier Framework tier (``mtf_tier``), else that of the scenario's tier.
+    """
     communities = region.communities
     households = communities["unserved_households"].to_numpy(dtype=float)
     kwh = communities["household_kwh_yr"].to_numpy(dtype=float)
-    household_mwh = np.where(np.isnan(kwh), scenario.household_kwh_yr, kwh) / KWH_PER_MWH
+    tier = (communities["mtf_tier"].to_numpy(dtype=float) if "mtf_tier" in communities.columns
+            else np.full(households.size, np.nan))
+    tier = np.where(np.isnan(tier), scenario.mtf_tier, tier).astype(np.int64)
+    tier_kwh = np.array([MTF_TIER_KWH_YR.get(t, np.nan) for t in range(max(MTF_TIER_KWH_YR) + 1)])[tier]
+    household_mwh = np.where(np.isnan(kwh), tier_kwh, kwh) / KWH_PER_MWH
     return households * household_mwh, households, household_mwh
 
 
@@ -161,7 +171,9 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         community=region.community, demand_mwh=demand_mwh, households=households, household_mwh=household_mwh,
         baseline_productivity_t=float(np.sum(area_ha * region.productivity_t_ha)),
         max_energy_mwh=float(max_energy.sum()),
-        max_cost_usd=float(max_cost.sum()) + scenario.delivery_cost_usd_mwh * float(demand_mwh.sum()),
+        max_cost_usd=(float(max_cost.sum()) + scenario.delivery_cost_usd_mwh * float(demand_mwh.sum())
+                      + scenario.connection_cost_usd * float(households[demand_mwh > 0].sum())),
+        community_id=tuple(region.communities["community_id"].astype(str).tolist()),
     )
 
 

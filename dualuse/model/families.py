@@ -28,6 +28,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dualuse.inputs.scenario import Scenario
+from dualuse.model.access import access_floor
 from dualuse.model.coefficients import Coefficients, land_type_name
 from dualuse.model.kpis import export_column, served_columns
 from dualuse.model.rows import INF, MatrixForm, Rows
@@ -169,6 +170,28 @@ def community_supply(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenari
         np.concatenate([np.ones(n_communities), -scenario.delivery_efficiency * coef.energy_mwh[supplied]]),
         -INF, 0.0, n_communities)
     return FamilyRows(rows, "delivery to a community ≤ η × its parcels' generation [MWh/yr]", m.COMMUNITIES)
+
+
+def min_access(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> FamilyRows | None:
+    r"""Fair access: every community with demand gets at least a share of it.
+
+    .. math:: \frac{s_c}{D_c} \ge \min\Big(m, \frac{R_c}{D_c}\Big) \quad \forall c \in C: D_c > 0, R_c > 0
+
+    with :math:`m` the floor (``min_access_share``), :math:`D_c` the
+    community's demand and :math:`R_c` the most its own parcels can deliver
+    (:func:`access_floor`).  The row is stated as a share of the demand, so
+    its dual is the objective per unit share of that community's floor;
+    absent when :math:`m = 0`.
+    """
+    floor = access_floor(coef, scenario)
+    if not floor.community.size:
+        return None
+    ids = [coef.community_id[c] if coef.community_id else str(c) for c in floor.community.tolist()]
+    m.ACCESS_FLOOR = pyo.Set(initialize=ids, ordered=True, doc="communities under the fairness floor")
+    n_rows = floor.community.size
+    rows = Rows.from_entries(np.arange(n_rows), served_columns(coef)[floor.community],
+                             1.0 / coef.demand_mwh[floor.community], floor.share, INF, n_rows)
+    return FamilyRows(rows, "delivery to a community / its demand ≥ the fairness floor", m.ACCESS_FLOOR)
 
 
 def energy_balance(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> FamilyRows:
@@ -436,6 +459,19 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
         Dual(name="ldn_{group}", unit="objective per ha",
              meaning="objective gained per ha less net LDN gain required in {group}", sign=-1, per=_unit)),
     ConstraintFamily("community_supply", community_supply, "coupling", Words("delivery to each community")),
+    ConstraintFamily(
+        "min_access", min_access, "coupling",
+        Words("the fairness floor", row="the fairness floor of community '{group}'",
+              whole="the fairness floor", others="the fairness floor of the other communities",
+              short="{requirement} falls {amount} short{under}",
+              relaxed="{requirement} is {amount} out of reach: lower min_access_share from {current} to "
+                      "{suggested} or below",
+              fix="lower min_access_share from {current} to {suggested} or below"),
+        Relaxation(slack=+1, parameter="min_access_share", per_unit=_one, measure="per_unit",
+                   unit="share of demand", digits=4),
+        Dual(name="min_access_{group}", unit="objective per unit share",
+             meaning="objective gained per unit lower share of its demand guaranteed to community {group}",
+             sign=-1, per=_unit)),
     ConstraintFamily("energy_balance", energy_balance, "coupling", Words("the energy balance"),
                      dual=Dual(name="energy_balance", unit="objective per MWh/yr",
                                meaning="objective gained per extra MWh/yr generated", sign=+1, per=_unit)),

@@ -99,6 +99,19 @@ def _per_household(coef: Coefficients) -> np.ndarray:
     return np.divide(1.0, coef.household_mwh, out=np.zeros_like(coef.household_mwh), where=coef.household_mwh > 0)
 
 
+def delivery_cost_usd_per_mwh(coef: Coefficients, scenario: Scenario) -> np.ndarray:
+    r"""Per community, the capital cost of each MWh/yr delivered [USD per MWh/yr]: the part that grows with
+    energy, and the household connections it takes.
+
+    .. math:: \kappa_c = \kappa + K_{conn} / h_c
+
+    with :math:`\kappa` the delivery cost per MWh/yr (``delivery_cost_usd_mwh``), :math:`K_{conn}` the
+    cost of one connection (``connection_cost_usd``) and :math:`h_c` one household's demand in community
+    :math:`c` [MWh/yr]: serving :math:`s_c` connects :math:`s_c / h_c` households.
+    """
+    return scenario.delivery_cost_usd_mwh + scenario.connection_cost_usd * _per_household(coef)
+
+
 def _land(coef: Coefficients) -> np.ndarray:
     """Per pair: is the parcel land for LDN (:attr:`~dualuse.model.coefficients.Coefficients.is_land`)?"""
     return coef.is_land[coef.parcel]
@@ -207,9 +220,9 @@ KPIS: tuple[Kpi, ...] = (
     *(_ldn_net_under(mode) for mode in LDN_BASELINES),
     Kpi("soc_change_t", "t C", "change of the soil organic carbon stock over the horizon",
         lambda c, s: _row([_pairs(c, c.soc_change_t)]), lambda c, s: _most_per_parcel(c, c.soc_change_t)),
-    Kpi("cost_usd", "USD", "capital cost of the plan, delivery included (in the objective: over the costliest "
-        "plan's cost)",
-        lambda c, s: _row([_pairs(c, c.cost_usd), _served(c, s.delivery_cost_usd_mwh)]), cost_scale_usd, -1),
+    Kpi("cost_usd", "USD", "capital cost of the plan, delivery and household connections included (in the "
+        "objective: over the costliest plan's cost)",
+        lambda c, s: _row([_pairs(c, c.cost_usd), _served(c, delivery_cost_usd_per_mwh(c, s))]), cost_scale_usd, -1),
     Kpi("budget_usd", "USD", "budget", lambda c, s: _row([], constant=s.budget_usd),
         lambda c, s: max(s.budget_usd, 1.0)),
     *(_use_area(u) for u in USES),

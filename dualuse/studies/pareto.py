@@ -42,7 +42,7 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario, load_scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.kpis import KPI_UNITS
+from dualuse.model.kpis import KPI_UNITS, delivery_cost_usd_per_mwh
 from dualuse.model.rows import linear
 from dualuse.progress import Progress
 from dualuse.studies.executor import Task, describe_executor, execute, open_executor, share
@@ -112,8 +112,9 @@ def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
     if kpi == "cost_usd":
         pairs = np.flatnonzero(coef.cost_usd)
         body = linear(coef.cost_usd[pairs], [x[j] for j in pairs])
-        if served and scenario.delivery_cost_usd_mwh > 0:
-            body += linear([scenario.delivery_cost_usd_mwh] * len(served), served)
+        per_mwh = delivery_cost_usd_per_mwh(coef, scenario)
+        if served and np.any(per_mwh > 0):
+            body += linear(per_mwh, served)
         return body, max(scenario.budget_usd, float(coef.cost_usd.max(initial=0.0)), 1.0)
     raise UsageError(f"no trade-off front for '{kpi}'; choose among {', '.join(PARETO_KPIS)}")
 
