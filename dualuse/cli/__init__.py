@@ -9,11 +9,12 @@ when it runs, so that ``dualuse --help`` stays fast.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import click
+
+from dualuse.cli.options import emit_json
 
 from dualuse import __version__
 from dualuse.cli.catalogue import catalogue
@@ -32,7 +33,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except DualuseError as exc:
             if getattr(ctx, "_dualuse_json", False):
-                click.echo(json.dumps(exc.to_dict(), default=str))
+                emit_json(exc.to_dict())
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
@@ -41,7 +42,7 @@ class _Group(click.Group):
             if os.environ.get("DUALUSE_DEBUG"):
                 raise
             if getattr(ctx, "_dualuse_json", False):
-                click.echo(json.dumps({"error": "InternalError", "message": f"{type(exc).__name__}: {exc}"}))
+                emit_json({"error": "InternalError", "message": f"{type(exc).__name__}: {exc}"})
             click.echo(f"internal error: {type(exc).__name__}: {exc}\n(set DUALUSE_DEBUG=1 for the traceback, "
                        "and please report it with the input that caused it)", err=True)
             ctx.exit(1)

@@ -3,12 +3,11 @@ the land-cover matrix and each use's LDN response."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from dualuse.cli.options import want_json
+from dualuse.cli.options import emit_json, want_json
 
 _EPILOG = """Examples:
 
@@ -33,7 +32,7 @@ def catalogue(catalogue: str | None, as_json: bool) -> None:
     data = loaded.to_dict()
     data["units"] = {k: unit for k, (unit, _, _) in {**SCALARS, **TABLES}.items()}
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        emit_json(data, indent=2)
         return
     click.echo(_text(data))
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +55,30 @@ def json_default(value: Any) -> Any:
     if isinstance(value, float) and value != value:
         return None
     return str(value)
+
+
+#: The version of the layout of every ``--json`` object; raised when a key changes meaning or goes away.
+JSON_SCHEMA_VERSION = 1
+
+
+def strict(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (numpy's included) as None, so that the JSON is strict."""
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def emit_json(payload: dict[str, Any], indent: int | None = None) -> None:
+    """Print one strict JSON object on stdout (no NaN, no Infinity), led by ``schema_version``."""
+    text = json.dumps({"schema_version": JSON_SCHEMA_VERSION, **strict(payload)}, default=json_default,
+                      allow_nan=False, indent=indent)
+    click.echo(text)
 
 
 def stderr(text: str) -> None:

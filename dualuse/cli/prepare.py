@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from dualuse.cli.options import json_default, want_json
+from dualuse.cli.options import emit_json, want_json
 
 _PREPARE_EPILOG = """\b
 Units and scales:
@@ -113,7 +112,7 @@ def prepare(aoi: str, output: str, as_json: bool, **options: Any) -> None:
         "notes": prepared.notes,
     }
     if as_json:
-        click.echo(json.dumps(summary, default=json_default))
+        emit_json(summary)
         return
     click.echo(f"region written to {output}: {len(parcels):,} parcels in {prepared.crs.name}"
                + (f", {summary['communities']:,} communities" if prepared.communities is not None else ""))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 import click
 
-from dualuse.cli.options import want_json
+from dualuse.cli.options import emit_json, want_json
 
 _REPORT_EPILOG = """\b
 Examples:
@@ -29,8 +28,7 @@ def report(source: str, output: str | None, as_json: bool) -> None:
 
     written = write_report(source, output)
     if as_json:
-        click.echo(json.dumps({"html": str(written.html), "pngs": [str(p) for p in written.pngs],
-                               "timings": written.seconds}))
+        emit_json({"html": str(written.html), "pngs": [str(p) for p in written.pngs], "timings": written.seconds})
         return
     click.echo(f"report written to {written.html}")
     for png in written.pngs:

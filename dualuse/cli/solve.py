@@ -6,12 +6,11 @@ input recorded in its run table and says whether the result is the same.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from dualuse.cli.options import json_default, scenario_options, want_json
+from dualuse.cli.options import emit_json, scenario_options, want_json
 from dualuse.errors import UsageError
 from dualuse.inputs.scenario import PARAMETERS, load_scenario, make_scenario, parameters_markdown, parse_sets
 
@@ -100,7 +99,7 @@ def solve(region: str | None, output: str, layer: str | None, scenario_file: str
         payload = plan_json(plan, output)
         if rerun_info is not None:
             payload["rerun"] = rerun_info
-        click.echo(json.dumps(payload, default=json_default))
+        emit_json(payload)
         return
     click.echo(f"plan written to {output}  (status {plan.status.value}, objective {plan.objective:.6g})")
     width = max(len(label) for _, label, _ in _HEADLINE)
@@ -177,7 +176,7 @@ def validate(region: str, layer: str | None, scenario_file: str | None, sets: tu
     scenario = load_scenario(scenario_file, parse_sets(sets))
     report = validate_region(region, layer, scenario=scenario, catalogue=catalogue)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), default=json_default))
+        emit_json(report.to_dict())
     else:
         click.echo(report.table())
     click.get_current_context().exit(report.exit_code)

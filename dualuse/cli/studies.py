@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import click
 
-from dualuse.cli.options import executor_options, json_default, stderr, want_json
+from dualuse.cli.options import emit_json, executor_options, stderr, want_json
 from dualuse.errors import UsageError
 from dualuse.inputs.scenario import load_scenario, parse_sets
 
@@ -53,10 +52,10 @@ def sweep_command(region: str, sweep_file: str, output: str, layer: str | None, 
                            log=None if quiet else stderr)
     counts = result.counts()
     if as_json:
-        click.echo(json.dumps({"output": output, "scenarios": len(result.rows), "solved": result.solved,
-                               "reused": result.reused, "counts": counts, "varied": result.varied,
-                               "results": f"{output}/results.gpkg", "plots": [str(p) for p in result.plots],
-                               "timings": {"start_workers_s": start_s, **result.timings}}))
+        emit_json({"output": output, "scenarios": len(result.rows), "solved": result.solved,
+                   "reused": result.reused, "counts": counts, "varied": result.varied,
+                   "results": f"{output}/results.gpkg", "plots": [str(p) for p in result.plots],
+                   "timings": {"start_workers_s": start_s, **result.timings}})
         return
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
     click.echo(f"{len(result.rows)} scenarios ({summary}); {result.solved} solved now, {result.reused} reused")
@@ -119,9 +118,8 @@ def pareto_command(region: str, maximise: str, against: str, points: int, output
     frame = front.points
     if as_json:
         columns = ["point", "role", "epsilon", maximise, against, f"rate_{maximise}_per_{against}", "knee", "plan"]
-        click.echo(json.dumps({"output": output, "maximise": maximise, "against": against,
-                               "optimum": front.optimum, "failed": front.failed, "knee": front.knee,
-                               "points": frame[columns].to_dict(orient="records")}, default=json_default))
+        emit_json({"output": output, "maximise": maximise, "against": against, "optimum": front.optimum,
+                   "failed": front.failed, "knee": front.knee, "points": frame[columns].to_dict(orient="records")})
         return
     unit_a, unit_b = KPI_UNITS[maximise][0], KPI_UNITS[against][0]
     click.echo(f"{len(frame)} non-dominated plans between {maximise} [{unit_a}] and {against} [{unit_b}]"

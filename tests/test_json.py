@@ -1,0 +1,59 @@
+"""Every command's ``--json`` as a script reads it: one strict JSON object alone on stdout, run as a subprocess
+(C libraries such as HiGHS print where click's test runner cannot see), with ``schema_version``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _refuse(constant: str) -> None:
+    raise ValueError(f"not strict JSON: {constant}")
+
+
+def dualuse_json(*args: str, code: int = 0) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "dualuse", *args, "--json"], capture_output=True, text=True,
+                          env=env, check=False, timeout=300)
+    assert done.returncode == code, done.stderr
+    payload = json.loads(done.stdout, parse_constant=_refuse)  # the whole of stdout is one object
+    assert payload["schema_version"] == 1
+    return payload
+
+
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("json") / "plan.gpkg"
+
+
+def test_solve_validate_catalogue_and_report_print_strict_json(plan_file: Path) -> None:
+    region = str(ROOT / "data" / "example_region.gpkg")
+    solved = dualuse_json("solve", region, "-o", str(plan_file))
+    assert solved["status"] == "optimal" and plan_file.exists()
+    assert {"kpis", "shadow_prices", "break_even", "warnings"} <= set(solved)
+    assert dualuse_json("validate", region)["ok"] is True
+    assert dualuse_json("catalogue")["land_cover_matrix"] == "trends_earth_unccd"
+    report = dualuse_json("report", str(plan_file), "-o", str(plan_file.with_suffix(".html")))
+    assert Path(report["html"]).exists()
+
+
+def test_a_refused_input_prints_strict_json_with_exit_2(tmp_path: Path) -> None:
+    payload = dualuse_json("solve", str(tmp_path / "missing.gpkg"), "-o", str(tmp_path / "p.gpkg"), code=2)
+    assert payload["error"] == "InputError" and "missing.gpkg" in payload["message"]
+
+
+@pytest.mark.slow
+def test_pareto_prints_strict_json_without_nan(tmp_path: Path) -> None:
+    region = tmp_path / "region.gpkg"
+    subprocess.run([sys.executable, "-m", "dualuse", "example", "-o", str(region), "--parcels", "120", "--seed", "3"],
+                   env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True)
+    front = dualuse_json("pareto", str(region), "--maximise", "access", "--against", "productivity", "--points", "4",
+                         "-o", str(tmp_path / "front"), "--workers", "1")
+    assert front["points"] and all(p["role"] for p in front["points"])
