@@ -155,8 +155,8 @@ class Plan:
                   "meaning": f"{use} enters on at least one parcel when its {name} changes by this share "
                              f"(−0.2 = 20 % lower; empty: no change of this coefficient alone)"}
                  for use, changes in self.break_even.items() for name, change in changes.items()]
-        rows.append({"kpi": "objective", "unit": OBJECTIVE_UNITS[self.scenario.objective][0], "baseline": math.nan,
-                     "plan": self.objective, "meaning": OBJECTIVE_UNITS[self.scenario.objective][1]})
+        rows.append({"kpi": "objective", "unit": OBJECTIVE_UNITS[self.scenario.objective_mode][0], "baseline": math.nan,
+                     "plan": self.objective, "meaning": OBJECTIVE_UNITS[self.scenario.objective_mode][1]})
         return pd.DataFrame(rows)
 
     def _economics_rows(self) -> list[dict[str, Any]]:
@@ -175,7 +175,7 @@ class Plan:
         return rows
 
     def _priority_rows(self) -> list[dict[str, Any]]:
-        """Each priority level's optimum, and the shadow price of holding it (objective = priorities)."""
+        """Each priority level's optimum, and the shadow price of holding it (objective_mode = priorities)."""
         rows = []
         for level in self.result.priority_levels:
             name = f"priority_{level['level']}_{level['kpi']}"
@@ -189,7 +189,7 @@ class Plan:
         return rows
 
 
-#: The objective's unit and meaning under each ``objective`` of the scenario.
+#: The objective's unit and meaning under each ``objective_mode`` of the scenario.
 OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
     "weighted": ("-", "weighted sum of the unit-free KPIs less the cost tie-break"),
     "net_benefit": ("USD/yr", "net benefit: energy and harvest at their prices less annualised capital and "
@@ -252,7 +252,7 @@ def plan_break_evens(result: SolveResult, coef: Coefficients, catalogue: Catalog
     MILP, a plan without duals, or an objective other than ``weighted`` (the break-evens price the weighted
     objective's coefficients)."""
     if result.status is not Status.OPTIMAL or not result.duals or scenario.mode != "share" \
-            or scenario.min_plant_mwp > 0 or scenario.objective != "weighted":
+            or scenario.min_plant_mwp > 0 or scenario.objective_mode != "weighted":
         return {}
     return break_evens(coef, catalogue, scenario, result.duals, result.x)
 

@@ -77,7 +77,7 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     warnings join ``plan.region.warnings``, and a requirement that no plan
     can meet raises :class:`~dualuse.errors.InfeasibleError` at once, with
     the solver's explanation when ``explain``), then the model is built,
-    changed by ``adjust`` when given, and solved (with ``objective = "priorities"`` and no ``adjust``,
+    changed by ``adjust`` when given, and solved (with ``objective_mode = "priorities"`` and no ``adjust``,
     level by level: :func:`~dualuse.solve.priorities.solve_priorities`); a result without a plan
     raises its typed error.  ``plan.timings`` has a wall time [s] per stage
     (``coefficients_s``, ``presolve_s``, ``plan_s``; the model's build and
@@ -105,7 +105,7 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     t = time.perf_counter()
     region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
     timings["presolve_s"] = time.perf_counter() - t
-    if adjust is None and scenario.objective == "priorities":
+    if adjust is None and scenario.objective_mode == "priorities":
         result = solve_priorities(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp)
     elif adjust is None and not keep_model:
         # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)

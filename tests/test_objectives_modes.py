@@ -51,7 +51,7 @@ def test_priorities_serve_access_first_where_the_weighted_sum_keeps_the_harvest(
     assert weighted.kpis["access"] == pytest.approx(0.0, abs=1e-9)
     assert weighted.kpis["productivity"] == pytest.approx(1.0, rel=1e-9)
 
-    scenario = make_scenario({**OPEN, **weights, "objective": "priorities",
+    scenario = make_scenario({**OPEN, **weights, "objective_mode": "priorities",
                               "priorities": ["access", "productivity"], "priority_tolerance": 0.1})
     plan = solve_region(region, tmp_path / "p.gpkg", scenario=scenario)
     recheck_plan(tmp_path / "p.gpkg", region)
@@ -86,7 +86,7 @@ def test_priorities_serve_access_first_where_the_weighted_sum_keeps_the_harvest(
 def test_a_minimised_priority_is_held_from_above(tmp_path):
     """[access, cost_usd]: the least cost of the most access; cost is held ≤ its optimum by a third level."""
     region = two_village_fields(tmp_path)
-    scenario = make_scenario({**OPEN, "objective": "priorities",
+    scenario = make_scenario({**OPEN, "objective_mode": "priorities",
                               "priorities": ["access", "cost_usd", "productivity"]})
     plan = solve_region(region, scenario=scenario)
     access, cost, productivity = plan.result.priority_levels
@@ -100,7 +100,7 @@ def test_a_minimised_priority_is_held_from_above(tmp_path):
 
 def test_priorities_must_name_kpis_and_parse_from_set():
     assert load_scenario(sets={"priorities": "access, productivity"}).priorities == ("access", "productivity")
-    scenario = make_scenario({"objective": "priorities", "priorities": ["access", "happiness"]})
+    scenario = make_scenario({"objective_mode": "priorities", "priorities": ["access", "happiness"]})
     with pytest.raises(UsageError, match="happiness is not a KPI"):
         from dualuse.model.objective import priority_kpis
         priority_kpis(scenario)
@@ -126,7 +126,7 @@ def test_net_benefit_on_one_field_by_hand(tmp_path, price_export_usd_mwh):
     it loses money and the field keeps its harvest, 2 A t at USD 300/t.
     """
     region = write_region(tmp_path / "r.gpkg", [parcel("cropland", productivity_t_ha=2.0, area_ha=10.0)])
-    scenario = make_scenario({**OPEN, "grid_export_mwh": 1e9, "objective": "net_benefit",
+    scenario = make_scenario({**OPEN, "grid_export_mwh": 1e9, "objective_mode": "net_benefit",
                               "price_export_usd_mwh": price_export_usd_mwh})
     plan = solve_region(region, tmp_path / "p.gpkg", scenario=scenario)
     recheck_plan(tmp_path / "p.gpkg", region)
@@ -167,7 +167,7 @@ def test_lcoe_of_the_plan_pv_by_hand(tmp_path):
 def test_solve_json_reports_levels_and_economics(tmp_path):
     region = two_village_fields(tmp_path)
     out = CliRunner().invoke(cli, ["solve", str(region), "-o", str(tmp_path / "p.gpkg"), "--json",
-                                   "--set", "objective=priorities", "--set", "priorities=access,productivity",
+                                   "--set", "objective_mode=priorities", "--set", "priorities=access,productivity",
                                    "--set", "ldn_scope=off", "--set", "food_floor=0", "--set", "budget_usd=1e9"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)

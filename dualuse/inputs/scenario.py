@@ -163,33 +163,33 @@ PARAMETERS: tuple[Parameter, ...] = (
               "objective weight of land productivity (harvest relative to today)", lo=0.0),
     Parameter("weight_cost", float, "—", 0.001,
               "objective weight of cost (share of the costliest plan's cost): a small tie-break toward cheaper plans", lo=0.0),
-    Parameter("objective", str, "—", "weighted",
+    Parameter("objective_mode", str, "—", "weighted",
               "what the plan optimises: weighted (the weighted sum of the unit-free KPIs, weight_*), priorities "
               "(the KPIs of priorities one after another, lexicographically) or net_benefit (USD/yr: energy and "
               "harvest at their prices less annualised capital and operating costs)",
               choices=("weighted", "priorities", "net_benefit")),
     Parameter("priorities", tuple, "KPI names", ("access", "productivity", "cost_usd"),
-              "with objective = priorities: KPIs in order of priority (names of the plan's KPI table; each "
+              "with objective_mode = priorities: KPIs in order of priority (names of the plan's KPI table; each "
               "maximised, or minimised when less is better), e.g. access,productivity,cost_usd"),
     Parameter("priority_tolerance", float, "relative", 1e-6,
-              "with objective = priorities: the share of a level's optimum that later levels may give up",
+              "with objective_mode = priorities: the share of a level's optimum that later levels may give up",
               lo=0.0, hi=1.0),
     Parameter("price_household_usd_mwh", float, "USD/MWh", 200.0,
-              "with objective = net_benefit: value of energy delivered to households", lo=0.0,
+              "with objective_mode = net_benefit: value of energy delivered to households", lo=0.0,
               source="planning assumption, range USD 200-450/MWh: mini-grid tariffs of about USD 0.20/kWh as "
                      "the target (ESMAP 2019, Mini Grids for Half a Billion People) to about USD 0.45/kWh "
                      "(Malawi Integrated Energy Plan 2024)"),
     Parameter("price_export_usd_mwh", float, "USD/MWh", 50.0,
-              "with objective = net_benefit: value of energy sent to the grid", lo=0.0,
+              "with objective_mode = net_benefit: value of energy sent to the grid", lo=0.0,
               source="planning assumption, range USD 40-60/MWh: grid sale prices of utility solar in Africa, "
                      "Scaling Solar Zambia USD 60.15/MWh (2016), Senegal EUR 38-40/MWh (2018)"),
     Parameter("discount_rate", float, "per year", 0.08,
-              "with objective = net_benefit: discount rate r of the capital recovery factor "
+              "with objective_mode = net_benefit: discount rate r of the capital recovery factor "
               "r(1+r)^n / ((1+r)^n − 1) that annualises capital costs", lo=0.0, hi=1.0,
               source="planning assumption, range 6-12 %: 8 % is a common public planning choice for West "
                      "Africa (e.g. World Bank appraisals)"),
     Parameter("delivery_lifetime_years", float, "years", 20.0,
-              "with objective = net_benefit: life n of the delivery assets and household connections, over "
+              "with objective_mode = net_benefit: life n of the delivery assets and household connections, over "
               "which their capital cost is annualised", lo=1.0, hi=100.0,
               source="planning assumption, range 10-25 years: mini-grid distribution lasts 20-25 years, "
                      "batteries about 10"),
@@ -237,7 +237,7 @@ class Scenario:
     weight_energy: float
     weight_productivity: float
     weight_cost: float
-    objective: str
+    objective_mode: str
     priorities: tuple[str, ...]
     priority_tolerance: float
     price_household_usd_mwh: float

@@ -1,6 +1,6 @@
 r"""The objectives: what a plan optimises, or the least relaxation that explains an infeasible scenario.
 
-The scenario's ``objective`` chooses what a plan optimises:
+The scenario's ``objective_mode`` chooses what a plan optimises:
 
 - ``weighted``: the weighted sum of the unit-free KPIs (:func:`add_weighted_objective`);
 - ``net_benefit``: the net benefit in USD/yr (:func:`add_net_benefit_objective`);
@@ -62,10 +62,10 @@ def objective_factors(coef: Coefficients, scenario: Scenario) -> list[tuple[str,
 
 
 def add_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
-    """The objective the scenario's ``objective`` chooses (for ``priorities``: the first level's)."""
-    if scenario.objective == "net_benefit":
+    """The objective the scenario's ``objective_mode`` chooses (for ``priorities``: the first level's)."""
+    if scenario.objective_mode == "net_benefit":
         add_net_benefit_objective(m, coef, scenario)
-    elif scenario.objective == "priorities":
+    elif scenario.objective_mode == "priorities":
         add_level_objective(m, coef, scenario, priority_kpis(scenario)[0].name)
     else:
         add_weighted_objective(m, coef, scenario)
