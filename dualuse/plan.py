@@ -14,6 +14,7 @@ from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.breakeven import break_evens
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.economics import net_benefit_by_use, pv_lcoe_usd_mwh
 from dualuse.model.families import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
 from dualuse.model.ldn import balance_class, sdg_status
@@ -146,6 +147,7 @@ class Plan:
             self.coef, self.result.served_mwh)
         rows += [{"kpi": k, "unit": unit, "baseline": today[k], "plan": planned[k], "meaning": meaning}
                  for k, (unit, meaning) in ACCESS_EQUITY_UNITS.items()]
+        rows += self._economics_rows() + self._priority_rows()
         rows += [{"kpi": f"shadow_{s['name']}", "unit": s["unit"], "baseline": math.nan, "plan": s["value"],
                   "meaning": s["meaning"]} for s in self.shadow_prices]
         rows += [{"kpi": f"break_even_{use}_{name}", "unit": "relative change", "baseline": math.nan,
@@ -153,9 +155,47 @@ class Plan:
                   "meaning": f"{use} enters on at least one parcel when its {name} changes by this share "
                              f"(−0.2 = 20 % lower; empty: no change of this coefficient alone)"}
                  for use, changes in self.break_even.items() for name, change in changes.items()]
-        rows.append({"kpi": "objective", "unit": "-", "baseline": math.nan, "plan": self.objective,
-                     "meaning": "weighted sum of the unit-free KPIs less the cost tie-break"})
+        rows.append({"kpi": "objective", "unit": OBJECTIVE_UNITS[self.scenario.objective_mode][0], "baseline": math.nan,
+                     "plan": self.objective, "meaning": OBJECTIVE_UNITS[self.scenario.objective_mode][1]})
         return pd.DataFrame(rows)
+
+    def _economics_rows(self) -> list[dict[str, Any]]:
+        """The LCOE of the plan's PV and the net benefit of each use's land (today's beside them)."""
+        coef, result = self.coef, self.result
+        current = (coef.use == USES.index("current")).astype(float)
+        today = net_benefit_by_use(coef, self.scenario, current, np.zeros_like(coef.demand_mwh), 0.0)
+        planned = net_benefit_by_use(coef, self.scenario, result.x, result.served_mwh, result.export_mwh)
+        rows = [{"kpi": "lcoe_pv_usd_mwh", "unit": "USD/MWh", "baseline": math.nan,
+                 "plan": pv_lcoe_usd_mwh(coef, result.x),
+                 "meaning": "levelised cost of the plan's PV generation: capital (grid connection included) "
+                            "annualised over the use's life at discount_rate, plus operating cost, per MWh"}]
+        rows += [{"kpi": f"net_benefit_{use}_usd_yr", "unit": "USD/yr", "baseline": today[use],
+                  "plan": planned[use], "meaning": f"net benefit of the land under {use} (the PV uses share the "
+                  "energy sold in proportion to their generation)"} for use in USES]
+        return rows
+
+    def _priority_rows(self) -> list[dict[str, Any]]:
+        """Each priority level's optimum, and the shadow price of holding it (objective_mode = priorities)."""
+        rows = []
+        for level in self.result.priority_levels:
+            name = f"priority_{level['level']}_{level['kpi']}"
+            rows.append({"kpi": name, "unit": level["unit"], "baseline": math.nan, "plan": level["optimum"],
+                         "meaning": f"optimum of {level['kpi']} at priority level {level['level']}, the earlier "
+                                    f"levels held (held for later levels at {level['held_at']:.6g})"})
+            if math.isfinite(level["shadow_price"]):
+                rows.append({"kpi": f"shadow_{name}", "unit": f"objective per {level['unit']}",
+                             "baseline": math.nan, "plan": level["shadow_price"],
+                             "meaning": f"the last level's gain per unit of {level['kpi']} given up"})
+        return rows
+
+
+#: The objective's unit and meaning under each ``objective_mode`` of the scenario.
+OBJECTIVE_UNITS: dict[str, tuple[str, str]] = {
+    "weighted": ("-", "weighted sum of the unit-free KPIs less the cost tie-break"),
+    "net_benefit": ("USD/yr", "net benefit: energy and harvest at their prices less annualised capital and "
+                    "operating costs"),
+    "priorities": ("last KPI", "the last priority's KPI (negated when less is better), the earlier ones held"),
+}
 
 
 #: How evenly access is shared, beside the KPIs (not linear in the model's columns, so not in the KPI table):
@@ -209,9 +249,10 @@ def make_plan(region: Region, catalogue: Catalogue, scenario: Scenario, coef: Co
 def plan_break_evens(result: SolveResult, coef: Coefficients, catalogue: Catalogue,
                      scenario: Scenario) -> dict[str, dict[str, float | None]]:
     """The break-evens of an optimal LP's idle uses (:func:`~dualuse.model.breakeven.break_evens`); none for a
-    MILP or a plan without duals."""
+    MILP, a plan without duals, or an objective other than ``weighted`` (the break-evens price the weighted
+    objective's coefficients)."""
     if result.status is not Status.OPTIMAL or not result.duals or scenario.mode != "share" \
-            or scenario.min_plant_mwp > 0:
+            or scenario.min_plant_mwp > 0 or scenario.objective_mode != "weighted":
         return {}
     return break_evens(coef, catalogue, scenario, result.duals, result.x)
 

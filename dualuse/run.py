@@ -31,6 +31,7 @@ from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario, load_scenario, make_scenario
 from dualuse.model.build import build_model
 from dualuse.solve.highs import SolveResult, solve, solve_model
+from dualuse.solve.priorities import solve_priorities
 from dualuse.diagnose.status import raise_for_status
 
 
@@ -76,7 +77,8 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     warnings join ``plan.region.warnings``, and a requirement that no plan
     can meet raises :class:`~dualuse.errors.InfeasibleError` at once, with
     the solver's explanation when ``explain``), then the model is built,
-    changed by ``adjust`` when given, and solved; a result without a plan
+    changed by ``adjust`` when given, and solved (with ``objective_mode = "priorities"`` and no ``adjust``,
+    level by level: :func:`~dualuse.solve.priorities.solve_priorities`); a result without a plan
     raises its typed error.  ``plan.timings`` has a wall time [s] per stage
     (``coefficients_s``, ``presolve_s``, ``plan_s``; the model's build and
     the solver's stages are in ``plan.result.timings``).
@@ -103,7 +105,9 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     t = time.perf_counter()
     region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
     timings["presolve_s"] = time.perf_counter() - t
-    if adjust is None and not keep_model:
+    if adjust is None and scenario.objective_mode == "priorities":
+        result = solve_priorities(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp)
+    elif adjust is None and not keep_model:
         # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
         _, result = solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False)
     else:

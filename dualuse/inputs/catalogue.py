@@ -25,6 +25,9 @@ SCALARS: dict[str, tuple[str, float, float]] = {
     "capex_usd_ha": ("USD/ha", 0.0, 1e8),
     "capex_usd_mwp": ("USD/MWp", 0.0, 1e9),
     "max_slope_deg": ("degrees", 0.0, 90.0),
+    "lifetime_years": ("years", 1.0, 100.0),
+    "opex_usd_mwp_yr": ("USD/MWp/yr", 0.0, 1e8),
+    "opex_usd_ha_yr": ("USD/ha/yr", 0.0, 1e7),
 }
 #: The per-land-type coefficients: name -> (unit, lowest, highest).
 TABLES: dict[str, tuple[str, float, float]] = {
@@ -33,6 +36,8 @@ TABLES: dict[str, tuple[str, float, float]] = {
     "soc_rate_t_ha_yr": ("t C/ha/yr", -10.0, 10.0),
 }
 FLAGS = ("allowed_in_protected",)
+#: The value of a tonne of harvest, per land type (a catalogue-level table, for the net-benefit objective).
+HARVEST_VALUE = ("harvest_value_usd_t", "USD/t DM", 0.0, 1e6)
 #: The land-cover transition matrix of a catalogue that names none.
 DEFAULT_MATRIX = "trends_earth_unccd"
 
@@ -48,6 +53,9 @@ class LandUse:
     capex_usd_ha: float
     capex_usd_mwp: float
     max_slope_deg: float
+    lifetime_years: float
+    opex_usd_mwp_yr: float
+    opex_usd_ha_yr: float
     allowed_land_types: tuple[str, ...]
     allowed_in_protected: bool
     response: str  # place in the LDN response hierarchy, one of LDN_RESPONSES
@@ -69,7 +77,9 @@ class Catalogue:
 
     ``land_cover_matrix`` names the matrix: a file of ``models/transitions/``
     (:func:`named_matrix`), or ``"inline"`` for a table in the catalogue itself;
-    ``matrix_source`` says where its cells come from.
+    ``matrix_source`` says where its cells come from.  ``harvest_value_usd_t``
+    is the value of a tonne of harvest per land type [USD/t DM] (used by the
+    net-benefit objective), ``harvest_value_source`` where it comes from.
     """
 
     uses: tuple[LandUse, ...]
@@ -80,6 +90,8 @@ class Catalogue:
     version: str
     path: str
     sha256: str
+    harvest_value_usd_t: np.ndarray = field(default_factory=lambda: np.zeros(len(LAND_TYPES)))
+    harvest_value_source: str = ""
 
     def use(self, name: str) -> LandUse:
         return self.uses[USES.index(name)]
@@ -89,6 +101,8 @@ class Catalogue:
         return {
             "name": self.name, "version": self.version, "path": self.path, "sha256": self.sha256,
             "land_cover_matrix": self.land_cover_matrix, "matrix_source": self.matrix_source,
+            HARVEST_VALUE[0]: dict(zip(LAND_TYPES, self.harvest_value_usd_t.tolist())),
+            "harvest_value_source": self.harvest_value_source,
             "land_cover_transition": {t: dict(zip(LAND_TYPES, row)) for t, row in
                                       zip(LAND_TYPES, self.land_cover_transition.tolist())},
             "uses": {u.name: {
@@ -135,7 +149,11 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     else:
         transition, source = _load_transition(matrix, where), str(raw.get("land_cover_transition_source", ""))
         matrix = "inline"
-    return Catalogue(uses=uses, land_cover_transition=transition, land_cover_matrix=matrix, matrix_source=source,
+    key, unit, lo, hi = HARVEST_VALUE
+    harvest_value = _per_land_type(raw.get(key), lo, hi, lambda p: InputError(
+        p, path=where, column=key, fix=f"give {key} [{unit}] as {{ default = <number>, <land type> = <number> }}"))
+    return Catalogue(harvest_value_usd_t=harvest_value, harvest_value_source=str(raw.get(f"{key}_source", "")),
+                     uses=uses, land_cover_transition=transition, land_cover_matrix=matrix, matrix_source=source,
                      name=str(raw.get("catalogue", path.stem)), version=str(raw.get("version", "")), path=where,
                      sha256=hashlib.sha256(raw_bytes).hexdigest())
 

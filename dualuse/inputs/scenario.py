@@ -40,6 +40,8 @@ class Parameter:
             return " | ".join(self.choices)
         if self.kind is bool:
             return "true | false"
+        if self.kind is tuple:
+            return "list of names"
         lo = "−∞" if self.lo is None else f"{self.lo:g}"
         hi = "∞" if self.hi is None else f"{self.hi:g}"
         return f"{lo} … {hi}"
@@ -60,6 +62,14 @@ class Parameter:
             if not isinstance(value, str) or (self.choices and value not in self.choices):
                 raise fail(f"got {value!r}")
             return value
+        if self.kind is tuple:
+            if isinstance(value, str):  # from --set: names separated by commas
+                value = [v.strip() for v in value.strip().strip("[]").split(",") if v.strip()]
+            names = [v.strip().strip("'\"") if isinstance(v, str) else v for v in value] \
+                if isinstance(value, (list, tuple)) else None
+            if not names or not all(isinstance(v, str) and v for v in names) or len(set(names)) < len(names):
+                raise fail(f"got {value!r}, not a list of distinct names")
+            return tuple(names)
         if isinstance(value, bool):
             raise fail(f"got {value!r}")
         if isinstance(value, str):
@@ -153,6 +163,36 @@ PARAMETERS: tuple[Parameter, ...] = (
               "objective weight of land productivity (harvest relative to today)", lo=0.0),
     Parameter("weight_cost", float, "—", 0.001,
               "objective weight of cost (share of the costliest plan's cost): a small tie-break toward cheaper plans", lo=0.0),
+    Parameter("objective_mode", str, "—", "weighted",
+              "what the plan optimises: weighted (the weighted sum of the unit-free KPIs, weight_*), priorities "
+              "(the KPIs of priorities one after another, lexicographically) or net_benefit (USD/yr: energy and "
+              "harvest at their prices less annualised capital and operating costs)",
+              choices=("weighted", "priorities", "net_benefit")),
+    Parameter("priorities", tuple, "KPI names", ("access", "productivity", "cost_usd"),
+              "with objective_mode = priorities: KPIs in order of priority (names of the plan's KPI table; each "
+              "maximised, or minimised when less is better), e.g. access,productivity,cost_usd"),
+    Parameter("priority_tolerance", float, "relative", 1e-6,
+              "with objective_mode = priorities: the share of a level's optimum that later levels may give up",
+              lo=0.0, hi=1.0),
+    Parameter("price_household_usd_mwh", float, "USD/MWh", 200.0,
+              "with objective_mode = net_benefit: value of energy delivered to households", lo=0.0,
+              source="planning assumption, range USD 200-450/MWh: mini-grid tariffs of about USD 0.20/kWh as "
+                     "the target (ESMAP 2019, Mini Grids for Half a Billion People) to about USD 0.45/kWh "
+                     "(Malawi Integrated Energy Plan 2024)"),
+    Parameter("price_export_usd_mwh", float, "USD/MWh", 50.0,
+              "with objective_mode = net_benefit: value of energy sent to the grid", lo=0.0,
+              source="planning assumption, range USD 40-60/MWh: grid sale prices of utility solar in Africa, "
+                     "Scaling Solar Zambia USD 60.15/MWh (2016), Senegal EUR 38-40/MWh (2018)"),
+    Parameter("discount_rate", float, "per year", 0.08,
+              "with objective_mode = net_benefit: discount rate r of the capital recovery factor "
+              "r(1+r)^n / ((1+r)^n − 1) that annualises capital costs", lo=0.0, hi=1.0,
+              source="planning assumption, range 6-12 %: 8 % is a common public planning choice for West "
+                     "Africa (e.g. World Bank appraisals)"),
+    Parameter("delivery_lifetime_years", float, "years", 20.0,
+              "with objective_mode = net_benefit: life n of the delivery assets and household connections, over "
+              "which their capital cost is annualised", lo=1.0, hi=100.0,
+              source="planning assumption, range 10-25 years: mini-grid distribution lasts 20-25 years, "
+                     "batteries about 10"),
     Parameter("mode", str, "—", "share",
               "share: parcels may be split between uses (LP, with shadow prices); whole: one use per parcel (MILP)",
               choices=("share", "whole")),
@@ -197,6 +237,13 @@ class Scenario:
     weight_energy: float
     weight_productivity: float
     weight_cost: float
+    objective_mode: str
+    priorities: tuple[str, ...]
+    priority_tolerance: float
+    price_household_usd_mwh: float
+    price_export_usd_mwh: float
+    discount_rate: float
+    delivery_lifetime_years: float
     mode: str
     min_plant_mwp: float
     lp_method: str
@@ -215,7 +262,7 @@ class Scenario:
         return self.mode == "whole" or self.min_plant_mwp > 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, so equal scenarios give equal text."""
@@ -233,8 +280,8 @@ class Scenario:
         lines = []
         for p in PARAMETERS:
             value = getattr(self, p.name)
-            text = f'"{value}"' if isinstance(value, str) else (str(value).lower() if isinstance(value, bool)
-                                                                else repr(value))
+            text = (f'"{value}"' if isinstance(value, str) else str(value).lower() if isinstance(value, bool)
+                    else json.dumps(list(value)) if isinstance(value, tuple) else repr(value))
             lines.append(f"{p.name} = {text}  # [{p.unit}] {p.help}")
         return "\n".join(lines) + "\n"
 
@@ -299,7 +346,8 @@ def parameters_markdown() -> str:
     """The parameter table, for the README and ``dualuse parameters``."""
     rows = ["| parameter | unit | default | range | meaning |", "|---|---|---|---|---|"]
     for p in PARAMETERS:
-        default = f"{p.default:g}" if isinstance(p.default, float) else str(p.default)
+        default = (f"{p.default:g}" if isinstance(p.default, float)
+                   else ", ".join(p.default) if isinstance(p.default, tuple) else str(p.default))
         meaning = p.help + (f" (source: {p.source})" if p.source else "")
         rows.append(f"| `{p.name}` | {p.unit} | {default} | {p.describe_range().replace('|', '/')} | {meaning} |")
     return "\n".join(rows)

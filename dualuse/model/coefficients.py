@@ -52,6 +52,9 @@ class Coefficients:
     max_energy_mwh : float — generation with every parcel under its most productive PV use [MWh/yr]
     max_cost_usd : float — the cost of the costliest plan: every parcel under its costliest eligible
         use and all demand delivered [USD]
+    annual_cost_usd_yr : ndarray — per pair, the capital cost annualised over the use's life plus the
+        yearly operating cost of the whole parcel under the use [USD/yr] (:func:`annual_cost`)
+    harvest_value_usd_yr : ndarray — per pair, the yearly harvest at its value per land type [USD/yr]
     """
 
     n_parcels: int
@@ -74,6 +77,8 @@ class Coefficients:
     baseline_productivity_t: float
     max_energy_mwh: float
     max_cost_usd: float
+    annual_cost_usd_yr: np.ndarray
+    harvest_value_usd_yr: np.ndarray
     community_id: tuple[str, ...] = ()
 
     @property
@@ -100,6 +105,38 @@ class Coefficients:
     @property
     def land_types_present(self) -> np.ndarray:
         return np.unique(self.land_type)
+
+
+def capital_recovery_factor(rate: float, years: np.ndarray | float) -> np.ndarray | float:
+    r"""The share of a capital cost paid each year to repay it with interest over its life [1/yr].
+
+    .. math:: \mathrm{CRF} = \frac{r (1 + r)^n}{(1 + r)^n - 1}, \qquad \mathrm{CRF} = 1/n \text{ at } r = 0
+
+    with :math:`r` the discount rate [1/yr] and :math:`n` the life [years].
+    """
+    years = np.asarray(years, dtype=float)
+    if rate == 0:
+        out = 1.0 / years
+    else:
+        growth = (1.0 + rate) ** years
+        out = rate * growth / (growth - 1.0)
+    return float(out) if out.ndim == 0 else out
+
+
+def annual_cost(catalogue: Catalogue, scenario: Scenario, use: np.ndarray, cost_usd: np.ndarray,
+                capacity_mw: np.ndarray, area_ha: np.ndarray) -> np.ndarray:
+    r"""Per pair, the yearly cost of the use [USD/yr]: its capital cost annualised, and its operating costs.
+
+    .. math:: a_j = \mathrm{CRF}(r, n_u) K_j + o^{MW}_u C_j + o^{ha}_u A_j
+
+    with :math:`K_j` the capital cost (grid connection included), :math:`C_j` the PV capacity [MWp],
+    :math:`A_j` the area [ha], :math:`n_u` the use's ``lifetime_years`` and :math:`o_u` its
+    ``opex_usd_mwp_yr`` and ``opex_usd_ha_yr``.
+    """
+    crf = capital_recovery_factor(scenario.discount_rate, np.array([u.lifetime_years for u in catalogue.uses]))
+    opex_mwp = np.array([u.opex_usd_mwp_yr for u in catalogue.uses])
+    opex_ha = np.array([u.opex_usd_ha_yr for u in catalogue.uses])
+    return crf[use] * cost_usd + opex_mwp[use] * capacity_mw + opex_ha[use] * area_ha
 
 
 def eligibility(region: Region, catalogue: Catalogue) -> np.ndarray:
@@ -173,6 +210,8 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         max_energy_mwh=float(max_energy.sum()),
         max_cost_usd=(float(max_cost.sum()) + scenario.delivery_cost_usd_mwh * float(demand_mwh.sum())
                       + scenario.connection_cost_usd * float(households[demand_mwh > 0].sum())),
+        annual_cost_usd_yr=annual_cost(catalogue, scenario, use, cost_usd, capacity_mw, pair_area_ha),
+        harvest_value_usd_yr=productivity_t * catalogue.harvest_value_usd_t[lt[parcel]],
         community_id=tuple(region.communities["community_id"].astype(str).tolist()),
     )
 

@@ -112,6 +112,34 @@ def delivery_cost_usd_per_mwh(coef: Coefficients, scenario: Scenario) -> np.ndar
     return scenario.delivery_cost_usd_mwh + scenario.connection_cost_usd * _per_household(coef)
 
 
+def net_value_usd_per_mwh(coef: Coefficients, scenario: Scenario) -> np.ndarray:
+    r"""Per community, the yearly net value of each MWh delivered to households [USD/MWh]: its price less
+    the delivery capital it takes, annualised.
+
+    .. math:: p_h - \mathrm{CRF}(r, n_d)\, \kappa_c
+
+    with :math:`p_h` the household price (``price_household_usd_mwh``), :math:`n_d` the delivery assets'
+    life (``delivery_lifetime_years``) and :math:`\kappa_c` :func:`delivery_cost_usd_per_mwh`.
+    """
+    from dualuse.model.coefficients import capital_recovery_factor
+
+    crf = capital_recovery_factor(scenario.discount_rate, scenario.delivery_lifetime_years)
+    return scenario.price_household_usd_mwh - crf * delivery_cost_usd_per_mwh(coef, scenario)
+
+
+def _net_benefit(coef: Coefficients, scenario: Scenario) -> KpiRow:
+    """The net benefit's row: harvest value less yearly cost per pair, net value per MWh served, export price."""
+    return _row([_pairs(coef, coef.harvest_value_usd_yr - coef.annual_cost_usd_yr),
+                 _served(coef, net_value_usd_per_mwh(coef, scenario)),
+                 (np.array([export_column(coef)]), np.array([scenario.price_export_usd_mwh]))])
+
+
+def _net_benefit_scale(coef: Coefficients, scenario: Scenario) -> float:
+    served = float(np.abs(net_value_usd_per_mwh(coef, scenario)) @ coef.demand_mwh) if coef.demand_mwh.size else 0.0
+    return _most_per_parcel(coef, coef.harvest_value_usd_yr - coef.annual_cost_usd_yr) + served \
+        + scenario.price_export_usd_mwh * min(scenario.grid_export_mwh, coef.max_energy_mwh)
+
+
 def _land(coef: Coefficients) -> np.ndarray:
     """Per pair: is the parcel land for LDN (:attr:`~dualuse.model.coefficients.Coefficients.is_land`)?"""
     return coef.is_land[coef.parcel]
@@ -223,6 +251,9 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("cost_usd", "USD", "capital cost of the plan, delivery and household connections included (in the "
         "objective: over the costliest plan's cost)",
         lambda c, s: _row([_pairs(c, c.cost_usd), _served(c, delivery_cost_usd_per_mwh(c, s))]), cost_scale_usd, -1),
+    Kpi("net_benefit_usd_yr", "USD/yr", "net benefit: energy delivered to households and to the grid and the "
+        "harvest at their prices, less the capital cost annualised (discount_rate, lifetimes) and operating costs",
+        _net_benefit, _net_benefit_scale),
     Kpi("budget_usd", "USD", "budget", lambda c, s: _row([], constant=s.budget_usd),
         lambda c, s: max(s.budget_usd, 1.0)),
     *(_use_area(u) for u in USES),

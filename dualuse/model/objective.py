@@ -1,9 +1,19 @@
-r"""The objectives: the weighted KPIs of a plan, or the least relaxation that explains an infeasible scenario.
+r"""The objectives: what a plan optimises, or the least relaxation that explains an infeasible scenario.
 
-Both are made from rows (:mod:`dualuse.model.rows`): the weighted objective
-from the KPIs' own rows (:mod:`dualuse.model.kpis`), the least relaxation
-from the elastic slacks and the scale of each relaxation in the families
-table (:mod:`dualuse.model.families`).
+The scenario's ``objective_mode`` chooses what a plan optimises:
+
+- ``weighted``: the weighted sum of the unit-free KPIs (:func:`add_weighted_objective`);
+- ``net_benefit``: the net benefit in USD/yr (:func:`add_net_benefit_objective`);
+- ``priorities``: the KPIs of ``priorities`` one after another.  The model is
+  built with the first level's objective (:func:`add_level_objective`); the
+  solve then holds each level's optimum with an ε-row
+  (:func:`add_priority_hold`) and optimises the next
+  (:func:`dualuse.solve.priorities.solve_priorities`).
+
+All are made from rows (:mod:`dualuse.model.rows`): the objectives from the
+KPIs' own rows (:mod:`dualuse.model.kpis`), the least relaxation from the
+elastic slacks and the scale of each relaxation in the families table
+(:mod:`dualuse.model.families`).
 """
 
 from __future__ import annotations
@@ -13,11 +23,16 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from dualuse.errors import UsageError
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.families import FAMILY
-from dualuse.model.kpis import KPI, cost_scale_usd, kpi_row
-from dualuse.model.rows import MatrixForm, Rows, linear, set_objective
+from dualuse.model.kpis import KPI, Kpi, cost_scale_usd, kpi_row
+from dualuse.model.rows import INF, MatrixForm, Rows, add_rows, linear, set_objective
+
+#: The absolute slack of a priority's hold, relative to the KPI's magnitude: the solver's own tolerance,
+#: so that a level's optimum held exactly stays feasible.
+HOLD_SLACK = 1e-9
 
 #: The weighted objective's terms, in the order their coefficients are summed: the scenario weight,
 #: the KPI, and its sign (the cost counts against the plan).
@@ -47,6 +62,16 @@ def objective_factors(coef: Coefficients, scenario: Scenario) -> list[tuple[str,
 
 
 def add_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
+    """The objective the scenario's ``objective_mode`` chooses (for ``priorities``: the first level's)."""
+    if scenario.objective_mode == "net_benefit":
+        add_net_benefit_objective(m, coef, scenario)
+    elif scenario.objective_mode == "priorities":
+        add_level_objective(m, coef, scenario, priority_kpis(scenario)[0].name)
+    else:
+        add_weighted_objective(m, coef, scenario)
+
+
+def add_weighted_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
     r"""Maximise the weighted sum of unit-free KPIs, less a small cost tie-break.
 
     .. math::
@@ -76,6 +101,77 @@ def add_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) 
         dense[row.columns] += factor * row.values
     used = np.flatnonzero(dense)
     set_objective(m, Rows.single(used, dense[used]), pyo.maximize, "weighted KPIs [-]")
+
+
+def add_net_benefit_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
+    r"""Maximise the yearly net benefit of the plan [USD/yr] (the KPI ``net_benefit_usd_yr``).
+
+    .. math::
+        \max\; \sum_c (p_h - \mathrm{CRF}_d \kappa_c)\, s_c + p_x g
+        + \sum_{iu} \big(v_{t(i)} p_{iu} - \mathrm{CRF}_u k_{iu} - o^{MW}_u C_{iu} - o^{ha}_u A_i\big) x_{iu}
+
+    with :math:`p_h, p_x` the prices of energy delivered to households and
+    exported [USD/MWh], :math:`v_t` the value of a tonne of harvest on land
+    type :math:`t` [USD/t DM], :math:`k_{iu}` the capital cost, annualised by
+    the capital recovery factor :math:`\mathrm{CRF}_u = r(1+r)^{n_u}/((1+r)^{n_u}-1)`
+    over the use's life :math:`n_u` (:math:`\mathrm{CRF}_d` over the delivery
+    assets' life), and :math:`o` the operating costs per MWp and per ha
+    (:func:`~dualuse.model.coefficients.annual_cost`).  Its shadow prices are
+    then in USD/yr per unit relaxed.
+    """
+    row = kpi_row(coef, scenario, "net_benefit_usd_yr")
+    set_objective(m, Rows.single(row.columns, row.values), pyo.maximize, "net benefit [USD/yr]")
+
+
+def priority_kpis(scenario: Scenario) -> tuple[Kpi, ...]:
+    """The KPIs of the scenario's ``priorities``, in order; UsageError for a name not in the KPI table."""
+    unknown = [name for name in scenario.priorities if name not in KPI]
+    if unknown:
+        raise UsageError(f"parameter 'priorities': {', '.join(unknown)} is not a KPI; choose among "
+                         + ", ".join(KPI))
+    return tuple(KPI[name] for name in scenario.priorities)
+
+
+def add_level_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, kpi: str) -> None:
+    r"""Optimise one KPI alone, in its own unit: maximise :math:`\beta f`, with :math:`\beta` the KPI's
+    ``better`` (+1, or −1 for a KPI that is better smaller), so that every shadow price has the sign of a
+    maximisation.  A model's previous objective is replaced."""
+    row = kpi_row(coef, scenario, kpi)
+    values = KPI[kpi].better * row.values / row.normaliser if row.normaliser else np.zeros_like(row.values)
+    if m.component("objective") is not None:
+        m.del_component(m.objective)
+    set_objective(m, Rows.single(row.columns, values), pyo.maximize, f"{kpi} alone (priority level)")
+
+
+def priority_hold_name(level: int, kpi: str) -> str:
+    """The name of the ε-row that holds priority ``level`` (from 1) at its optimum."""
+    return f"priority_{level}_{kpi}"
+
+
+def add_priority_hold(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, level: int, kpi: str,
+                      optimum: float) -> float:
+    r"""Hold a KPI near its optimum :math:`f^*` with one ε-row: the bound in the KPI's unit.
+
+    .. math:: \beta f \ge \beta f^* - \epsilon |f^*| - \delta
+
+    with :math:`\epsilon` the scenario's ``priority_tolerance`` (the share
+    of the optimum a later level may give up) and :math:`\delta` a margin
+    of :data:`HOLD_SLACK` times the KPI's magnitude for the solver's
+    tolerances.  The row, like the objective, is divided by the KPI's
+    magnitude, so that it is of order one.
+    """
+    spec = KPI[kpi]
+    row = kpi_row(coef, scenario, kpi)
+    magnitude = spec.magnitude(coef, scenario)
+    bound = optimum - spec.better * (scenario.priority_tolerance * abs(optimum) + HOLD_SLACK * magnitude)
+    if row.normaliser:
+        values = spec.better * row.values / row.normaliser / magnitude
+        lower = spec.better * (bound - row.constant / row.normaliser) / magnitude
+    else:
+        values, lower = np.zeros_like(row.values), -INF
+    add_rows(m, priority_hold_name(level, kpi), Rows.single(row.columns, values, lower, INF),
+             f"{kpi} held within priority_tolerance of its optimum (priority {level})")
+    return bound
 
 
 def add_least_relaxation(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:

@@ -76,7 +76,10 @@ class SolveResult:
     unit its active bound moves.  ``solver`` names the solver, its version,
     the hand-over path (``handover``, a
     :class:`~dualuse.solve.handover.Handover` value), the options HiGHS
-    received and its model status.
+    received and its model status.  ``priority_levels`` (a lexicographic
+    solve only, :func:`dualuse.solve.priorities.solve_priorities`): per level
+    its KPI, optimum, the bound it was held at and the shadow price of that
+    hold.
     """
 
     status: Status
@@ -91,6 +94,7 @@ class SolveResult:
     solver: dict[str, Any] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
     message: str = ""
+    priority_levels: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- options and runs
