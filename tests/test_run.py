@@ -50,6 +50,7 @@ def test_a_scenario_the_checks_refuse_is_refused_alike_by_solve_and_in_a_sweep(r
                                        *[f"--set={k}={v}" for k, v in SHORT_BUDGET.items()]])
     assert command.exit_code == 3, command.output
     refused = json.loads(command.stdout)
+    assert refused.pop("schema_version") == 1
     assert refused["status"] == "infeasible"
     presolve = [e for e in refused["explanation"] if e["kind"] == "presolve"]
     assert presolve and presolve[0]["check"] == "budget_covers_requirement"
