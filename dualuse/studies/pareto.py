@@ -42,26 +42,18 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario, load_scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.kpis import KPI_UNITS, delivery_cost_usd_per_mwh
-from dualuse.model.rows import linear
+from dualuse.model.kpis import KPI, KPI_UNITS, cost_scale_usd
+from dualuse.model.objective import kpi_expression as model_kpi_expression
 from dualuse.progress import Progress
 from dualuse.studies.executor import Task, describe_executor, execute, open_executor, share
 from dualuse.studies.plots import format_axis
 from dualuse.studies.spec import FIXED_IN_SWEEP, input_key, read_input, scenario_id
 from dualuse.studies.store import PLAN_STATUSES, PLANS_DIR, ResultStore, write_table
-from dualuse.vocabulary import FRONT_TABLE, USES
+from dualuse.vocabulary import FRONT_TABLE
 
 #: The KPIs a front can pair: +1 if more is better (maximised), −1 if less is better (minimised).
-PARETO_KPIS: dict[str, int] = {
-    "access": +1,
-    "energy": +1,
-    "productivity": +1,
-    "households_served": +1,
-    "restored_ha": +1,
-    "ldn_net_ha": +1,
-    "soc_change_t": +1,
-    "cost_usd": -1,
-}
+PARETO_KPIS: dict[str, int] = {name: KPI[name].better for name in (
+    "access", "energy", "productivity", "households_served", "restored_ha", "ldn_net_ha", "soc_change_t", "cost_usd")}
 #: The file stem of a front's table and picture: ``front.gpkg``, ``front.csv``, ``front.png``.
 FRONT_STEM = "front"
 #: How far below its optimum a KPI is held at a lexicographic end (relative): only float rounding.
@@ -72,51 +64,17 @@ SAME_POINT = 1e-6
 
 
 def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, kpi: str) -> tuple[Any, float]:
-    """A KPI of :func:`dualuse.plan.compute_kpis` as a linear expression of the model, and its scale.
-
-    The scale (the KPI's largest plausible magnitude, ≥ 1 for extensive
-    KPIs) makes the objective and the ε-row of order one.
-    """
-    x, served = m.x, list(m.served.values())
-    demand = float(coef.demand_mwh.sum())
-    area = float(coef.area_ha.sum())
-    if kpi in ("access", "households_served") and demand <= 0:
+    """A KPI as a linear expression of the model and its scale, from the one statement of every KPI
+    (:func:`dualuse.model.objective.kpi_expression`); refused when the region cannot trade it off."""
+    if kpi not in PARETO_KPIS:
+        raise UsageError(f"no trade-off front for '{kpi}'; choose among {', '.join(PARETO_KPIS)}")
+    if kpi in ("access", "households_served") and float(coef.demand_mwh.sum()) <= 0:
         raise UsageError(f"{kpi} cannot be traded off: the region has no unserved demand (communities)")
-    if kpi == "access":
-        return linear([1.0 / demand] * len(served), served), 1.0
-    if kpi == "energy":
-        if coef.max_energy_mwh <= 0:
-            raise UsageError("energy cannot be traded off: no parcel can host PV")
-        return (linear([1.0 / coef.max_energy_mwh] * len(served), served)
-                + m.export / coef.max_energy_mwh), 1.0
-    if kpi == "productivity":
-        if coef.baseline_productivity_t <= 0:
-            raise UsageError("productivity cannot be traded off: today's harvest is 0")
-        pairs = np.flatnonzero(coef.productivity_t)
-        return linear(coef.productivity_t[pairs] / coef.baseline_productivity_t, [x[j] for j in pairs]), 1.0
-    if kpi == "households_served":
-        per = np.divide(1.0, coef.household_mwh, out=np.zeros_like(coef.household_mwh), where=coef.household_mwh > 0)
-        return linear(per, served), max(float(coef.households.sum()), 1.0)
-    if kpi == "restored_ha":
-        pairs = np.flatnonzero(coef.use == USES.index("restoration"))
-        return linear(coef.pair_area_ha[pairs], [x[j] for j in pairs]), max(area, 1.0)
-    if kpi == "ldn_net_ha":
-        weight = coef.pair_area_ha * coef.ldn_status
-        pairs = np.flatnonzero(weight)
-        return linear(weight[pairs], [x[j] for j in pairs]), max(area, 1.0)
-    if kpi == "soc_change_t":
-        pairs = np.flatnonzero(coef.soc_change_t)
-        largest = np.zeros(coef.n_parcels)
-        np.maximum.at(largest, coef.parcel, np.abs(coef.soc_change_t))
-        return linear(coef.soc_change_t[pairs], [x[j] for j in pairs]), max(float(largest.sum()), 1.0)
-    if kpi == "cost_usd":
-        pairs = np.flatnonzero(coef.cost_usd)
-        body = linear(coef.cost_usd[pairs], [x[j] for j in pairs])
-        per_mwh = delivery_cost_usd_per_mwh(coef, scenario)
-        if served and np.any(per_mwh > 0):
-            body += linear(per_mwh, served)
-        return body, max(scenario.budget_usd, float(coef.cost_usd.max(initial=0.0)), 1.0)
-    raise UsageError(f"no trade-off front for '{kpi}'; choose among {', '.join(PARETO_KPIS)}")
+    if kpi == "energy" and coef.max_energy_mwh <= 0:
+        raise UsageError("energy cannot be traded off: no parcel can host PV")
+    if kpi == "productivity" and coef.baseline_productivity_t <= 0:
+        raise UsageError("productivity cannot be traded off: today's harvest is 0")
+    return model_kpi_expression(m, coef, scenario, kpi)
 
 
 @dataclass(frozen=True)
@@ -134,7 +92,7 @@ class EpsilonConstraint:
     def apply(self, m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
         body, scale = kpi_expression(m, coef, scenario, self.optimise)
         cost, _ = kpi_expression(m, coef, scenario, "cost_usd")
-        cost_scale = scenario.budget_usd if scenario.budget_usd > 0 else max(float(coef.cost_usd.max()), 1.0)
+        cost_scale = cost_scale_usd(coef, scenario)
         m.del_component(m.objective)
         m.objective = pyo.Objective(expr=PARETO_KPIS[self.optimise] * body / scale
                                     - scenario.weight_cost * cost / cost_scale,
