@@ -96,9 +96,8 @@ def _probe_unmatched(geometry: np.ndarray, start: np.ndarray, end: np.ndarray, o
     along = end - start
     left = np.column_stack([-along[:, 1], along[:, 0]])
     probes = np.stack([start + _TRIM * along + _INSET * left, end - _TRIM * along + _INSET * left], axis=1)
-    tree = shapely.STRtree(geometry)
-    line, polygon = tree.query(shapely.linestrings(probes), predicate="intersects")
-    return np.column_stack([owner[line], polygon]).astype(np.int64)
+    polygon, line = shapely.STRtree(shapely.linestrings(probes)).query(geometry, predicate="intersects")
+    return np.column_stack([owner[line], polygon]).astype(np.int64)  # each polygon prepared once, tested on probes
 
 
 def _stacked_pairs(owner: np.ndarray, group: np.ndarray, forward: np.ndarray) -> np.ndarray:
