@@ -6,14 +6,18 @@ it is written to a temporary beside its destination, named
 ``.<stem>.tmp-<pid>-<random><suffix>``, and renamed over the destination only
 once complete.  A run killed with SIGKILL leaves its temporary; the next write
 beside it removes every temporary whose process is gone
-(:func:`remove_stale_temporaries`, :func:`remove_stale_in`).
+(:func:`remove_stale_temporaries`, :func:`remove_stale_in`).  A write that
+fails because the disk is full, read-only or forbidden is an
+:class:`~dualuse.errors.OutputError` that names the output and the fix.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import shutil
 import signal
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -110,7 +114,15 @@ def atomic_path(destination: Path) -> Iterator[Path]:
     temp = Path(name)
     previous = _raise_on_sigterm(destination)
     try:
-        yield temp
+        try:
+            yield temp
+        except DualuseError:
+            raise
+        except Exception as exc:  # a writer (GDAL, SQLite, matplotlib) fails in its own words when the disk is full
+            failure = _write_failure(destination, exc)
+            if failure is None:
+                raise
+            raise failure from None
         blocked = _block_sigterm()
         try:
             os.replace(temp, destination)
@@ -123,6 +135,31 @@ def atomic_path(destination: Path) -> Iterator[Path]:
         for leftover in (temp, Path(f"{temp}-journal"), Path(f"{temp}-wal"), Path(f"{temp}-shm")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+#: Errors of the file system that a user can fix, with what they mean.
+_WRITE_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+                 errno.EFBIG: "the file is larger than the file system allows", errno.EROFS: "the file system is read-only",
+                 errno.EACCES: "permission was denied", errno.EPERM: "permission was denied"}
+#: Less free space than this beside a failed write means the write failed because the disk is full [bytes].
+_FULL_BYTES = 1 << 20
+
+
+def _write_failure(destination: Path, exc: Exception) -> OutputError | None:
+    """The OutputError for a write that failed for want of space or permission, or None for any other failure."""
+    folder = destination.resolve().parent
+    reason = _WRITE_ERRORS.get(exc.errno) if isinstance(exc, OSError) and exc.errno is not None else None
+    if reason is None:
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return None
+        if free >= _FULL_BYTES:
+            return None
+        reason = f"the disk is full ({free:,} bytes left)"
+    kept = "the earlier file there is unchanged" if destination.exists() else "no file was left"
+    return OutputError(f"cannot write {destination}: {reason}; nothing was written, {kept}. Fix: free space on the "
+                       f"disk of {folder} (or fix its permissions), or choose another -o PATH")
 
 
 def remove_stale_temporaries(destination: Path) -> None:

@@ -9,6 +9,7 @@ checked, solved and refused the same way wherever it runs.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -216,7 +217,8 @@ def rerun_plan(plan_path: str | os.PathLike[str], output: str | os.PathLike[str]
     must have the recorded SHA-256, and the recorded catalogue text the
     recorded hash; otherwise the rerun is refused, since it could not give
     the same plan.  The new plan's ``run`` table names the plan it re-ran
-    (``rerun_of``) and the recorded objective.
+    (``rerun_of``), the recorded objective and a digest of the recorded plan
+    table (``rerun_plan_table_sha256``, read before the new plan may replace it).
     """
     record = read_run_record(plan_path)
     source = str(region) if region is not None else record.input_path
@@ -230,6 +232,11 @@ def rerun_plan(plan_path: str | os.PathLike[str], output: str | os.PathLike[str]
         raise InputError(f"is not the input the plan was made from (its SHA-256 is {digest[:12]}…, the plan "
                          f"records {record.input_sha256[:12]}…)", path=source,
                          fix="give the original region file as REGION")
+    try:
+        recorded_table = plan_table_sha256(plan_path)
+    except Exception:  # pyogrio raises several classes for a missing or broken layer
+        raise InputError("has no readable 'plan' layer to compare the rerun with", path=str(plan_path),
+                         layer="plan", fix="give a plan GeoPackage written by `dualuse solve`") from None
     with tempfile.TemporaryDirectory(prefix="dualuse-rerun-") as folder:
         catalogue_file = Path(folder) / "catalogue.toml"
         catalogue_file.write_bytes(record.catalogue_toml.encode("utf-8"))
@@ -240,22 +247,24 @@ def rerun_plan(plan_path: str | os.PathLike[str], output: str | os.PathLike[str]
                              fix=f"re-run with the original catalogue: dualuse solve REGION --catalogue "
                                  f"{record.catalogue_path or 'FILE'} --scenario ...")
         extra = {"rerun_of": str(Path(plan_path).resolve()), "rerun_recorded_objective": record.objective,
-                 "catalogue_path": record.catalogue_path}
+                 "rerun_plan_table_sha256": recorded_table, "catalogue_path": record.catalogue_path}
         return solve_region(source, output, scenario=record.scenario, catalogue=catalogue,
                             layer=record.input_layer, time_limit_s=time_limit_s, extra_run=extra)
 
 
 def same_plan_table(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """True when two plan files have the same ``plan`` layer: every column, exactly, after sorting by parcel id."""
-    import pyogrio
+    """True when two plan files have the same ``plan`` layer: every column, exactly, after sorting by parcel id.
 
-    frames = []
-    for path in (a, b):
-        frame = pyogrio.read_dataframe(path, layer="plan", use_arrow=True)
-        key = "parcel_id" if "parcel_id" in frame.columns else frame.columns[0]
-        frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
-        frame["geom_wkb"] = frame.geometry.to_wkb()
-        frames.append(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
+    When ``a`` and ``b`` are one file, a rerun that replaced its own plan
+    (``solve --rerun plan.gpkg -o plan.gpkg``), the new plan table is
+    compared with the digest of the replaced one that its ``run`` table
+    records.
+    """
+    if Path(a).resolve() == Path(b).resolve():
+        run = read_table(a, RUN_TABLE)
+        recorded = run["rerun_plan_table_sha256"].iloc[0] if "rerun_plan_table_sha256" in run.columns else ""
+        return _empty(recorded) or plan_table_sha256(a) == recorded
+    frames = [_plan_table(path) for path in (a, b)]
     if list(frames[0].columns) != list(frames[1].columns):
         return False
     try:
@@ -264,3 +273,21 @@ def same_plan_table(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> boo
         return False
     return True
 
+
+def plan_table_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a plan file's ``plan`` layer: its column names and every value, rows sorted by parcel id."""
+    frame = _plan_table(path)
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _plan_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The ``plan`` layer as a plain table, rows sorted by parcel id, the geometry as WKB."""
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(path, layer="plan", use_arrow=True)
+    key = "parcel_id" if "parcel_id" in frame.columns else frame.columns[0]
+    frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
+    frame["geom_wkb"] = frame.geometry.to_wkb()
+    return pd.DataFrame(frame.drop(columns=frame.geometry.name))

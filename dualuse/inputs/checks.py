@@ -1,12 +1,13 @@
 """The checks of a region's layers, each adding what it finds to a list of :class:`Problem`.
 
-Per column (:func:`check_column`): presence, type, finiteness, range and
-allowed values, the clean typed values replacing the column.  Per parcel
+Per column, :mod:`dualuse.inputs.columns`: presence, type, finiteness, range
+and allowed values, the clean typed values replacing the column.  Per parcel
 geometry: missing, empty or not polygonal, coordinates that are not finite,
-invalid polygons (repaired), areas that cannot be computed, slivers, and a
-stored area column that disagrees with the geometry; and values that are in
-range but probably in another unit.  :func:`dualuse.inputs.region.check_region`
-runs them all.
+invalid polygons (repaired), areas that cannot be computed, slivers, a stored
+area column that disagrees with the geometry, and areas that cannot be right
+(coordinates in degrees under a CRS in metres, parcels the size of a
+country); and values that are in range but probably in another unit.
+:func:`dualuse.inputs.region.check_region` runs them all.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from dualuse.inputs.schema import (COMMUNITY_COLUMNS, FIXES, PARCEL_COLUMNS, Column, Problem, equal_area_ha,
-                                   example_ids)
+from dualuse.inputs.columns import check_column, check_optional_number
+from dualuse.inputs.schema import (COMMUNITY_COLUMNS, PARCEL_COLUMNS, Problem, equal_area_ha, example_ids,
+                                   measuring_geometry)
 
 #: A parcel smaller than this is a sliver [ha] (100 m²).
 SLIVER_HA = 0.01
@@ -30,12 +32,17 @@ AREA_TOLERANCE = 0.05
 STORED_AREA_COLUMNS: dict[str, float] = {"area_ha": 1.0, "area_m2": 1e-4, "area_km2": 100.0}
 #: PV yields below this [kWh/kWp] look like daily totals (the world's lowest yearly PVOUT is about 700).
 DAILY_PV_YIELD_KWH_KWP = 15.0
+#: A parcel larger than this is refused as a likely CRS or unit error [ha] (10,000 km²).
+MAX_PARCEL_HA = 1e6
+#: A region larger than this is refused as a likely CRS or unit error [ha] (10 million km², Canada's size).
+MAX_REGION_HA = 1e9
+#: A projected layer whose coordinates all lie within ±180, ±90 and whose median parcel is smaller than this [ha]
+#: holds degrees, not metres or feet.
+DEGREE_SIZED_HA = 0.01
 
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 _GEOM_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString",
                7: "GeometryCollection"}
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
 # --------------------------------------------------------------------------- the parcel layer
@@ -103,8 +110,7 @@ def _check_geometry_kinds(frame: gpd.GeoDataFrame, layer: str, problems: list[Pr
 def check_communities(frame: pd.DataFrame, layer: str, problems: list[Problem]) -> None:
     """Check every column of the communities table in place.
 
-    An empty ``household_kwh_yr`` means "the tier default" and an empty ``mtf_tier`` "the scenario's
-    tier", so they stay NaN.
+    An empty ``household_kwh_yr`` means "the tier default", so it stays NaN.
     """
     for column in COMMUNITY_COLUMNS:
         if column.name == "community_id":
@@ -114,7 +120,7 @@ def check_communities(frame: pd.DataFrame, layer: str, problems: list[Problem]) 
         elif column.name not in frame.columns:
             frame[column.name] = np.nan
         else:
-            _check_optional_number(frame, column, layer, problems)
+            check_optional_number(frame, column, layer, problems)
 
 
 def _check_community_ids(frame: pd.DataFrame, layer: str, problems: list[Problem]) -> None:
@@ -134,195 +140,6 @@ def _check_community_ids(frame: pd.DataFrame, layer: str, problems: list[Problem
                                 "make community ids unique", tuple(pd.unique(ids[dup])[:5]),
                                 int(ids[dup].nunique())))
     frame["community_id"] = ids.astype("string")
-
-
-def _check_optional_number(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
-    """A number column whose empty values stay NaN: text, infinite or out-of-range values are errors, and so
-    are fractions in a column of whole numbers."""
-    raw = frame[column.name]
-    vals = pd.to_numeric(raw, errors="coerce")
-    bad_text = raw.notna().to_numpy() & vals.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(raw):
-        bad_text = np.ones(len(raw), dtype=bool)
-    arr = vals.to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        bad = bad_text | np.isinf(arr) | (arr < (column.lo or 0.0)) | (
-            arr > (column.hi if column.hi is not None else np.inf))
-        if column.kind == "int":
-            bad |= np.isfinite(arr) & (arr != np.round(arr))
-    if bad.any():
-        ids = frame["community_id"] if "community_id" in frame.columns else pd.Series(frame.index)
-        hi = f" up to {column.hi:g}" if column.hi is not None else ""
-        whole = "whole " if column.kind == "int" else ""
-        problems.append(Problem("error", layer, column.name,
-                                f"{bad.sum()} value(s) are not {whole}numbers from {column.lo or 0.0:g}{hi} "
-                                f"[{column.unit}]", FIXES[column.name],
-                                tuple(ids.to_numpy()[bad][:5]), int(bad.sum())))
-    frame[column.name] = arr
-
-
-# --------------------------------------------------------------------------- one column
-
-
-def check_column(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
-    """Check one schema column in place: presence, type, finiteness, range, allowed values.
-
-    On success the column is replaced by its clean typed values (defaults filled).
-    """
-    if column.name not in frame.columns:
-        _missing_column(frame, column, layer, problems)
-    elif column.kind == "text":
-        _check_text(frame, column, layer, problems)
-    elif column.kind == "bool":
-        _check_bool(frame, column, layer, problems)
-    else:
-        _check_number(frame, column, layer, problems)
-
-
-def _missing_column(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
-    """A required column that is missing is an error; an optional one takes its default."""
-    name = column.name
-    if column.required:
-        have = ", ".join(c for c in frame.columns if c != frame.geometry.name) if isinstance(
-            frame, gpd.GeoDataFrame) else ", ".join(frame.columns)
-        problems.append(Problem("error", layer, name, f"required column is missing (columns there: {have})",
-                                f"add column '{name}' [{column.unit}]: {column.meaning}"))
-    elif column.default is not None:
-        frame[name] = column.default
-
-
-def _check_text(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
-    name, fix = column.name, FIXES.get(column.name, "")
-    values = frame[name]
-    missing = values.isna().to_numpy()
-    text = values.astype("string").str.strip().str.lower() if name == "land_type" else values.astype("string")
-    if column.required and missing.any():
-        problems.append(Problem("error", layer, name, f"{missing.sum()} value(s) are empty", fix,
-                                example_ids(frame, missing), int(missing.sum())))
-    if column.allowed:
-        unknown = ~missing & ~text.isin(column.allowed).to_numpy()
-        if unknown.any():
-            seen = sorted(set(values[unknown].astype(str).tolist()))[:5]
-            problems.append(Problem("error", layer, name,
-                                    f"{unknown.sum()} value(s) are not a known land type "
-                                    f"({', '.join(repr(s) for s in seen)}); known: {', '.join(column.allowed)}",
-                                    fix, example_ids(frame, unknown), int(unknown.sum())))
-    frame[name] = text
-
-
-def _check_bool(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
-    name, fix = column.name, FIXES.get(column.name, "")
-    values = frame[name]
-    missing = values.isna().to_numpy()
-    parsed = _parse_bool(values)
-    bad = ~missing & parsed.isna().to_numpy()
-    if bad.any():
-        seen = sorted(set(values[bad].astype(str).tolist()))[:5]
-        problems.append(Problem("error", layer, name,
-                                f"{bad.sum()} value(s) are not booleans ({', '.join(repr(s) for s in seen)})",
-                                fix, example_ids(frame, bad), int(bad.sum())))
-        return
-    if missing.any():
-        problems.append(Problem("warning", layer, name,
-                                f"{missing.sum()} value(s) are empty; the default "
-                                f"{str(column.default).lower()} is used for them",
-                                f"fill them in if the default is not right: {fix}", example_ids(frame, missing),
-                                int(missing.sum())))
-    frame[name] = parsed.fillna(bool(column.default)).astype(bool)
-
-
-def _parse_bool(values: pd.Series) -> pd.Series:
-    """Booleans from bool, 0/1 or true/false/yes/no text; NA where a value is none of those."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype("boolean")
-    text = values.astype("string").str.strip().str.lower()
-    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-    out[text.isin(_TRUE).fillna(False).to_numpy()] = True
-    out[text.isin(_FALSE).fillna(False).to_numpy()] = False
-    return out
-
-
-def _check_number(frame: pd.DataFrame, column: Column, layer: str, problems: list[Problem]) -> None:
-    """A float or int column: empty values (defaults filled), infinite values, allowed values, range."""
-    name = column.name
-    missing = frame[name].isna().to_numpy()
-    array = _numbers(frame, column, missing, layer, problems)
-    if array is None:
-        return
-    before = len(problems)
-    array = _fill_missing(frame, column, array, missing, layer, problems)
-    _check_values(frame, column, array, layer, problems)
-    if any(p.severity == "error" for p in problems[before:]):
-        return
-    frame[name] = array.astype(np.int8) if column.kind == "int" else array
-
-
-def _numbers(frame: pd.DataFrame, column: Column, missing: np.ndarray, layer: str,
-             problems: list[Problem]) -> np.ndarray | None:
-    """The column as floats (NaN where empty); None, with an error, when it is not numeric."""
-    name = column.name
-    values = frame[name]
-    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
-        numeric = pd.to_numeric(values, errors="coerce")
-        bad = ~missing & numeric.isna().to_numpy()
-        if bad.any() or pd.api.types.is_bool_dtype(values):
-            seen = sorted(set(values[bad].astype(str).tolist()))[:5]
-            problems.append(Problem("error", layer, name,
-                                    f"column is not numeric ({values.dtype}; e.g. {', '.join(repr(s) for s in seen)})",
-                                    f"store '{name}' as numbers [{column.unit}]", example_ids(frame, bad),
-                                    int(bad.sum())))
-            return None
-        values = numeric
-    return values.to_numpy(dtype=float, na_value=np.nan)
-
-
-def _fill_missing(frame: pd.DataFrame, column: Column, array: np.ndarray, missing: np.ndarray, layer: str,
-                  problems: list[Problem]) -> np.ndarray:
-    """Empty values: an error in a required column, else a warning and the default."""
-    if not missing.any():
-        return array
-    name, fix = column.name, FIXES.get(column.name, "")
-    if column.required:
-        problems.append(Problem("error", layer, name, f"{missing.sum()} value(s) are empty (NULL or NaN)",
-                                fix, example_ids(frame, missing), int(missing.sum())))
-        return array
-    problems.append(Problem("warning", layer, name,
-                            f"{missing.sum()} value(s) are empty (NULL or NaN); the default "
-                            f"{column.default:g} [{column.unit}] is used for them",
-                            f"fill them in if the default is not right: {fix}", example_ids(frame, missing),
-                            int(missing.sum())))
-    return np.where(missing, float(column.default), array)
-
-
-def _check_values(frame: pd.DataFrame, column: Column, array: np.ndarray, layer: str,
-                  problems: list[Problem]) -> None:
-    """Infinite values, values not among the allowed ones, values outside the column's range."""
-    name, fix = column.name, FIXES.get(column.name, "")
-    infinite = np.isinf(array)
-    if infinite.any():
-        problems.append(Problem("error", layer, name, f"{infinite.sum()} value(s) are infinite", fix,
-                                example_ids(frame, infinite), int(infinite.sum())))
-    finite = np.isfinite(array)
-    if column.allowed:
-        bad = finite & ~np.isin(array, column.allowed)
-        if bad.any():
-            seen = sorted(set(array[bad].tolist()))[:5]
-            problems.append(Problem("error", layer, name,
-                                    f"{bad.sum()} value(s) are not one of {column.allowed} (e.g. {seen})",
-                                    fix, example_ids(frame, bad), int(bad.sum())))
-    outside = np.zeros(array.shape, dtype=bool)
-    if column.lo is not None:
-        outside |= finite & (array < column.lo)
-    if column.hi is not None:
-        outside |= finite & (array > column.hi)
-    if outside.any():
-        seen = sorted(set(array[outside].tolist()))[:3]
-        lo = "−∞" if column.lo is None else f"{column.lo:g}"
-        hi = "∞" if column.hi is None else f"{column.hi:g}"
-        problems.append(Problem("error", layer, name,
-                                f"{outside.sum()} value(s) are outside {lo}–{hi} "
-                                f"{column.unit} (e.g. {', '.join(f'{v:g}' for v in seen)})",
-                                fix, example_ids(frame, outside), int(outside.sum())))
 
 
 # --------------------------------------------------------------------------- geometry
@@ -450,7 +267,8 @@ def check_areas(frame: gpd.GeoDataFrame, area_ha: np.ndarray, layer: str, proble
         problems.append(Problem("error", layer, "geometry",
                                 f"{not_finite.sum()} parcel(s) have an area that cannot be computed (the "
                                 "coordinates lie outside the range of the layer's CRS)",
-                                "check that the layer's CRS is the one its coordinates are in",
+                                "check that the layer's CRS is the one its coordinates are in, and assign the right "
+                                "one: `ogr2ogr -a_srs EPSG:<code> out.gpkg in.gpkg`",
                                 example_ids(frame, not_finite), int(not_finite.sum())))
     measured = usable & np.isfinite(area_ha)
     if zero_is_error:
@@ -461,7 +279,7 @@ def check_areas(frame: gpd.GeoDataFrame, area_ha: np.ndarray, layer: str, proble
                                     "repair the polygons (e.g. QGIS 'Fix geometries') or drop them",
                                     example_ids(frame, zero), int(zero.sum())))
     positive = measured & (area_ha > 0)
-    geometry = np.asarray(frame.geometry.array, dtype=object)
+    geometry = np.asarray(measuring_geometry(frame.geometry)[0].array, dtype=object)
     compactness = np.ones(len(frame))
     if positive.any():
         plane_area = shapely.area(geometry[positive])
@@ -477,6 +295,7 @@ def check_areas(frame: gpd.GeoDataFrame, area_ha: np.ndarray, layer: str, proble
                                 "merge them into a neighbour (QGIS 'Eliminate selected polygons') or drop them",
                                 example_ids(frame, sliver), int(sliver.sum())))
     _check_stored_area(frame, area_ha, positive, layer, problems)
+    check_plausible_areas(frame, area_ha, positive, layer, problems)
 
 
 def _check_stored_area(frame: gpd.GeoDataFrame, area_ha: np.ndarray, positive: np.ndarray, layer: str,
@@ -509,6 +328,43 @@ def _check_stored_area(frame: gpd.GeoDataFrame, area_ha: np.ndarray, positive: n
                             "uses the geometry's area, computed in an equal-area CRS",
                             f"check the layer's CRS, or recompute '{column}' from the polygons",
                             example_ids(frame, off), int(off.sum())))
+
+
+def check_plausible_areas(frame: gpd.GeoDataFrame, area_ha: np.ndarray, measured: np.ndarray, layer: str,
+                          problems: list[Problem]) -> None:
+    """Areas that cannot be right: coordinates in degrees under a projected CRS, parcels or a region too large.
+
+    ``measured`` marks the parcels whose area is known and positive.
+    """
+    if not measured.any():
+        return
+    crs = frame.crs
+    assign = "assign the CRS the coordinates are in: `ogr2ogr -a_srs EPSG:4326 out.gpkg in.gpkg` for degrees"
+    if crs is not None and not crs.is_geographic:
+        bounds = shapely.bounds(np.asarray(frame.geometry.array, dtype=object)[measured])
+        in_degrees = bool((np.abs(bounds[:, [0, 2]]) <= 180.0).all() and (np.abs(bounds[:, [1, 3]]) <= 90.0).all())
+        if in_degrees and np.median(area_ha[measured]) < DEGREE_SIZED_HA:
+            unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
+            problems.append(Problem("error", layer, "geometry",
+                                    f"every coordinate lies within ±180, ±90 and the parcels measure "
+                                    f"{area_ha[measured].sum():.3g} ha in all: the coordinates look like degrees, "
+                                    f"but the layer's CRS ({crs.name}) has the unit {unit}", assign,
+                                    (), int(measured.sum())))
+            return
+    huge = measured & (area_ha > MAX_PARCEL_HA)
+    if huge.any():
+        problems.append(Problem("error", layer, "geometry",
+                                f"{huge.sum()} parcel(s) are larger than {MAX_PARCEL_HA:,.0f} ha (10,000 km²; the "
+                                f"largest {area_ha[huge].max():,.4g} ha), which points to a wrong CRS or unit",
+                                "check the layer's CRS and assign the right one (`ogr2ogr -a_srs EPSG:... out.gpkg "
+                                "in.gpkg`), or split such parcels", example_ids(frame, huge), int(huge.sum())))
+    total_ha = float(area_ha[measured].sum())
+    if total_ha > MAX_REGION_HA:
+        problems.append(Problem("error", layer, "geometry",
+                                f"the parcels measure {total_ha:,.4g} ha in all, more than {MAX_REGION_HA:,.0f} ha "
+                                "(10 million km²), which points to a wrong CRS or unit",
+                                "check the layer's CRS and assign the right one (`ogr2ogr -a_srs EPSG:... out.gpkg "
+                                "in.gpkg`), or plan a smaller region", (), int(measured.sum())))
 
 
 def check_units(frame: pd.DataFrame, layer: str, problems: list[Problem]) -> None:

@@ -1,26 +1,31 @@
 """Reading a region GeoPackage into a validated :class:`Region`.
 
 :func:`check_region` opens the parcel layer and the optional communities
-table, runs every check of :mod:`dualuse.inputs.checks` and collects the
-problems they find; :func:`read_region` refuses the input with the first
-error and counts the rest.
+table (:mod:`dualuse.inputs.layers`), runs every check of
+:mod:`dualuse.inputs.checks`, :mod:`dualuse.inputs.columns` and
+:mod:`dualuse.inputs.overlaps` and collects the problems they find;
+:func:`read_region` refuses the input with the first error and counts the
+rest.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import warnings
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
-from dualuse.errors import InputError
+from dualuse.errors import InputError, UsageError
 from dualuse.files import file_sha256
 from dualuse.inputs.checks import check_areas, check_communities, check_parcels, check_units, measure_unbuilt
-from dualuse.inputs.schema import DEFAULT_LAYER, Problem, equal_area_ha, example_ids
+from dualuse.inputs.columns import check_column_names
+from dualuse.inputs.layers import open_parcels, read_communities
+from dualuse.inputs.overlaps import OVERLAP_TOLERANCE, check_overlaps
+from dualuse.inputs.schema import DEFAULT_LAYER, Problem, equal_area_ha, example_ids, measuring_geometry
 from dualuse.vocabulary import COMMUNITIES_LAYER, LAND_TYPES
 
 
@@ -65,8 +70,16 @@ class Region:
         return len(self.communities)
 
 
-def read_region(path: str | os.PathLike[str], layer: str | None = None) -> Region:
+def read_region(path: str | os.PathLike[str], layer: str | None = None, *,
+                overlap_tolerance: float = OVERLAP_TOLERANCE) -> Region:
     """Read and validate a region GeoPackage.
+
+    Parameters
+    ----------
+    path : the region GeoPackage
+    layer : the parcel layer [default: ``parcels``]
+    overlap_tolerance : share of the region's area that overlapping parcels may count twice (a warning); more
+        is an error [default: 0.01]
 
     Raises
     ------
@@ -74,7 +87,7 @@ def read_region(path: str | os.PathLike[str], layer: str | None = None) -> Regio
         On the first error found, with the number of further problems;
         ``dualuse validate`` lists them all.
     """
-    region, problems = check_region(path, layer)
+    region, problems = check_region(path, layer, overlap_tolerance=overlap_tolerance)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         err = errors[0].as_error(str(path))
@@ -86,19 +99,24 @@ def read_region(path: str | os.PathLike[str], layer: str | None = None) -> Regio
     return region
 
 
-def check_region(path: str | os.PathLike[str], layer: str | None = None
-                 ) -> tuple[Region | None, list[Problem]]:
+def check_region(path: str | os.PathLike[str], layer: str | None = None, *,
+                 overlap_tolerance: float = OVERLAP_TOLERANCE) -> tuple[Region | None, list[Problem]]:
     """Validate a region file, collecting every problem.
 
     Returns the region (None when any error was found) and the problems,
-    errors first.
+    errors first.  ``overlap_tolerance`` is as in :func:`read_region`.
     """
+    if not (isinstance(overlap_tolerance, (int, float)) and math.isfinite(overlap_tolerance)
+            and 0.0 <= overlap_tolerance <= 1.0):
+        raise UsageError(f"overlap_tolerance must be a share of the region's area from 0 to 1, not "
+                         f"{overlap_tolerance!r}")
     path = str(path)
     layer_name = layer or DEFAULT_LAYER
-    frame = _open_layer(path, layer_name)
     problems: list[Problem] = []
+    frame = open_parcels(path, layer_name, problems)
     parcels = check_parcels(frame, layer_name, problems)
-    communities = _read_communities(path, layer_name, problems)
+    check_column_names(parcels, layer_name, problems)
+    communities = _read_communities(path, layer_name, parcels.crs, problems)
     community_index = (_link_communities(parcels, communities, layer_name, problems)
                        if communities is not None else None)
     check_units(frame, layer_name, problems)
@@ -108,6 +126,9 @@ def check_region(path: str | os.PathLike[str], layer: str | None = None
     with np.errstate(invalid="ignore", over="ignore"):  # areas out of the CRS's range: check_areas names them
         region = _build_region(path, layer_name, parcels, communities, community_index, problems)
     check_areas(region.parcels, region.area_ha, layer_name, problems)
+    if not any(p.severity == "error" for p in problems):
+        measured = np.asarray(measuring_geometry(region.parcels.geometry)[0].array, dtype=object)
+        check_overlaps(region.parcels, measured, region.area_ha, layer_name, problems, overlap_tolerance)
     if any(p.severity == "error" for p in problems):
         return None, _sorted(problems)
     region = replace(region, warnings=tuple(p for p in problems if p.severity == "warning"))
@@ -118,77 +139,19 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: p.severity != "error")
 
 
-def _open_layer(path: str, layer: str) -> gpd.GeoDataFrame:
-    """Read one layer, turning every way a file can be unreadable into one InputError."""
-    if not os.path.exists(path):
-        raise InputError("no such file", path=path, fix="check the path")
-    if os.path.isdir(path):
-        raise InputError("is a folder, not a GeoPackage file", path=path, fix="name the .gpkg file")
-    if not _looks_like_geopackage(path):
-        raise InputError("is not a GeoPackage (not an SQLite file with GeoPackage tables)", path=path,
-                         fix="give a .gpkg file; convert other formats with "
-                             "`ogr2ogr -f GPKG region.gpkg input.shp -nln parcels`")
-    try:
-        layers = pyogrio.list_layers(path)
-    except Exception as exc:  # pyogrio raises several classes for a broken file
-        raise InputError(f"cannot be opened as a GeoPackage ({_short(exc)}); it may be truncated or corrupt",
-                         path=path, fix="re-export the file from its source") from None
-    names = [str(n) for n in layers[:, 0]]
-    if layer not in names:
-        there = ", ".join(f"'{n}'" for n in names) or "none"
-        raise InputError(f"has no layer '{layer}' (layers there: {there})", path=path,
-                         fix="name the parcel layer with --layer NAME")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, use_arrow=True)
-    except Exception as exc:
-        raise InputError(f"cannot be read ({_short(exc)}); the file may be truncated or corrupt",
-                         path=path, layer=layer, fix="re-export the layer from its source") from None
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-        raise InputError("has no geometry column: it is a table, not a polygon layer", path=path,
-                         layer=layer, fix="give the layer of parcel polygons with --layer NAME")
-    if len(frame) == 0:
-        raise InputError("is empty: it has no parcels", path=path, layer=layer,
-                         fix="give a layer with at least one parcel polygon")
-    if frame.crs is None:
-        raise InputError("has no coordinate reference system, so areas cannot be computed", path=path,
-                         layer=layer, fix="assign the CRS the coordinates are in, e.g. "
-                                          "`ogr2ogr -a_srs EPSG:32632 out.gpkg in.gpkg`")
-    frame.index.name = "fid"
-    return frame
-
-
-def _looks_like_geopackage(path: str) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(100)
-    return len(head) == 100 and head.startswith(b"SQLite format 3\x00")
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
-
-
-def _read_communities(path: str, parcel_layer: str, problems: list[Problem]) -> pd.DataFrame | None:
+def _read_communities(path: str, parcel_layer: str, parcel_crs: Any,
+                      problems: list[Problem]) -> pd.DataFrame | None:
     """The optional communities layer or table, checked; an empty frame when absent."""
     empty = pd.DataFrame({"community_id": pd.Series([], dtype="string"),
                           "unserved_households": pd.Series([], dtype=float),
                           "household_kwh_yr": pd.Series([], dtype=float),
                           "mtf_tier": pd.Series([], dtype=float)})
-    names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-    if COMMUNITIES_LAYER not in names or COMMUNITIES_LAYER == parcel_layer:
+    frame = read_communities(path, parcel_layer, parcel_crs, COMMUNITIES_LAYER, problems)
+    if frame is None:
+        return None
+    if frame.empty and len(frame.columns) == 0:
         return empty
     layer = COMMUNITIES_LAYER
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=True, use_arrow=True)
-    except Exception as exc:
-        problems.append(Problem("error", layer, "", f"cannot be read ({_short(exc)})",
-                                "re-export the communities table"))
-        return None
-    frame = pd.DataFrame(frame)
     before = len(problems)
     check_communities(frame, layer, problems)
     if any(p.severity == "error" and p.column == "community_id" for p in problems[before:]):

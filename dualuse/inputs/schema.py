@@ -4,6 +4,8 @@ The input schema is declared once, in :data:`PARCEL_COLUMNS` and
 :data:`COMMUNITY_COLUMNS`; validation, the README table and ``dualuse
 prepare`` all read it from there.  A :class:`Problem` is one thing wrong (or
 doubtful) with the input, named by layer, column and example ids, with its fix.
+Areas are measured in an equal-area CRS (:func:`equal_area_ha`), across the
+antimeridian too.
 """
 
 from __future__ import annotations
@@ -14,11 +16,28 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from dualuse.errors import InputError
-from dualuse.vocabulary import COMMUNITIES_LAYER, EQUAL_AREA_CRS, LAND_TYPES, M2_PER_HA, PARCELS_LAYER
+from dualuse.vocabulary import COMMUNITIES_LAYER, EQUAL_AREA_CRS, LAND_TYPES, M2_PER_HA, PARCELS_LAYER, USES
 
 DEFAULT_LAYER = PARCELS_LAYER
+
+#: The columns that the plan layer adds to the input's, in order (:meth:`dualuse.plan.Plan.parcel_values`); an
+#: input column of one of these names is kept as ``input_<name>``.
+PLAN_COLUMNS: tuple[str, ...] = (
+    "area_ha", "use", *(f"share_{u}" for u in USES), "capacity_mw", "energy_mwh", "productivity_t", "ldn_class",
+    "sdg_status", "ldn_gain_ha", "ldn_loss_ha", "sdg_degraded_ha", "soc_change_t", "cost",
+)
+#: The equal-area CRS of a region in a geographic CRS that crosses the antimeridian: EPSG:6933's cylindrical
+#: equal-area projection (true scale at 30°, WGS 84) centred on 180° instead of 0°.
+ANTIMERIDIAN_EQUAL_AREA_CRS = "+proj=cea +lat_ts=30 +lon_0=180 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs"
+#: The plan file's own columns: its feature id and its geometry.
+RESERVED_COLUMNS: tuple[str, ...] = ("fid", "geom")
+#: The most columns an SQLite table (so a GeoPackage layer) holds (SQLITE_MAX_COLUMN).
+SQLITE_MAX_COLUMNS = 2000
+#: The most attribute columns a parcel layer may have so that its plan layer fits in one table.
+MAX_INPUT_COLUMNS = SQLITE_MAX_COLUMNS - len(PLAN_COLUMNS) - len(RESERVED_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -126,9 +145,37 @@ def example_ids(frame: pd.DataFrame, mask: np.ndarray) -> tuple[Any, ...]:
     return tuple(col.iloc[idx].tolist())
 
 
+def crosses_antimeridian(geometry: gpd.GeoSeries) -> bool:
+    """In a geographic CRS: whether any geometry spans more than 180° of longitude or reaches past ±180°
+    (a parcel across the antimeridian, wrapped as −179°…179° or written as 179°…181°)."""
+    if geometry.crs is None or not geometry.crs.is_geographic or len(geometry) == 0:
+        return False
+    bounds = shapely.bounds(np.asarray(geometry.array, dtype=object))
+    with np.errstate(invalid="ignore"):
+        across = (bounds[:, 2] - bounds[:, 0] > 180.0) | (bounds[:, 2] > 180.0) | (bounds[:, 0] < -180.0)
+    return bool(np.any(across))
+
+
+def measuring_geometry(geometry: gpd.GeoSeries) -> tuple[gpd.GeoSeries, str]:
+    """The geometries as they are measured, and the equal-area CRS to project them to.
+
+    A region in a geographic CRS that crosses the antimeridian has its
+    negative longitudes moved by +360°, so that every parcel is one piece
+    on longitudes 0–360°, and is measured in :data:`ANTIMERIDIAN_EQUAL_AREA_CRS`;
+    any other region is measured as it is, in :data:`~dualuse.vocabulary.EQUAL_AREA_CRS`.
+    """
+    if not crosses_antimeridian(geometry):
+        return geometry, EQUAL_AREA_CRS
+    east = shapely.transform(np.asarray(geometry.array, dtype=object),
+                             lambda xy: np.where(xy[:, :1] < 0.0, xy + np.array([360.0, 0.0]), xy))
+    return gpd.GeoSeries(east, index=geometry.index, crs=geometry.crs), ANTIMERIDIAN_EQUAL_AREA_CRS
+
+
 def equal_area_ha(geometry: gpd.GeoSeries) -> np.ndarray:
-    """Area of each geometry in hectares, computed in an equal-area CRS whatever the input CRS."""
-    projected = geometry.to_crs(EQUAL_AREA_CRS)
+    """Area of each geometry in hectares, computed in an equal-area CRS whatever the input CRS
+    (and wherever the region lies, across the antimeridian included)."""
+    measured, crs = measuring_geometry(geometry)
+    projected = measured.to_crs(crs)
     return np.asarray(projected.area, dtype=float) / M2_PER_HA
 
 
