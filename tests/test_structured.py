@@ -302,6 +302,7 @@ def compiled_lp(path: Path, elastic: bool = False, **values: Any) -> tuple[Any, 
     coef = compute_coefficients(read_region(path), CATALOGUE, scenario)
     model = build_model(coef, scenario, frozenset(ELASTIC_FAMILIES) if elastic else frozenset())
     compiled = compile_model(model, coef.n_pairs, coef.n_parcels)
+    compiled.model = model  # the rows name their constraints through the model: keep it alive as long
     options = highs_options(scenario, False)
     options["user_objective_scale"] = objective_scale(compiled.arrays.col_cost)
     return compiled, coef, options
