@@ -3,25 +3,31 @@
 For each size it writes the example region (:func:`dualuse.prepare.example.write_example`),
 then runs, each in a fresh process so that peak memory is that run's own:
 
-- ``dualuse``: :func:`dualuse.run.solve_region`, read to written plan,
-  with the seconds of every stage (read, coefficients, pre-solve checks,
-  model build, hand-over to HiGHS, HiGHS's solve, read-back, write);
+- ``structured``: :func:`dualuse.run.solve_region`, read to written plan, as
+  ``dualuse solve`` runs it (the share-mode LP by column generation over the
+  parcels, certified on the whole LP), with the seconds of every stage (read,
+  coefficients, pre-solve checks, model build, hand-over to HiGHS, the solve,
+  read-back, write);
+- ``generic``: the same with ``lp_method = "generic"`` (``--set
+  lp_method=generic``): the whole LP by HiGHS's interior point and crossover;
 - ``floor``: the same read, coefficients and write around the identical LP
   assembled from the same coefficient arrays as one scipy matrix and passed
-  to highspy with the same options (``benchmarks/floor.py``);
+  to highspy with the generic path's options (``benchmarks/floor.py``);
 - optionally ``compiler``: dualuse with the whole model through Pyomo's
   ``LinearStandardFormCompiler`` (the general hand-over path), and ``appsi``:
   the built model solved through Pyomo's ``appsi_highs`` interface — the
   alternatives the hand-over was chosen against; and ``released``: dualuse
   with ``solve(keep_model=False)``, the model freed while HiGHS solves.
 
-It prints the table, checks that both objectives agree to 1e-6 relative, and
+It prints the table (wall and CPU seconds, their ratios, peak memory), checks
+that every objective agrees with the floor's to 1e-6 relative, and
 writes it as JSON (``benchmarks/results-SECTION.json``) and as Markdown
 (into ``benchmarks/RESULTS.md`` between the markers of ``--section``, with
 the command that made it).
 
-    python benchmarks/bench_scale.py --sizes 10000,100000,1000000
-    python benchmarks/bench_scale.py --sizes 10000 --paths dualuse,floor,compiler,appsi --no-results
+    python benchmarks/bench_scale.py --sizes 100000,1000000
+    python benchmarks/bench_scale.py --sizes 1000000 --paths structured,floor
+    python benchmarks/bench_scale.py --sizes 10000 --paths structured,floor,compiler,appsi --no-results
 
 The scenario is the default one with the budget and the grid's export
 capacity scaled with the region (USD 30,000 and 150 MWh/yr per parcel, as
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shlex
@@ -56,7 +63,7 @@ STAGES = [
     ("presolve_s", "pre-solve checks"),
     ("build_s", "model build (floor: scipy matrix)"),
     ("handover_s", "hand-over to HiGHS"),
-    ("highs_s", "HiGHS solve"),
+    ("highs_s", "HiGHS solve (structured: the whole column generation and check)"),
     ("readback_s", "solution read-back"),
     ("appsi_solve_s", "appsi: translation and HiGHS solve together"),
     ("write_s", "write the plan"),
@@ -64,9 +71,15 @@ STAGES = [
 ]
 
 
-def scenario_values(parcels: int) -> dict[str, Any]:
+#: The runs of dualuse, each a ``solve_region`` with its scenario's ``lp_method``; ``floor`` is the bare-highspy LP.
+DUALUSE_KINDS = ("structured", "generic", "released", "compiler")
+KINDS = (*DUALUSE_KINDS, "floor", "appsi")
+
+
+def scenario_values(parcels: int, lp_method: str = "structured") -> dict[str, Any]:
     """The benchmark scenario: defaults, with budget and grid export scaled with the region."""
-    return {"budget_usd": 30_000.0 * parcels, "grid_export_mwh": 150.0 * parcels, "time_limit_s": 7200.0}
+    return {"budget_usd": 30_000.0 * parcels, "grid_export_mwh": 150.0 * parcels, "time_limit_s": 7200.0,
+            "lp_method": lp_method}
 
 
 # --------------------------------------------------------------------------- the runs (child processes)
@@ -80,21 +93,21 @@ def run_generate(parcels: int, seed: int, region: str) -> dict[str, Any]:
     return {"generate_s": time.perf_counter() - start}
 
 
-def run_dualuse(parcels: int, region: str, output: str, handover: str) -> dict[str, Any]:
+def run_dualuse(parcels: int, region: str, output: str, kind: str) -> dict[str, Any]:
     import dualuse.solve.highs as solve_module
     from dualuse.solve.handover import compile_standard_form
     from dualuse.run import solve_region
     from dualuse.inputs.scenario import make_scenario
 
-    if handover == "compiler":  # the general path, for comparison: the whole model through Pyomo's compiler
+    if kind == "compiler":  # the general path, for comparison: the whole model through Pyomo's compiler
         solve_module.compile_model = compile_standard_form
-    elif handover == "released":  # the model let go once HiGHS holds the LP: solve(keep_model=False)
+    elif kind == "released":  # the model let go once HiGHS holds the LP: solve(keep_model=False)
         import functools
 
         import dualuse.run
 
         dualuse.run.solve = functools.partial(solve_module.solve, keep_model=False)
-    scenario = make_scenario(scenario_values(parcels))
+    scenario = make_scenario(scenario_values(parcels, "structured" if kind == "structured" else "generic"))
     start, cpu = time.perf_counter(), time.process_time()
     plan = solve_region(region, output, scenario=scenario)
     total = time.perf_counter() - start
@@ -103,7 +116,9 @@ def run_dualuse(parcels: int, region: str, output: str, handover: str) -> dict[s
     return {**timings, "other_s": total - counted, "total_s": total, "cpu_s": time.process_time() - cpu,
             "objective": plan.objective, "status": plan.status.value, "interface": plan.result.solver["interface"],
             "rows": plan.result.size["rows"], "columns": plan.result.size["columns"],
-            "nonzeros": plan.result.size["nonzeros"]}
+            "nonzeros": plan.result.size["nonzeros"], "lp_path": plan.result.solver.get("lp_path", ""),
+            "lp_path_reason": plan.result.solver.get("lp_path_reason", ""),
+            "structured_rounds": plan.result.solver.get("structured_rounds", 0)}
 
 
 def run_floor(parcels: int, region: str, output: str) -> dict[str, Any]:
@@ -113,7 +128,7 @@ def run_floor(parcels: int, region: str, output: str) -> dict[str, Any]:
     from dualuse.inputs.catalogue import load_catalogue
     from dualuse.inputs.scenario import make_scenario
 
-    scenario = make_scenario(scenario_values(parcels))
+    scenario = make_scenario(scenario_values(parcels, "generic"))
     catalogue = load_catalogue()
     cpu = time.process_time()
     result, timings = floor(region, output, scenario, catalogue)
@@ -158,7 +173,7 @@ def run_appsi(parcels: int, region: str) -> dict[str, Any]:
 def child(args: argparse.Namespace) -> None:
     if args.child == "generate":
         out = run_generate(args.parcels, args.seed, args.region)
-    elif args.child in ("dualuse", "compiler", "released"):
+    elif args.child in DUALUSE_KINDS:
         out = run_dualuse(args.parcels, args.region, args.output, args.child)
     elif args.child == "floor":
         out = run_floor(args.parcels, args.region, args.output)
@@ -206,66 +221,83 @@ def machine() -> dict[str, str]:
             **versions}
 
 
+def kinds_of(row: dict[str, Any]) -> list[str]:
+    """The runs of one size, in the order of :data:`KINDS`."""
+    return [k for k in KINDS if k in row]
+
+
 def summarise(row: dict[str, Any]) -> None:
-    """Ratio, HiGHS share and objective agreement of one size."""
-    d, f = row["dualuse"], row["floor"]
-    row["ratio"] = d["total_s"] / f["total_s"]
-    row["highs_share"] = d["highs_s"] / d["total_s"]
-    row["floor_highs_share"] = f["highs_s"] / f["total_s"]
-    row["objective_rel_diff"] = abs(d["objective"] - f["objective"]) / max(abs(f["objective"]), 1e-12)
-    row["objectives_agree"] = row["objective_rel_diff"] <= 1e-6
+    """Wall and CPU ratios and objective agreement of one size: every run against the floor, and the generic
+    path against the structured one."""
+    floor = row["floor"]
+    row["objectives_agree"] = True
+    for kind in kinds_of(row):
+        run = row[kind]
+        run["wall_over_floor"] = run["total_s"] / floor["total_s"]
+        if "cpu_s" in run:
+            run["cpu_over_floor"] = run["cpu_s"] / floor["cpu_s"]
+        run["objective_rel_diff"] = abs(run["objective"] - floor["objective"]) / max(abs(floor["objective"]), 1e-12)
+        run["objective_agrees"] = run["objective_rel_diff"] <= 1e-6
+        row["objectives_agree"] = row["objectives_agree"] and run["objective_agrees"]
+    if "structured" in row and "generic" in row:
+        row["generic_over_structured_wall"] = row["generic"]["total_s"] / row["structured"]["total_s"]
+        row["generic_over_structured_cpu"] = row["generic"]["cpu_s"] / row["structured"]["cpu_s"]
 
 
-def markdown(rows: list[dict[str, Any]], command: str, info: dict[str, str], started: str) -> str:
-    sizes = [r["parcels"] for r in rows]
-    extra = [k for k in ("released", "compiler", "appsi") if any(k in r for r in rows)]
-    head = "| stage [s] | " + " | ".join(
-        f"{n:,} dualuse | {n:,} floor" + "".join(f" | {n:,} {k}" for k in extra) for n in sizes) + " |"
-    rule = "|---|" + "---:|" * (len(sizes) * (2 + len(extra)))
+def _cell(run: dict[str, Any] | None, key: str) -> str:
+    if run is None or key not in run:
+        return "—"
+    value = run[key]
+    return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
-    def cell(run: dict[str, Any] | None, key: str) -> str:
-        if run is None or key not in run:
-            return "—"
-        value = run[key]
-        return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
-    lines = [f"Command: `{command}`  ", f"Run {started} on {info['cpu']} ({info['cores']} cores, {info['memory']}); "
-             f"Python {info['python']}, Pyomo {info['pyomo']}, highspy {info['highspy']}.", "", head, rule]
+def _stage_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The table of seconds per stage and the totals, one column per size and run."""
+    head = "| stage [s] | " + " | ".join(f"{r['parcels']:,} {k}" for r in rows for k in kinds_of(r)) + " |"
+    lines = [head, "|---|" + "---:|" * sum(len(kinds_of(r)) for r in rows)]
     for key, label in STAGES:
-        cells = []
-        for r in rows:
-            generate = r["generate"] if key == "generate_s" else None
-            cells.append(cell(generate or r["dualuse"], key))
-            cells.append(cell(generate or r["floor"], key))
-            cells += [cell(generate or r.get(k), key) for k in extra]
+        cells = [_cell(r["generate"] if key == "generate_s" else r[k], key) for r in rows for k in kinds_of(r)]
         if any(c != "—" for c in cells):
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     def each(fn: Any) -> str:
-        cells = []
-        for r in rows:
-            cells += [fn(r, "dualuse"), fn(r, "floor")] + [fn(r, k) for k in extra]
-        return " | ".join(cells)
+        return " | ".join(fn(r[k]) for r in rows for k in kinds_of(r))
 
-    lines.append("| **total, read to written plan** | " + each(lambda r, k: f"**{r[k]['total_s']:,.1f}**"
-                                                              if k in r else "—") + " |")
-    lines.append("| CPU time of the run | " + each(lambda r, k: f"{r[k]['cpu_s']:,.1f}"
-                                                  if k in r and "cpu_s" in r[k] else "—") + " |")
-    lines.append("| peak memory [GiB] | " + each(lambda r, k: f"{r[k]['peak_rss_gib']:.2f}" if k in r else "—") + " |")
-    lines.append("| HiGHS share of the total | " + each(
-        lambda r, k: f"{r[k]['highs_s'] / r[k]['total_s']:.0%}" if k in r and "highs_s" in r[k] else "—") + " |")
-    lines.append("| objective | " + each(lambda r, k: f"{r[k]['objective']:.10g}" if k in r else "—") + " |")
-    lines.append("| rows × columns (nonzeros) | " + each(
-        lambda r, k: f"{r[k]['rows']:,} × {r[k]['columns']:,} ({r[k]['nonzeros']:,})"
-        if k in r and "rows" in r[k] else "—") + " |")
-    lines.append("")
-    lines.append("| parcels | dualuse / floor | HiGHS share (dualuse) | objectives, relative difference | "
-                 "dualuse peak memory [GiB] |")
-    lines.append("|---:|---:|---:|---:|---:|")
+    lines += [
+        "| **wall, read to written plan** | " + each(lambda run: f"**{run['total_s']:,.1f}**") + " |",
+        "| CPU of the run | " + each(lambda run: f"{run['cpu_s']:,.1f}" if "cpu_s" in run else "—") + " |",
+        "| peak memory [GiB] | " + each(lambda run: f"{run['peak_rss_gib']:.2f}") + " |",
+        "| path (structured rounds) | " + each(
+            lambda run: f"{run['lp_path']} ({run['structured_rounds']})" if run.get("lp_path") == "structured"
+            else run.get("lp_path", "—") or "—") + " |",
+        "| objective | " + each(lambda run: f"{run['objective']:.10g}") + " |",
+        "| rows × columns (nonzeros) | " + each(
+            lambda run: f"{run['rows']:,} × {run['columns']:,} ({run['nonzeros']:,})" if "rows" in run else "—")
+        + " |",
+    ]
+    return lines
+
+
+def markdown(rows: list[dict[str, Any]], command: str, info: dict[str, str], started: str) -> str:
+    lines = [f"Command: `{command}`  ", f"Run {started} on {info['cpu']} ({info['cores']} cores, {info['memory']}); "
+             f"Python {info['python']}, Pyomo {info['pyomo']}, highspy {info['highspy']}.", "",
+             *_stage_lines(rows), "",
+             "| parcels | run | wall [s] | CPU [s] | wall / floor | CPU / floor | peak memory [GiB] | "
+             "objective vs floor (relative) |",
+             "|---:|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        lines.append(f"| {r['parcels']:,} | **{r['ratio']:.3f}** | {r['highs_share']:.0%} | "
-                     f"{r['objective_rel_diff']:.1e} ({'agree' if r['objectives_agree'] else 'DIFFER'}) | "
-                     f"{r['dualuse']['peak_rss_gib']:.2f} |")
+        for k in kinds_of(r):
+            run = r[k]
+            cpu = f"{run['cpu_s']:,.1f}" if "cpu_s" in run else "—"
+            cpu_ratio = f"{run['cpu_over_floor']:.3f}" if "cpu_over_floor" in run else "—"
+            agree = "agree" if run["objective_agrees"] else "DIFFER"
+            lines.append(f"| {r['parcels']:,} | {k} | {run['total_s']:,.1f} | {cpu} | **{run['wall_over_floor']:.3f}** "
+                         f"| {cpu_ratio} | {run['peak_rss_gib']:.2f} | {run['objective_rel_diff']:.1e} ({agree}) |")
+    speedups = [r for r in rows if "generic_over_structured_wall" in r]
+    if speedups:
+        lines += ["", "| parcels | generic / structured, wall | generic / structured, CPU |", "|---:|---:|---:|"]
+        lines += [f"| {r['parcels']:,} | **{r['generic_over_structured_wall']:.2f}×** | "
+                  f"{r['generic_over_structured_cpu']:.2f}× |" for r in speedups]
     return "\n".join(lines) + "\n"
 
 
@@ -283,10 +315,10 @@ def write_results(table: str, section: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="parcel counts, comma-separated")
+    parser.add_argument("--sizes", default="100000,1000000", help="parcel counts, comma-separated")
     parser.add_argument("--seed", type=int, default=42, help="example region seed")
-    parser.add_argument("--paths", default="dualuse,floor",
-                        help="runs per size: dualuse, floor (both required), released, compiler, appsi")
+    parser.add_argument("--paths", default="structured,generic,floor",
+                        help="runs per size: structured, generic, floor (required), released, compiler, appsi")
     parser.add_argument("--workdir", default=None, help="folder for regions and plans [default: a temporary one]")
     parser.add_argument("--section", default="scale",
                         help="which table of RESULTS.md to replace (and the JSON's name: results-SECTION.json)")
@@ -311,8 +343,8 @@ def main() -> None:
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
-    if not {"dualuse", "floor"} <= set(paths):
-        parser.error("--paths must include dualuse and floor")
+    if "floor" not in paths or not set(paths) <= set(KINDS):
+        parser.error(f"--paths must include floor and name only {', '.join(KINDS)}")
     command = "python benchmarks/bench_scale.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     info = machine()
@@ -324,8 +356,9 @@ def main() -> None:
             row: dict[str, Any] = {"parcels": parcels, "generate": in_child("generate", parcels, folder, args.seed)}
             for kind in paths:
                 row[kind] = in_child(kind, parcels, folder, args.seed)
-                print(f"{kind:>8}: total {row[kind]['total_s']:8.1f} s, peak {row[kind]['peak_rss_gib']:.2f} GiB, "
-                      f"objective {row[kind]['objective']:.10g}", file=sys.stderr, flush=True)
+                print(f"{kind:>10}: wall {row[kind]['total_s']:8.1f} s, CPU {row[kind].get('cpu_s', math.nan):8.1f} s, "
+                      f"peak {row[kind]['peak_rss_gib']:.2f} GiB, objective {row[kind]['objective']:.10g}",
+                      file=sys.stderr, flush=True)
             summarise(row)
             rows.append(row)
             for leftover in folder.glob(f"*-{parcels}.gpkg"):

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -71,7 +72,8 @@ class Adjustment(Protocol):
 
 def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, explain: bool = True,
                  time_limit_s: float | None = None, write_lp: str | None = None,
-                 adjust: Adjustment | None = None, keep_model: bool = False) -> Plan:
+                 adjust: Adjustment | None = None, keep_model: bool = False,
+                 dual_seeds: Mapping[int, np.ndarray] | None = None) -> Plan:
     """Solve one scenario of a region already read: the one path of ``dualuse solve``, sweeps and fronts.
 
     Coefficients, then the pre-solve checks (:func:`presolve`: their
@@ -94,6 +96,8 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     keep_model : keep the Pyomo model while HiGHS solves.  Otherwise it is let go once HiGHS holds the
         LP, which saves gigabytes at a million parcels but costs a full garbage collection per solve
         (0.1–0.2 s at 2,000 parcels, a quarter of the solve or more): a sweep's many small solves keep it
+    dual_seeds : coupling duals of solved neighbouring scenarios by their number of coupling rows, to start
+        the structured solve from (:func:`dualuse.solve.highs.solve`)
 
     Raises
     ------
@@ -110,9 +114,11 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
         result = solve_priorities(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp)
     elif adjust is None and not keep_model:
         # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
-        _, result = solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False)
+        _, result = solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False,
+                          dual_seeds=dual_seeds)
     else:
-        result = _build_and_solve(coef, scenario, adjust, time_limit_s=time_limit_s, write_lp=write_lp)
+        result = _build_and_solve(coef, scenario, adjust, time_limit_s=time_limit_s, write_lp=write_lp,
+                                  dual_seeds=dual_seeds)
     raise_for_status(result, coef, scenario, explain, time_limit_s)
     t = time.perf_counter()
     plan = make_plan(region, catalogue, scenario, coef, result)
@@ -122,14 +128,15 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
 
 
 def _build_and_solve(coef: Coefficients, scenario: Scenario, adjust: Adjustment | None, *,
-                     time_limit_s: float | None, write_lp: str | None) -> SolveResult:
+                     time_limit_s: float | None, write_lp: str | None,
+                     dual_seeds: Mapping[int, np.ndarray] | None = None) -> SolveResult:
     """Build the model, change it by ``adjust`` when given, and solve it, the model kept meanwhile."""
     t = time.perf_counter()
     m = build_model(coef, scenario)
     if adjust is not None:
         adjust.apply(m, coef, scenario)
     build_s = time.perf_counter() - t
-    result = solve_model(m, coef, scenario, time_limit_s, write_lp=write_lp)
+    result = solve_model(m, coef, scenario, time_limit_s, write_lp=write_lp, dual_seeds=dual_seeds)
     result.timings = {"build_s": build_s, **result.timings}
     return result
 

@@ -32,6 +32,7 @@ import math
 import time
 from importlib import metadata
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import highspy
@@ -79,7 +80,8 @@ class SolveResult:
     received and its model status.  ``priority_levels`` (a lexicographic
     solve only, :func:`dualuse.solve.priorities.solve_priorities`): per level
     its KPI, optimum, the bound it was held at and the shadow price of that
-    hold.
+    hold.  ``coupling_dual`` holds an LP's duals of the rows after the parcels
+    (HiGHS's sign), the seed of a neighbouring scenario's structured solve (``dual_seeds`` of :func:`solve`).
     """
 
     status: Status
@@ -95,6 +97,7 @@ class SolveResult:
     size: dict[str, int] = field(default_factory=dict)
     message: str = ""
     priority_levels: list[dict[str, Any]] = field(default_factory=list)
+    coupling_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 # --------------------------------------------------------------------------- options and runs
@@ -172,6 +175,7 @@ class Outcome:
     col_dual: np.ndarray | None = None  # from column ``col_dual_from`` on
     col_dual_from: int = 0
     message: str = ""
+    coupling_dual: np.ndarray | None = None  # the structured solve's duals of the rows after the parcels
 
 
 def read_outcome(h: highspy.Highs, options: dict[str, Any], run_s: float, pass_s: float = 0.0,
@@ -256,16 +260,18 @@ def run_compiled(compiled: CompiledModel, options: dict[str, Any], *, release: b
 
 
 def solve_model(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, time_limit_s: float | None = None,
-                write_lp: str | None = None) -> SolveResult:
+                write_lp: str | None = None, dual_seeds: Mapping[int, np.ndarray] | None = None) -> SolveResult:
     """Solve a built model and map the solution back to pairs, communities and named constraints.
 
     ``write_lp``: also write the LP that HiGHS receives to this file (with readable names).
+    ``dual_seeds``: coupling duals of solved neighbours by their number of coupling rows (:func:`solve`).
     """
-    return _solve([m], coef, scenario, time_limit_s, release=False, write_lp=write_lp)
+    return _solve([m], coef, scenario, time_limit_s, release=False, write_lp=write_lp, dual_seeds=dual_seeds)
 
 
 def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenario, time_limit_s: float | None,
-           release: bool, write_lp: str | None = None) -> SolveResult:
+           release: bool, write_lp: str | None = None,
+           dual_seeds: Mapping[int, np.ndarray] | None = None) -> SolveResult:
     """Hand the model in ``holder`` to HiGHS, solve, read back.  With ``release`` the model is taken
     out of ``holder`` once HiGHS holds the LP (when the LP's read-back allows it), so that it can be
     freed while HiGHS solves; its variables then get no values."""
@@ -288,7 +294,8 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
     size = {"rows": compiled.arrays.num_row, "columns": compiled.arrays.num_col,
             "nonzeros": compiled.arrays.num_nz, "mip": int(compiled.is_mip)}
     path = _lp_path(compiled, scenario, write_lp)
-    outcome = _run_structured(compiled, coef, options, path) if path["lp_path"] == "structured" else None
+    seed = (dual_seeds or {}).get(compiled.arrays.num_row - coef.n_parcels)
+    outcome = _run_structured(compiled, coef, options, path, seed) if path["lp_path"] == "structured" else None
     if outcome is None:
         outcome = run_compiled(compiled, options, release=True, write_lp=write_lp, names=names)
     result = SolveResult(
@@ -299,6 +306,10 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
                 "options": {k: v for k, v in options.items() if k != "output_flag"},
                 "model_status": outcome.model_status},
     )
+    if outcome.coupling_dual is not None:
+        result.coupling_dual = outcome.coupling_dual
+    elif not compiled.is_mip and outcome.row_dual is not None and compiled.handover is Handover.ARRAYS:
+        result.coupling_dual = np.asarray(outcome.row_dual[coef.n_parcels:], dtype=float)
     if result.status.has_plan:
         t1 = time.perf_counter()
         _read_back(result, outcome, compiled, coef, released)
@@ -322,13 +333,15 @@ def _lp_path(compiled: CompiledModel, scenario: Scenario, write_lp: str | None) 
 
 
 def _run_structured(compiled: CompiledModel, coef: Coefficients, options: dict[str, Any],
-                    path: dict[str, Any]) -> Outcome | None:
+                    path: dict[str, Any], seed: np.ndarray | None = None) -> Outcome | None:
     """The structured solve (:func:`~dualuse.solve.structured.solve_structured`) as an Outcome, or None when it
-    does not certify its answer — then ``path`` says why, and the generic path solves the LP."""
+    does not certify its answer — then ``path`` says why, and the generic path solves the LP.  ``seed``: a
+    neighbour's coupling duals, in place of the sampled estimate."""
     start = time.perf_counter()
-    found = solve_structured(compiled.arrays, coef.n_parcels, coef.n_pairs, options)
+    found = solve_structured(compiled.arrays, coef.n_parcels, coef.n_pairs, options, dual_estimate=seed)
     run_s = time.perf_counter() - start
-    path.update(structured_status=found.status.value, structured_rounds=found.rounds,
+    path.update(structured_seeded=seed is not None, structured_estimate_s=found.timings.get("estimate_s", math.nan),
+                structured_status=found.status.value, structured_rounds=found.rounds,
                 structured_certificate=dataclasses.asdict(found.certificate), structured_s=run_s)
     if not found.status.has_solution:
         path.update(lp_path="generic", lp_path_reason=f"structured solve not certified: {found.reason}")
@@ -337,7 +350,8 @@ def _run_structured(compiled: CompiledModel, coef: Coefficients, options: dict[s
     return Outcome(Status.OPTIMAL, h.modelStatusToString(h.getModelStatus()),
                    f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}", run_s,
                    objective=float(found.objective), col_value=found.col_value, row_dual=found.row_dual,
-                   col_dual=found.col_dual[coef.n_pairs:], col_dual_from=coef.n_pairs)
+                   col_dual=found.col_dual[coef.n_pairs:], col_dual_from=coef.n_pairs,
+                   coupling_dual=found.coupling_dual)
 
 
 def _read_back(result: SolveResult, outcome: Outcome, compiled: CompiledModel, coef: Coefficients,
@@ -406,7 +420,8 @@ def _named_duals(compiled: CompiledModel, row_dual: np.ndarray) -> dict[str, Any
 
 
 def solve(coef: Coefficients, scenario: Scenario, time_limit_s: float | None = None,
-          write_lp: str | None = None, *, keep_model: bool = True) -> tuple[pyo.ConcreteModel | None, SolveResult]:
+          write_lp: str | None = None, *, keep_model: bool = True,
+          dual_seeds: Mapping[int, np.ndarray] | None = None) -> tuple[pyo.ConcreteModel | None, SolveResult]:
     """Build and solve; the model and the result, whatever its status (a result without a plan is the
     caller's to raise: :func:`dualuse.diagnose.status.raise_for_status`).
 
@@ -414,11 +429,15 @@ def solve(coef: Coefficients, scenario: Scenario, time_limit_s: float | None = N
     LP, so that its memory is free while HiGHS solves (at 1,000,000 parcels
     the Pyomo model is about 2.4 GiB of the peak: ``benchmarks/RESULTS.md``),
     and None is returned in its place; for callers that only want the plan.
-    ``write_lp``: also write the LP that HiGHS receives to this file.
+    ``write_lp``: also write the LP that HiGHS receives to this file.  ``dual_seeds``: the coupling
+    duals (``SolveResult.coupling_dual``) of solved neighbouring scenarios, by their number of coupling
+    rows; the one with this LP's count starts the structured solve in place of its sampled estimate
+    (the answer is certified on the whole LP either way; ``solver["structured_seeded"]`` says whether one did).
     """
     t0 = time.perf_counter()
     holder = [build_model(coef, scenario)]
     t_build = time.perf_counter() - t0
-    result = _solve(holder, coef, scenario, time_limit_s, release=not keep_model, write_lp=write_lp)
+    result = _solve(holder, coef, scenario, time_limit_s, release=not keep_model, write_lp=write_lp,
+                    dual_seeds=dual_seeds)
     result.timings = {"build_s": t_build, **result.timings}
     return (holder[0] if holder else None), result

@@ -6,7 +6,11 @@ region once (a file read once per local process, a Dask scatter, or the
 object itself in a thread pool), have imported the solve path before their
 first task, solve with one HiGHS thread each through
 :func:`dualuse.run.run_scenario` and return plain data: the row, and the plan
-GeoPackage as bytes.
+GeoPackage as bytes.  Each worker keeps the coupling duals of the last scenario
+it solved of the same input, one set per number of coupling rows
+(:data:`_DUALS`), and starts the next structured solve from them: tasks are
+submitted in the order of their grid, so a worker's previous scenario is
+usually a neighbour.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_complete
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dualuse.errors import DualuseError, InfeasibleError, TimeLimitError, UnboundedError, UsageError
 from dualuse.export.gpkg import write_plan
@@ -134,6 +140,21 @@ class Task:
     want_plan: bool = False
     adjustment: Adjustment | None = None
     run: dict[str, Any] = field(default_factory=dict)
+    seed_duals: bool = True
+
+
+#: The coupling duals this process last produced, by input key and then by number of coupling rows.
+_DUALS: dict[str, dict[int, np.ndarray]] = {}
+
+
+def _remember_duals(key: str, plan: Plan) -> None:
+    """Keep ``plan``'s coupling duals as the seed of this process's next scenario of the same input."""
+    duals = plan.result.coupling_dual
+    if duals.size == 0:
+        return
+    if key not in _DUALS:
+        _DUALS.clear()  # one input per worker at a time, as for the region itself
+    _DUALS.setdefault(key, {})[int(duals.size)] = duals
 
 
 def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
@@ -142,7 +163,10 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
 
     Returns ``{"row": {...}, "units": {...}, "plan": bytes | None}``: the row
     has the id, status, message, objective, gap, every KPI, the shadow prices
-    (``shadow_<name>``) and ``solve_s``; ``units`` gives the shadow prices' units.
+    (``shadow_<name>``), ``solve_s``, ``seeded`` (whether the structured solve started from the duals of
+    the worker's previous scenario: :data:`_DUALS`, unless ``task.seed_duals`` is false) and
+    ``structured_rounds`` (its column-generation rounds; 0 on the generic path); ``units`` gives the
+    shadow prices' units.
     A scenario without a plan has the status and message that ``dualuse solve``
     gives it (the explanation in policy terms, except for a front's adjusted solves).
     """
@@ -154,8 +178,10 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
     plan_bytes: bytes | None = None
     try:
         scenario = make_scenario(json.loads(task.scenario_json), origin=f"scenario {task.id}")
+        seeds = _DUALS.get(shared.key) if task.seed_duals else None
         plan = run_scenario(region, catalogue, scenario, explain=task.adjustment is None, time_limit_s=None,
-                            adjust=task.adjustment, keep_model=True)
+                            adjust=task.adjustment, keep_model=True, dual_seeds=seeds)
+        _remember_duals(shared.key, plan)
         units = _plan_row(plan, row)
         if task.want_plan:
             plan_bytes = _plan_bytes(plan, task)
@@ -171,7 +197,9 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
 def _plan_row(plan: Plan, row: dict[str, Any]) -> dict[str, str]:
     """Fill ``row`` with a plan's status, objective, gap, KPIs and shadow prices; returns the prices' units."""
     units: dict[str, str] = {}
-    row.update(status=plan.status.value, objective=plan.objective, gap=plan.gap)
+    row.update(status=plan.status.value, objective=plan.objective, gap=plan.gap,
+               seeded=bool(plan.result.solver.get("structured_seeded", False)),
+               structured_rounds=int(plan.result.solver.get("structured_rounds", 0)))
     if plan.status.value == "feasible":
         row["message"] = f"time limit reached; the plan may not be optimal (gap {plan.gap:.2%})"
     row.update(plan.kpis)

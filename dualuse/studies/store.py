@@ -37,7 +37,7 @@ RESULTS_STEM = "results"
 FINAL_STATUSES = frozenset({"optimal", "feasible", "infeasible", "unbounded", "time_limit"})
 PLAN_STATUSES = frozenset({"optimal", "feasible"})
 #: Columns that differ between two runs of the same scenario.
-TIMING_COLUMNS: tuple[str, ...] = ("solve_s",)
+TIMING_COLUMNS: tuple[str, ...] = ("solve_s", "seeded", "structured_rounds")
 
 
 class ResultStore:
@@ -98,6 +98,8 @@ def results_frame(variations: Sequence[Variation], varied: Sequence[str], result
         record.update({k: row.get(k, math.nan) for k in kpis})
         record.update({k: row.get(k, math.nan) for k in shadow})
         record["solve_s"] = row.get("solve_s", math.nan)
+        record["seeded"] = bool(row.get("seeded", False))
+        record["structured_rounds"] = int(row.get("structured_rounds", 0))
         has_plan = plans_folder is not None and record["status"] in PLAN_STATUSES
         record["plan"] = f"{plans_folder}/{v.id}.gpkg" if has_plan else ""
         record["scenario"] = v.scenario.to_json()
@@ -119,6 +121,8 @@ def column_units(frame: pd.DataFrame, units: Mapping[str, str],
         "objective": ("—", "weighted sum of the unit-free KPIs less the cost tie-break"),
         "gap": ("relative", "MILP optimality gap (0 for an LP)"),
         "solve_s": ("s", "wall time of the worker for this scenario (coefficients, pre-solve checks, model, HiGHS, plan)"),
+        "seeded": ("—", "the structured solve started from the coupling duals of the worker's previous scenario"),
+        "structured_rounds": ("—", "column-generation rounds of the structured solve (0: the generic path)"),
         "plan": ("—", "the plan GeoPackage, relative to the results folder"),
         "scenario": ("—", "every parameter of the scenario, as canonical JSON"),
     }}
