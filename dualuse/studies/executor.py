@@ -140,7 +140,10 @@ class Task:
     want_plan: bool = False
     adjustment: Adjustment | None = None
     run: dict[str, Any] = field(default_factory=dict)
-    seed_duals: bool = True
+    #: Start the structured solve from the worker's previous duals for the same input.  Off by default: where a
+    #: scenario has alternative optima, a seeded solve may land on another of them than an unseeded one, and the
+    #: plan would then depend on which scenarios the worker happened to solve before — reproducibility first.
+    seed_duals: bool = False
 
 
 #: The coupling duals this process last produced, by input key and then by number of coupling rows.
