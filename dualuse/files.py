@@ -3,7 +3,8 @@
 Every file dualuse writes — plans, regions, sweep rows, tables, figures,
 reports — goes through :func:`atomic_path` (or :func:`atomic_write` for bytes):
 it is written to a temporary beside its destination, named
-``.<stem>.tmp-<pid>-<random><suffix>``, and renamed over the destination only
+``.<stem>.tmp-<pid>-<random>`` (``.gpkg`` after it for a GeoPackage, since GDAL chooses its driver by
+the suffix), and renamed over the destination only
 once complete.  A run killed with SIGKILL leaves its temporary; the next write
 beside it removes every temporary whose process is gone
 (:func:`remove_stale_temporaries`, :func:`remove_stale_in`).  A write that
@@ -95,7 +96,11 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 @contextlib.contextmanager
 def atomic_path(destination: Path) -> Iterator[Path]:
-    """A temporary file beside ``destination``, with its suffix (GDAL wants ``.gpkg``),, renamed over it only when the block succeeds.
+    """A temporary file beside ``destination``, renamed over it only when the block succeeds.
+
+    Its name ends in ``.gpkg`` for a GeoPackage (GDAL chooses its driver by the suffix) and in no suffix of the
+    destination's otherwise, so that a half-written temporary never passes for one of the files beside it
+    (a sweep's ``rows/*.json``).
 
     SIGTERM is turned into :class:`Terminated` while the block runs, so that a
     terminated run removes its temporary file and leaves the destination as
@@ -107,7 +112,7 @@ def atomic_path(destination: Path) -> Iterator[Path]:
     is gone).
     """
     remove_stale_temporaries(destination)
-    fd, name = tempfile.mkstemp(prefix=f".{destination.stem}{TEMP_MARK}{os.getpid()}-", suffix=destination.suffix,
+    fd, name = tempfile.mkstemp(prefix=f".{destination.stem}{TEMP_MARK}{os.getpid()}-", suffix=_temp_suffix(destination),
                                 dir=destination.resolve().parent)
     os.close(fd)
     os.unlink(name)  # a writer such as GDAL must create the file itself
@@ -165,7 +170,7 @@ def _write_failure(destination: Path, exc: Exception) -> OutputError | None:
 def remove_stale_temporaries(destination: Path) -> None:
     """Remove temporaries that a killed earlier run (whose process is gone) left beside ``destination``."""
     folder = destination.resolve().parent
-    for temp in folder.glob(f".{destination.stem}{TEMP_MARK}*{destination.suffix}"):
+    for temp in folder.glob(f".{destination.stem}{TEMP_MARK}*{_temp_suffix(destination)}"):
         pid_text = temp.name[len(f".{destination.stem}{TEMP_MARK}"):].split("-", 1)[0]
         if pid_text.isdigit() and not process_alive(int(pid_text)):
             with contextlib.suppress(OSError):
@@ -258,3 +263,8 @@ def prepare_folder(output: str | os.PathLike[str], inputs: Sequence[str] = ()) -
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"results folder {folder} is not writable; choose another -o RESULTS_DIR")
     return folder
+
+
+def _temp_suffix(destination: Path) -> str:
+    """The suffix of a temporary for ``destination``: ``.gpkg`` for a GeoPackage, else none."""
+    return ".gpkg" if destination.suffix.lower() == ".gpkg" else ""
