@@ -24,25 +24,23 @@ simplex on a hand-made LP.  Checks, each independent of the structured code:
 
 from __future__ import annotations
 
+import importlib.util
+
 import math
 from pathlib import Path
 from typing import Any
 
 import highspy
 import numpy as np
-import pandas as pd
-import pyogrio
 import pyomo.environ as pyo
 import pytest
 import scipy.sparse as sp
-from scipy.spatial import cKDTree
 
 from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import make_scenario
 from dualuse.model.build import ELASTIC_FAMILIES, build_model
 from dualuse.model.coefficients import compute_coefficients
-from dualuse.prepare.example import make_example, write_example
 from dualuse.solve.handover import LpArrays
 from dualuse.solve.highs import compile_model, highs_options, objective_scale, run_highs
 from dualuse.solve.structured import StructuredResult, StructuredStatus, solve_structured
@@ -268,27 +266,22 @@ def test_too_few_rounds_or_too_little_time_give_no_solution() -> None:
 # --------------------------------------------------------------------------- dualuse's own LP
 
 
+def _bench_module():
+    """``benchmarks/bench_structured.py``, whose regions the tests solve too."""
+    spec = importlib.util.spec_from_file_location("dualuse_bench_structured",
+                                                  Path(__file__).resolve().parents[1] / "benchmarks" /
+                                                  "bench_structured.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def region_file(tmp: Path, parcels: int, seed: int, parcels_per_community: int | None = None) -> Path:
     """An example region; with ``parcels_per_community``, its communities replaced by many small ones
-    (each parcel joins the nearest of ``parcels // parcels_per_community`` random centres)."""
+    (the benchmark's :func:`write_region`), written once per test module."""
     path = tmp / f"region-{parcels}-{seed}-{parcels_per_community}.gpkg"
-    if path.exists():
-        return path
-    if parcels_per_community is None:
-        write_example(path, parcels=parcels, seed=seed)
-        return path
-    example = make_example(parcels, seed)
-    frame = example.parcels.copy()
-    rng = np.random.default_rng(seed)
-    n_communities = max(1, parcels // parcels_per_community)
-    centre = frame.geometry.centroid
-    xy = np.column_stack([centre.x, centre.y])
-    _, nearest = cKDTree(xy[rng.choice(parcels, n_communities, replace=False)]).query(xy)
-    ids = np.array([f"K{k:05d}" for k in range(n_communities)], dtype=object)
-    frame["community_id"] = ids[nearest]
-    frame.to_file(path, layer="parcels", driver="GPKG", engine="pyogrio")
-    pyogrio.write_dataframe(pd.DataFrame({"community_id": ids, "unserved_households": rng.integers(50, 3000, n_communities),
-                                          "household_kwh_yr": np.nan}), path, layer="communities", driver="GPKG")
+    if not path.exists():
+        _bench_module().write_region(path, parcels, seed, parcels_per_community)
     return path
 
 
