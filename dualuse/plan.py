@@ -82,7 +82,7 @@ class Plan:
             "area_ha": coef.area_ha,
             "use": np.array(USES, dtype=object)[dominant],
             **{f"share_{u}": self.shares[:, k] for k, u in enumerate(USES)},
-            "capacity_mw": per_parcel(coef.capacity_mw),
+            "capacity_mwp": per_parcel(coef.capacity_mwp),
             "energy_mwh": per_parcel(coef.energy_mwh),
             "productivity_t": per_parcel(coef.productivity_t),
             "ldn_class": dominant_class,
@@ -91,7 +91,7 @@ class Plan:
             "ldn_loss_ha": per_parcel(area * (coef.ldn_status < 0)),
             "sdg_degraded_ha": per_parcel(area * (coef.sdg_status < 0)),
             "soc_change_t": per_parcel(coef.soc_change_t),
-            "cost": per_parcel(coef.cost_usd),
+            "cost_usd": per_parcel(coef.cost_usd),
         }
         return out
 

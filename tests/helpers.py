@@ -104,7 +104,7 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
     # capacity, energy and cost recomputed from the catalogue
     density = np.array([u.density_mwp_ha for u in catalogue.uses])
     capacity = (shares * area[:, None] * density).sum(axis=1)
-    np.testing.assert_allclose(plan["capacity_mw"], capacity, rtol=RTOL, atol=1e-9)
+    np.testing.assert_allclose(plan["capacity_mwp"], capacity, rtol=RTOL, atol=1e-9)
     energy = capacity * plan["pv_yield_kwh_kwp"].to_numpy()
     np.testing.assert_allclose(plan["energy_mwh"], energy, rtol=RTOL, atol=1e-6)
     capex_ha = np.array([u.capex_usd_ha for u in catalogue.uses])
@@ -112,7 +112,7 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
     grid_km = plan["grid_km"].to_numpy() if "grid_km" in plan else np.zeros(len(plan))
     cost = (shares * area[:, None] * (capex_ha + density * capex_mwp
                                       + density * scenario["grid_cost_usd_mw_km"] * grid_km[:, None])).sum(axis=1)
-    np.testing.assert_allclose(plan["cost"], cost, rtol=RTOL, atol=1e-3)
+    np.testing.assert_allclose(plan["cost_usd"], cost, rtol=RTOL, atol=1e-3)
 
     # 2. budget, delivery included
     served = 0.0

@@ -185,7 +185,7 @@ def test_connections_are_paid_per_household_served(tmp_path):
     frame = served(tmp_path / "p.gpkg")
     households = (frame["served_mwh"] / (frame["household_kwh_yr"] / 1000.0)).to_numpy()
     np.testing.assert_allclose(households, frame["households_served"], rtol=1e-9)
-    cost = (plan["cost"].sum() + scenario.delivery_cost_usd_mwh * frame["served_mwh"].sum()
+    cost = (plan["cost_usd"].sum() + scenario.delivery_cost_usd_mwh * frame["served_mwh"].sum()
             + scenario.connection_cost_usd * households.sum())
     assert households.sum() > 0
     assert summary_value(tmp_path / "p.gpkg", "cost_usd") == pytest.approx(cost, rel=1e-9)

@@ -187,7 +187,7 @@ def test_a_rerun_over_its_own_plan_compares_with_the_plan_it_replaced(tmp_path: 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.splitlines()[-1])["rerun"]["same_plan_table"] is True
     with sql(plan) as con:  # the recorded plan is not what this scenario gives
-        con.execute("UPDATE plan SET cost = cost + 1 WHERE fid = 1")
+        con.execute("UPDATE plan SET cost_usd = cost_usd + 1 WHERE fid = 1")
     result = CliRunner().invoke(cli, ["solve", "--rerun", str(plan), "-o", str(plan), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.splitlines()[-1])["rerun"]["same_plan_table"] is False

@@ -104,14 +104,14 @@ def test_report_is_one_self_contained_file_with_its_figures_beside_it(report, pa
 def test_kpi_table_is_the_summary_baseline_and_plan(plan_path: Path, page: str) -> None:
     summary = _summary(plan_path)
     table = kpi_table(read_plan_file(plan_path))
-    assert {"energy_mwh", "capacity_mw", "households_served", "access", "productivity_t", "productivity",
+    assert {"energy_mwh", "capacity_mwp", "households_served", "access", "productivity_t", "productivity",
             "restored_ha", "sdg_degraded_ha", "ldn_net_stable_ha", "ldn_net_persist_ha", "cost_usd",
             "budget_usd"} <= set(table["kpi"])
     for row in table.itertuples():
         assert row.today == pytest.approx(summary[row.kpi][0], nan_ok=True)
         assert row.plan == pytest.approx(summary[row.kpi][1])
     assert f"{summary['households_served'][1]:,.0f}" in page
-    assert f"{summary['capacity_mw'][1]:,.2f}" in page
+    assert f"{summary['capacity_mwp'][1]:,.2f}" in page
 
 
 # --------------------------------------------------------------------------- LDN balance

@@ -261,8 +261,8 @@ def test_smallest_plant_size_excludes_small_parcels(tmp_path):
     scenario = make_scenario({**ENERGY_ONLY, "min_plant_mwp": min_plant})
     plan = solve_region(region, tmp_path / "p.gpkg", scenario=scenario)
     values = plan.parcel_values()
-    assert values["capacity_mw"][0] == 0
-    assert values["capacity_mw"][1] >= min_plant - 1e-6
+    assert values["capacity_mwp"][0] == 0
+    assert values["capacity_mwp"][1] >= min_plant - 1e-6
 
 
 def test_example_region_plan_satisfies_every_constraint(tmp_path, example_region):
@@ -278,9 +278,9 @@ def test_example_region_plan_satisfies_every_constraint(tmp_path, example_region
     assert plan.kpis["cost_usd"] == pytest.approx(totals["cost_usd"], rel=1e-6)
     # the plan layer carries the input columns and the plan columns
     frame, summary, run = read_plan(tmp_path / "plan.gpkg")
-    for column in ("parcel_id", "land_type", "area_ha", "use", *[f"share_{u}" for u in USES], "capacity_mw",
+    for column in ("parcel_id", "land_type", "area_ha", "use", *[f"share_{u}" for u in USES], "capacity_mwp",
                    "energy_mwh", "productivity_t", "ldn_class", "sdg_status", "ldn_gain_ha", "ldn_loss_ha",
-                   "sdg_degraded_ha", "cost"):
+                   "sdg_degraded_ha", "cost_usd"):
         assert column in frame.columns
     assert set(frame["use"]) <= set(USES)
     assert {"kpi", "unit", "baseline", "plan"} <= set(summary.columns)

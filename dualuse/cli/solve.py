@@ -25,7 +25,7 @@ Examples:
 _HEADLINE = (
     ("access", "energy access (share of unserved demand met)", "{:.1%}"),
     ("households_served", "households gaining access", "{:,.0f}"),
-    ("capacity_mw", "PV installed [MWp]", "{:,.1f}"),
+    ("capacity_mwp", "PV installed [MWp]", "{:,.1f}"),
     ("energy_mwh", "PV generation [MWh/yr]", "{:,.0f}"),
     ("export_mwh", "sent to the grid [MWh/yr]", "{:,.0f}"),
     ("productivity", "harvest relative to today", "{:.1%}"),

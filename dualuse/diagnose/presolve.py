@@ -428,10 +428,10 @@ def _check_access_floor(coef: Coefficients, scenario: Scenario, region: Region |
 def _check_plant_size(coef: Coefficients, scenario: Scenario) -> list[Finding]:
     if scenario.min_plant_mwp <= 0:
         return []
-    pv = coef.capacity_mw > 0
-    if not pv.any() or (coef.capacity_mw[pv] >= scenario.min_plant_mwp).any():
+    pv = coef.capacity_mwp > 0
+    if not pv.any() or (coef.capacity_mwp[pv] >= scenario.min_plant_mwp).any():
         return []
-    largest = float(coef.capacity_mw[pv].max())
+    largest = float(coef.capacity_mwp[pv].max())
     return [Finding(
         "warning", "plant_size", "min_plant_mwp",
         f"no parcel can host a plant of min_plant_mwp = {scenario.min_plant_mwp:g} MWp: the largest a whole "

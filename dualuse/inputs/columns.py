@@ -254,7 +254,7 @@ def check_column_names(frame: gpd.GeoDataFrame, layer: str, problems: list[Probl
         shown = "; ".join(" and ".join(repr(m) for m in members) for members in clashes[:3])
         problems.append(Problem("error", layer, clashes[0][0].split(" → ")[0],
                                 f"{len(clashes)} column name(s) collide in the plan layer ({shown}): the plan adds "
-                                "its own columns (area_ha, use, share_<use>, capacity_mw, …), keeps an input column "
+                                "its own columns (area_ha, use, share_<use>, capacity_mwp, …), keeps an input column "
                                 "of the same name as input_<name>, and GeoPackage column names ignore case",
                                 "rename the input columns so that no two names differ only in case and none is "
                                 "input_<a plan column>"))

@@ -26,8 +26,8 @@ DEFAULT_LAYER = PARCELS_LAYER
 #: The columns that the plan layer adds to the input's, in order (:meth:`dualuse.plan.Plan.parcel_values`); an
 #: input column of one of these names is kept as ``input_<name>``.
 PLAN_COLUMNS: tuple[str, ...] = (
-    "area_ha", "use", *(f"share_{u}" for u in USES), "capacity_mw", "energy_mwh", "productivity_t", "ldn_class",
-    "sdg_status", "ldn_gain_ha", "ldn_loss_ha", "sdg_degraded_ha", "soc_change_t", "cost",
+    "area_ha", "use", *(f"share_{u}" for u in USES), "capacity_mwp", "energy_mwh", "productivity_t", "ldn_class",
+    "sdg_status", "ldn_gain_ha", "ldn_loss_ha", "sdg_degraded_ha", "soc_change_t", "cost_usd",
 )
 #: The equal-area CRS of a region in a geographic CRS that crosses the antimeridian: EPSG:6933's cylindrical
 #: equal-area projection (true scale at 30°, WGS 84) centred on 180° instead of 0°.

@@ -145,7 +145,7 @@ def capex_part_usd(coef: Coefficients, catalogue: Catalogue) -> np.ndarray:
     per_mwp = np.array([u.capex_usd_mwp for u in catalogue.uses])
     per_ha = np.array([u.capex_usd_ha for u in catalogue.uses])
     pv = np.array([u.density_mwp_ha > 0 for u in catalogue.uses])
-    return np.where(pv[coef.use], coef.capacity_mw * per_mwp[coef.use], coef.pair_area_ha * per_ha[coef.use])
+    return np.where(pv[coef.use], coef.capacity_mwp * per_mwp[coef.use], coef.pair_area_ha * per_ha[coef.use])
 
 
 def capex_coefficient(catalogue: Catalogue, use: str) -> str:

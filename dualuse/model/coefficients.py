@@ -31,7 +31,7 @@ class Coefficients:
     n_parcels : int — number of parcels
     parcel, use : ndarray of int — the pair's parcel index and use index (into :data:`USES`)
     energy_mwh : ndarray — yearly PV generation of the whole parcel under the use [MWh/yr]
-    capacity_mw : ndarray — PV capacity of the whole parcel under the use [MWp]
+    capacity_mwp : ndarray — PV capacity of the whole parcel under the use [MWp]
     productivity_t : ndarray — yearly harvest of the whole parcel under the use [t DM/yr]
     cost_usd : ndarray — capital cost of the whole parcel under the use [USD]
     ldn_status : ndarray of int8 — counterbalancing class at the horizon under the scenario's
@@ -61,7 +61,7 @@ class Coefficients:
     parcel: np.ndarray
     use: np.ndarray
     energy_mwh: np.ndarray
-    capacity_mw: np.ndarray
+    capacity_mwp: np.ndarray
     productivity_t: np.ndarray
     cost_usd: np.ndarray
     ldn_status: np.ndarray
@@ -124,7 +124,7 @@ def capital_recovery_factor(rate: float, years: np.ndarray | float) -> np.ndarra
 
 
 def annual_cost(catalogue: Catalogue, scenario: Scenario, use: np.ndarray, cost_usd: np.ndarray,
-                capacity_mw: np.ndarray, area_ha: np.ndarray) -> np.ndarray:
+                capacity_mwp: np.ndarray, area_ha: np.ndarray) -> np.ndarray:
     r"""Per pair, the yearly cost of the use [USD/yr]: its capital cost annualised, and its operating costs.
 
     .. math:: a_j = \mathrm{CRF}(r, n_u) K_j + o^{MW}_u C_j + o^{ha}_u A_j
@@ -136,7 +136,7 @@ def annual_cost(catalogue: Catalogue, scenario: Scenario, use: np.ndarray, cost_
     crf = capital_recovery_factor(scenario.discount_rate, np.array([u.lifetime_years for u in catalogue.uses]))
     opex_mwp = np.array([u.opex_usd_mwp_yr for u in catalogue.uses])
     opex_ha = np.array([u.opex_usd_ha_yr for u in catalogue.uses])
-    return crf[use] * cost_usd + opex_mwp[use] * capacity_mw + opex_ha[use] * area_ha
+    return crf[use] * cost_usd + opex_mwp[use] * capacity_mwp + opex_ha[use] * area_ha
 
 
 def eligibility(region: Region, catalogue: Catalogue) -> np.ndarray:
@@ -186,12 +186,12 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
     soc_rate = np.stack([u.soc_rate_t_ha_yr for u in catalogue.uses])    # [use, land type]
 
     pair_area_ha = area_ha[parcel]
-    capacity_mw = pair_area_ha * density_mwp_ha[use]
+    capacity_mwp = pair_area_ha * density_mwp_ha[use]
     # 1 MWp x 1 kWh/kWp = 1 MWh
-    energy_mwh = capacity_mw * region.pv_yield_kwh_kwp[parcel]
+    energy_mwh = capacity_mwp * region.pv_yield_kwh_kwp[parcel]
     productivity_t = pair_area_ha * region.productivity_t_ha[parcel] * retention[use, lt[parcel]]
-    cost_usd = (pair_area_ha * capex_usd_ha[use] + capacity_mw * capex_usd_mwp[use]
-                + capacity_mw * scenario.grid_cost_usd_mw_km * region.grid_km[parcel])
+    cost_usd = (pair_area_ha * capex_usd_ha[use] + capacity_mwp * capex_usd_mwp[use]
+                + capacity_mwp * scenario.grid_cost_usd_mw_km * region.grid_km[parcel])
     classes = {mode: status[parcel, use] for mode, status in ldn_classes(region, catalogue, scenario).items()}
     held = classes[scenario.ldn_baseline]
     soc_change_t = pair_area_ha * soc_rate[use, lt[parcel]] * scenario.horizon_years
@@ -203,14 +203,14 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
     np.maximum.at(max_cost, parcel, cost_usd)
     return Coefficients(
         n_parcels=region.n_parcels, parcel=parcel.astype(np.int64), use=use.astype(np.int64),
-        energy_mwh=energy_mwh, capacity_mw=capacity_mw, productivity_t=productivity_t, cost_usd=cost_usd,
+        energy_mwh=energy_mwh, capacity_mwp=capacity_mwp, productivity_t=productivity_t, cost_usd=cost_usd,
         ldn_status=balance_class(held), ldn_class=classes, sdg_status=sdg_status(held), soc_change_t=soc_change_t, area_ha=area_ha, land_type=lt,
         community=region.community, demand_mwh=demand_mwh, households=households, household_mwh=household_mwh,
         baseline_productivity_t=float(np.sum(area_ha * region.productivity_t_ha)),
         max_energy_mwh=float(max_energy.sum()),
         max_cost_usd=(float(max_cost.sum()) + scenario.delivery_cost_usd_mwh * float(demand_mwh.sum())
                       + scenario.connection_cost_usd * float(households[demand_mwh > 0].sum())),
-        annual_cost_usd_yr=annual_cost(catalogue, scenario, use, cost_usd, capacity_mw, pair_area_ha),
+        annual_cost_usd_yr=annual_cost(catalogue, scenario, use, cost_usd, capacity_mwp, pair_area_ha),
         harvest_value_usd_yr=productivity_t * catalogue.harvest_value_usd_t[lt[parcel]],
         community_id=tuple(region.communities["community_id"].astype(str).tolist()),
     )

@@ -266,7 +266,7 @@ def plant_min(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> F
     build = m.matrix_form.add_variable("build", m.build) + np.arange(pairs.size)
     row = np.repeat(np.arange(pairs.size), 2)
     columns = np.column_stack([build, pairs]).ravel()
-    minimum = np.column_stack([np.full(pairs.size, scenario.min_plant_mwp), -coef.capacity_mw[pairs]]).ravel()
+    minimum = np.column_stack([np.full(pairs.size, scenario.min_plant_mwp), -coef.capacity_mwp[pairs]]).ravel()
     return FamilyRows(Rows.from_entries(row, columns, minimum, -INF, 0.0, pairs.size),
                       "plant ≥ smallest size [MWp]", m.PV_PAIRS)
 

@@ -57,7 +57,7 @@ def kpi_chart(pf: PlanFile) -> Figure:
     scenario = pf.scenario
     panels = [
         KpiPanel("PV generation", "MWh/yr", pf.kpi("energy_mwh", "baseline"), pf.kpi("energy_mwh")),
-        KpiPanel("Installed PV", "MWp", pf.kpi("capacity_mw", "baseline"), pf.kpi("capacity_mw")),
+        KpiPanel("Installed PV", "MWp", pf.kpi("capacity_mwp", "baseline"), pf.kpi("capacity_mwp")),
         KpiPanel("Households with access", "households gaining access", pf.kpi("households_served", "baseline"),
                  pf.kpi("households_served"), reference=pf.kpi("unserved_households", "baseline"),
                  reference_label="all"),

@@ -10,13 +10,13 @@ from dualuse.inputs.scenario import PARAMETER_BY_NAME
 from dualuse.report.read import PLAN_STATUSES
 
 #: KPIs plotted against each varied parameter, in order, where the results have them.
-SWEEP_KPIS: tuple[str, ...] = ("objective", "access", "households_served", "energy_mwh", "capacity_mw",
+SWEEP_KPIS: tuple[str, ...] = ("objective", "access", "households_served", "energy_mwh", "capacity_mwp",
                                "productivity", "restored_ha", "ldn_net_ha", "cost_usd")
 #: Columns that describe a row rather than measure it.
 _META = {"id", "name", "status", "message", "scenario", "explanation", "plan", "plan_path", "gap", "point", "knee"}
 _LABELS = {"objective": "Objective", "access": "Unserved demand met [share]",
            "households_served": "Households gaining access", "energy_mwh": "PV generation [MWh/yr]",
-           "capacity_mw": "Installed PV [MWp]", "productivity": "Harvest relative to today",
+           "capacity_mwp": "Installed PV [MWp]", "productivity": "Harvest relative to today",
            "productivity_t": "Harvest [t DM/yr]", "restored_ha": "Restored [ha]", "sdg_degraded_ha": "SDG 15.3.1 degraded [ha]",
            "sdg_improved_ha": "SDG 15.3.1 improved [ha]", "ldn_net_ha": "Net LDN balance [ha]", "cost_usd": "Cost [USD]",
            "served_mwh": "Delivered to households [MWh/yr]", "export_mwh": "Sent to the grid [MWh/yr]",

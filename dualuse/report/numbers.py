@@ -181,7 +181,7 @@ def _verdict(row: Any, target_share: float) -> str:
 #: The headline KPIs: (summary kpi, label, as a percentage).
 HEADLINE_KPIS: tuple[tuple[str, str, bool], ...] = (
     ("energy_mwh", "PV generation", False),
-    ("capacity_mw", "Installed PV capacity", False),
+    ("capacity_mwp", "Installed PV capacity", False),
     ("served_mwh", "Energy delivered to households", False),
     ("export_mwh", "Energy sent to the grid", False),
     ("households_served", "Households gaining access", False),

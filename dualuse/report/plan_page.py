@@ -78,7 +78,7 @@ def _cards(pf: PlanFile, ldn: pd.DataFrame) -> str:
         ("", format_number(households, digits=0), f"households gaining access, of "
                                                   f"{format_number(unserved, digits=0)} without electricity"),
         ("", format_number(pf.kpi("access"), True), "of the unserved households' demand met"),
-        ("", f"{format_number(pf.kpi('capacity_mw'))} MWp",
+        ("", f"{format_number(pf.kpi('capacity_mwp'))} MWp",
          f"PV installed, {format_number(pf.kpi('energy_mwh'), digits=0)} MWh/yr"),
         ("", format_number(pf.kpi("productivity"), True), "of today's harvest kept"),
         ("ok" if neutral_count == len(land) else "bad", f"{neutral_count} of {len(land)}", ldn_text),
