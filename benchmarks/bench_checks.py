@@ -19,15 +19,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from dualuse.inputs import checks
-from dualuse.inputs.catalogue import load_catalogue
-from dualuse.model.coefficients import compute_coefficients
 from dualuse.diagnose.explain import conflicting_requirements, explain_infeasibility
 from dualuse.diagnose.presolve import presolve_checks
-from dualuse.prepare.example import write_example
-from dualuse.model.build import build_model
+from dualuse.inputs import checks
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import check_region
 from dualuse.inputs.scenario import load_scenario
+from dualuse.model.build import build_model
+from dualuse.model.coefficients import compute_coefficients
+from dualuse.prepare.example import write_example
 from dualuse.solve.highs import solve_model
 
 

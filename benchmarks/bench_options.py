@@ -78,11 +78,11 @@ def write_lp(parcels: int, seed: int, folder: Path) -> tuple[str, int]:
     from bench_scale import scenario_values
 
     from dualuse.inputs.catalogue import load_catalogue
-    from dualuse.model.coefficients import compute_coefficients
-    from dualuse.prepare.example import write_example
-    from dualuse.model.build import build_model
     from dualuse.inputs.region import read_region
     from dualuse.inputs.scenario import make_scenario
+    from dualuse.model.build import build_model
+    from dualuse.model.coefficients import compute_coefficients
+    from dualuse.prepare.example import write_example
     from dualuse.solve.handover import compile_model
     from dualuse.solve.highs import new_highs, objective_scale
 

@@ -95,9 +95,9 @@ def run_generate(parcels: int, seed: int, region: str) -> dict[str, Any]:
 
 def run_dualuse(parcels: int, region: str, output: str, kind: str) -> dict[str, Any]:
     import dualuse.solve.highs as solve_module
-    from dualuse.solve.handover import compile_standard_form
-    from dualuse.run import solve_region
     from dualuse.inputs.scenario import make_scenario
+    from dualuse.run import solve_region
+    from dualuse.solve.handover import compile_standard_form
 
     if kind == "compiler":  # the general path, for comparison: the whole model through Pyomo's compiler
         solve_module.compile_model = compile_standard_form
@@ -144,10 +144,10 @@ def run_appsi(parcels: int, region: str) -> dict[str, Any]:
     import pyomo.environ as pyo
 
     from dualuse.inputs.catalogue import load_catalogue
-    from dualuse.model.coefficients import compute_coefficients
-    from dualuse.model.build import build_model
     from dualuse.inputs.region import read_region
     from dualuse.inputs.scenario import make_scenario
+    from dualuse.model.build import build_model
+    from dualuse.model.coefficients import compute_coefficients
     from dualuse.solve.handover import compile_model
     from dualuse.solve.highs import highs_options, objective_scale
 

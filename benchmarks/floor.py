@@ -25,16 +25,20 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from dualuse.vocabulary import USES
-
-from dualuse.inputs.catalogue import Catalogue
-from dualuse.model.coefficients import Coefficients, compute_coefficients
 from dualuse.export.gpkg import write_plan
-from dualuse.plan import make_plan
-from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import Scenario
-from dualuse.solve.highs import SolveResult, Status, highs_options, new_highs, objective_scale
+from dualuse.model.coefficients import Coefficients, compute_coefficients
+from dualuse.plan import make_plan
+from dualuse.solve.highs import (
+    SolveResult,
+    Status,
+    highs_options,
+    new_highs,
+    objective_scale,
+)
+from dualuse.vocabulary import LAND_TYPES, USES
 
 INF = highspy.kHighsInf
 

@@ -15,7 +15,7 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.model.breakeven import break_evens
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.economics import net_benefit_by_use, pv_lcoe_usd_mwh
-from dualuse.model.families import FAMILIES, GRID_EXPORT_DUAL, Dual
+from dualuse.model.family_table import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
 from dualuse.model.ldn import balance_class, sdg_status
 from dualuse.solve.highs import SolveResult, Status
@@ -274,7 +274,7 @@ def shadow_prices(result: SolveResult, coef: Coefficients, scenario: Scenario) -
     """The policy reading of the LP duals: objective gained per unit each requirement is relaxed.
 
     Names, units, meanings and signs come from the families table
-    (:class:`~dualuse.model.families.Dual`); all values are ≥ 0 at an optimum.
+    (:class:`~dualuse.model.family_table.Dual`); all values are ≥ 0 at an optimum.
     """
     out: list[dict[str, Any]] = []
     for family in FAMILIES:

@@ -22,19 +22,19 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from dualuse.inputs.catalogue import Catalogue, load_catalogue
-from dualuse.model.coefficients import Coefficients, compute_coefficients
+from dualuse.diagnose.status import raise_for_status
 from dualuse.errors import InfeasibleError, InputError
 from dualuse.export.gpkg import read_table, write_plan
 from dualuse.files import check_output_path, file_sha256
-from dualuse.vocabulary import RUN_TABLE
-from dualuse.plan import Plan, make_plan
+from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario, load_scenario, make_scenario
 from dualuse.model.build import build_model
+from dualuse.model.coefficients import Coefficients, compute_coefficients
+from dualuse.plan import Plan, make_plan
 from dualuse.solve.highs import SolveResult, solve, solve_model
 from dualuse.solve.priorities import solve_priorities
-from dualuse.diagnose.status import raise_for_status
+from dualuse.vocabulary import RUN_TABLE
 
 
 def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathLike[str] | None = None, *,

@@ -13,9 +13,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from dualuse.vocabulary import USES
-
 from dualuse.inputs.catalogue import load_catalogue
+from dualuse.vocabulary import USES
 
 #: Tolerance for constraints re-checked from a written plan: the LP is solved to HiGHS's default
 #: feasibility tolerance (1e-7, scaled), and the GeoPackage stores float64.

@@ -28,10 +28,10 @@ from click.testing import CliRunner
 
 from dualuse.cli import cli
 from dualuse.errors import OutputError
-from dualuse.prepare.example import write_example
 from dualuse.files import TEMP_MARK, atomic_path, check_output_path
-from dualuse.run import solve_region
 from dualuse.inputs.scenario import load_scenario
+from dualuse.prepare.example import write_example
+from dualuse.run import solve_region
 
 SOLVE = [sys.executable, "-c", "from dualuse.cli import main; main()", "solve"]
 

@@ -14,7 +14,14 @@ import pytest
 from trends_earth_reference import TE_CLASS_OF, land_cover_indicator
 
 from dualuse.errors import InputError
-from dualuse.inputs.catalogue import SCALARS, TABLES, default_catalogue_path, load_catalogue, matrix_names, named_matrix
+from dualuse.inputs.catalogue import (
+    SCALARS,
+    TABLES,
+    default_catalogue_path,
+    load_catalogue,
+    matrix_names,
+    named_matrix,
+)
 from dualuse.vocabulary import LAND_TYPES
 
 IDENTITY = {"retention": 1.0}  # per-land-type tables whose neutral value is not 0

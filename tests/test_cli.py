@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from helpers import recheck_plan
 
 from dualuse.cli import cli
-from dualuse.prepare.example import make_example
 from dualuse.inputs.region import read_region
+from dualuse.prepare.example import make_example
 
 
 def test_solve_json_and_headline(tmp_path, example_region):

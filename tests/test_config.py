@@ -7,12 +7,17 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from dualuse.vocabulary import USES
-
-from dualuse.inputs.catalogue import SCALARS, TABLES, load_catalogue
 from dualuse.cli import cli
 from dualuse.errors import InputError, UsageError
-from dualuse.inputs.scenario import PARAMETERS, default_scenario_path, load_scenario, make_scenario, parse_sets
+from dualuse.inputs.catalogue import SCALARS, TABLES, load_catalogue
+from dualuse.inputs.scenario import (
+    PARAMETERS,
+    default_scenario_path,
+    load_scenario,
+    make_scenario,
+    parse_sets,
+)
+from dualuse.vocabulary import USES
 
 
 def test_default_scenario_file_holds_the_declared_defaults():
@@ -75,8 +80,8 @@ def test_readme_tables_are_the_declared_ones():
     """The README's schema and parameter tables are generated from the one declaration of each."""
     from pathlib import Path
 
-    from dualuse.inputs.schema import schema_markdown
     from dualuse.inputs.scenario import parameters_markdown
+    from dualuse.inputs.schema import schema_markdown
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     for marker, table in (("schema", schema_markdown()), ("parameters", parameters_markdown())):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dualuse.export.gpkg import read_table
 from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import load_scenario
@@ -16,7 +17,6 @@ from dualuse.model.access import access_floor
 from dualuse.model.coefficients import compute_coefficients
 from dualuse.model.families import ldn_groups
 from dualuse.prepare.example import write_example
-from dualuse.export.gpkg import read_table
 from dualuse.run import solve_region
 from dualuse.studies.spec import read_sweep
 

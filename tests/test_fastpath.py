@@ -34,22 +34,27 @@ from helpers import parcel, read_plan, write_region
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.contrib.solver.common.factory import SolverFactory
 
-from dualuse.vocabulary import USES
-
-from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
-from dualuse.model.coefficients import Coefficients, compute_coefficients
 from dualuse.errors import DualuseError
-from dualuse.model.build import build_model
-from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import Scenario, make_scenario
-from dualuse.model.families import ELASTIC_FAMILIES, FAMILIES
+from dualuse.model.build import build_model
+from dualuse.model.coefficients import Coefficients, compute_coefficients
+from dualuse.model.family_table import ELASTIC_FAMILIES, FAMILIES
 from dualuse.model.kpis import KPIS, cost_scale_usd, evaluate_kpis
 from dualuse.model.objective import kpi_expression
 from dualuse.solve.handover import Handover, compile_model, compile_standard_form
+from dualuse.solve.highs import (
+    Status,
+    highs_options,
+    new_highs,
+    run_highs,
+    solve,
+    solve_model,
+)
 from dualuse.solve.structured import solve_structured
-from dualuse.solve.highs import Status, highs_options, new_highs, run_highs, solve, solve_model
+from dualuse.vocabulary import LAND_TYPES, USES
 
 CATALOGUE = load_catalogue()
 FAST = "matrix form"

@@ -20,21 +20,21 @@ import pytest
 from click.testing import CliRunner
 from helpers import parcel, read_plan, write_region
 
-from dualuse.inputs.catalogue import load_catalogue
-from dualuse.vocabulary import LAND_TYPES, USES
 from dualuse.cli import cli
-from dualuse.model.coefficients import compute_coefficients
 from dualuse.diagnose.explain import conflicting_requirements
 from dualuse.diagnose.presolve import presolve_checks
 from dualuse.errors import InfeasibleError
-from dualuse.prepare.example import write_example
-from dualuse.model.build import build_model
-from dualuse.model.families import ELASTIC_FAMILIES
-from dualuse.run import solve_region
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import Scenario, make_scenario
+from dualuse.model.build import build_model
+from dualuse.model.coefficients import compute_coefficients
+from dualuse.model.family_table import ELASTIC_FAMILIES
+from dualuse.prepare.example import write_example
+from dualuse.run import solve_region
 from dualuse.solve.handover import compile_model
 from dualuse.solve.highs import solve_model
+from dualuse.vocabulary import LAND_TYPES, USES
 
 CAT = load_catalogue()
 RESTORE = CAT.use("restoration")

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from helpers import parcel, write_region
 
 from dualuse.cli import cli
-from dualuse.run import solve_region
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import make_scenario
+from dualuse.run import solve_region
 
 GOOD = [parcel("cropland", productivity_t_ha=1.5, community_id="A"), parcel("grassland", productivity_t_ha=1.0),
         parcel("bare", community_id="B")]

@@ -21,8 +21,23 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
-from other_files import CORPUS, RADIUS_M, Case, blank_optional_values, circles, communities_elsewhere, curvepolygon
-from other_files import duplicated, fiji, frame, multisurface, overlapping, polygon_z, sql, write
+from other_files import (
+    CORPUS,
+    RADIUS_M,
+    Case,
+    blank_optional_values,
+    circles,
+    communities_elsewhere,
+    curvepolygon,
+    duplicated,
+    fiji,
+    frame,
+    multisurface,
+    overlapping,
+    polygon_z,
+    sql,
+    write,
+)
 from pyproj import Geod
 
 from dualuse.cli import cli

@@ -15,12 +15,12 @@ from helpers import recheck_plan
 
 import dualuse
 from dualuse.cli import cli
-from dualuse.prepare.example import write_example
 from dualuse.export.gpkg import read_table
-from dualuse.studies.pareto import knee, non_dominated
-from dualuse.run import solve_region
 from dualuse.inputs.scenario import Scenario, load_scenario
+from dualuse.prepare.example import write_example
+from dualuse.run import solve_region
 from dualuse.studies.executor import open_executor
+from dualuse.studies.pareto import knee, non_dominated
 
 pytestmark = pytest.mark.slow  # process pools, Dask or subprocess runs: see `make test-fast`
 

@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import prepare_fixtures as fx
 import pyogrio
 import pytest
 import shapely
@@ -23,16 +24,15 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import prepare_fixtures as fx
 from dualuse.cli import cli
 from dualuse.errors import InputError
+from dualuse.inputs.region import check_region, read_region
+from dualuse.inputs.schema import equal_area_ha
 from dualuse.prepare.assemble import PrepareOptions, prepare_region
 from dualuse.prepare.legends import ESA_CCI_LEGEND, read_legend
 from dualuse.prepare.terrain import horn_slope_deg
 from dualuse.prepare.tiling import tile_polygon, tiling_crs
 from dualuse.vocabulary import LAND_TYPES
-from dualuse.inputs.region import check_region, read_region
-from dualuse.inputs.schema import equal_area_ha
 
 SQUARE = ["--crs", fx.UTM, "--shape", "square", "--cell-ha", "100"]
 

@@ -34,16 +34,14 @@ from helpers import read_plan, recheck_plan
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dualuse.vocabulary import USES
-
-from dualuse.inputs.catalogue import Catalogue, load_catalogue
-from dualuse.model.ldn import balance_class, ldn_classes
 from dualuse.errors import InfeasibleError
-from dualuse.prepare.example import make_example
-from dualuse.run import solve_region
-from dualuse.vocabulary import LAND_TYPES
+from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import Scenario, load_scenario
+from dualuse.model.ldn import balance_class, ldn_classes
+from dualuse.prepare.example import make_example
+from dualuse.run import solve_region
+from dualuse.vocabulary import LAND_TYPES, USES
 
 N = 60
 # derandomized for CI; no shrinking (minutes of solver runs): a failure is reported as generated

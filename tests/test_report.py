@@ -21,18 +21,23 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from dualuse.vocabulary import USES
 from dualuse.cli import cli
 from dualuse.errors import InfeasibleError, InputError, OutputError
-from dualuse.prepare.example import write_example
+from dualuse.inputs.scenario import load_scenario
 from dualuse.palette import USE_COLOURS, USE_LABELS, rgb
-from dualuse.run import solve_region
+from dualuse.prepare.example import write_example
 from dualuse.report.columns import classify_columns
 from dualuse.report.html import write_report
-from dualuse.report.numbers import access_table, kpi_table, ldn_balance, shadow_price_sentences
+from dualuse.report.numbers import (
+    access_table,
+    kpi_table,
+    ldn_balance,
+    shadow_price_sentences,
+)
 from dualuse.report.read import read_plan_file, read_sweep_folder
 from dualuse.report.sweep_page import sweep_html
-from dualuse.inputs.scenario import load_scenario
+from dualuse.run import solve_region
+from dualuse.vocabulary import USES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: Chromium's flags for an offline, headless, reproducible render (run as root, hence no sandbox).

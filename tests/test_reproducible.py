@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from dualuse.cli import cli
-from dualuse.prepare.example import write_example
 from dualuse.export.gpkg import read_table
-from dualuse.run import same_plan_table, solve_region
 from dualuse.inputs.scenario import load_scenario
+from dualuse.prepare.example import write_example
+from dualuse.run import same_plan_table, solve_region
 
 HASHES = ("scenario_sha256", "catalogue_sha256", "input_sha256")
 

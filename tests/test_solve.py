@@ -18,17 +18,16 @@ import pytest
 from click.testing import CliRunner
 from helpers import parcel, read_plan, recheck_plan, write_region
 
-from dualuse.vocabulary import USES
-
-from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
-from dualuse.model.coefficients import compute_coefficients
-from dualuse.model.kpis import cost_scale_usd
 from dualuse.errors import InfeasibleError
-from dualuse.model.build import build_model
-from dualuse.run import solve_region
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import load_scenario, make_scenario
+from dualuse.model.build import build_model
+from dualuse.model.coefficients import compute_coefficients
+from dualuse.model.kpis import cost_scale_usd
+from dualuse.run import solve_region
+from dualuse.vocabulary import USES
 
 CAT = load_catalogue()
 SOLAR, AGRI, RESTORE = CAT.use("solar"), CAT.use("agrivoltaic"), CAT.use("restoration")

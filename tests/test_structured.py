@@ -25,7 +25,6 @@ simplex on a hand-made LP.  Checks, each independent of the structured code:
 from __future__ import annotations
 
 import importlib.util
-
 import math
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,12 @@ from dualuse.model.build import ELASTIC_FAMILIES, build_model
 from dualuse.model.coefficients import compute_coefficients
 from dualuse.solve.handover import LpArrays
 from dualuse.solve.highs import compile_model, highs_options, objective_scale, run_highs
-from dualuse.solve.structured import StructuredResult, StructuredStatus, solve_structured
+from dualuse.solve.structured import (
+    StructuredResult,
+    StructuredStatus,
+    solve_structured,
+)
+
 
 def _tie_free_catalogue():
     """The shipped catalogue but for regeneration on cropland keeping 95 % of the harvest instead of all of it:

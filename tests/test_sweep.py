@@ -20,12 +20,12 @@ from click.testing import CliRunner
 from helpers import recheck_plan
 
 import dualuse
-from dualuse.inputs.catalogue import load_catalogue
 from dualuse.cli import cli
-from dualuse.prepare.example import write_example
 from dualuse.export.gpkg import read_table
-from dualuse.model.kpis import KPI_UNITS
+from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
+from dualuse.model.kpis import KPI_UNITS
+from dualuse.prepare.example import write_example
 from dualuse.studies.executor import open_executor
 from dualuse.studies.spec import expand, input_key, parse_sweep, read_sweep, scenario_id
 from dualuse.studies.store import PLAN_STATUSES, TIMING_COLUMNS, read_results

@@ -6,10 +6,22 @@ import itertools
 
 import numpy as np
 import pytest
-from trends_earth_reference import (calc_deg_sdg, classify_gains_losses, recode_deg_soc, sdg_status_expanded,
-                                    sdg_status_expanded_to_simple)
+from trends_earth_reference import (
+    calc_deg_sdg,
+    classify_gains_losses,
+    recode_deg_soc,
+    sdg_status_expanded,
+    sdg_status_expanded_to_simple,
+)
 
-from dualuse.model.ldn import balance_class, expanded_status, indicator, one_out_all_out, reporting_status, sdg_status
+from dualuse.model.ldn import (
+    balance_class,
+    expanded_status,
+    indicator,
+    one_out_all_out,
+    reporting_status,
+    sdg_status,
+)
 from dualuse.vocabulary import LDN_BASELINES, LDN_RESPONSES
 
 STATUSES = (-1, 0, 1)

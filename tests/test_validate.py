@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from pyproj import Geod
 
 from dualuse.cli import cli
+from dualuse.diagnose.validate import validate_region
+from dualuse.inputs.scenario import load_scenario
 from dualuse.prepare.example import make_example, write_example
 from dualuse.run import solve_region
-from dualuse.inputs.scenario import load_scenario
-from dualuse.diagnose.validate import validate_region
 
 #: (severity, layer, column, words in the message, ids) of every problem planted in `many_problems`.
 PLANTED = [

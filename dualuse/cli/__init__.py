@@ -14,10 +14,9 @@ from typing import Any
 
 import click
 
-from dualuse.cli.options import emit_json
-
 from dualuse import __version__
 from dualuse.cli.catalogue import catalogue
+from dualuse.cli.options import emit_json
 from dualuse.cli.prepare import prepare
 from dualuse.cli.report import report
 from dualuse.cli.solve import example, parameters, solve, validate

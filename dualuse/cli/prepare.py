@@ -93,7 +93,8 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
 def prepare(aoi: str, output: str, as_json: bool, **options: Any) -> None:
     """Build a region GeoPackage from rasters and vectors: tile AOI into parcels and fill every column."""
-    from dualuse.prepare.assemble import PrepareOptions, prepare as run_prepare
+    from dualuse.prepare.assemble import PrepareOptions
+    from dualuse.prepare.assemble import prepare as run_prepare
 
     want_json(as_json)
     prepared = run_prepare(PrepareOptions(aoi=aoi, **options), output,

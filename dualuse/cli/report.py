@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from dualuse.cli.options import emit_json, want_json

@@ -12,7 +12,13 @@ import click
 
 from dualuse.cli.options import emit_json, scenario_options, want_json
 from dualuse.errors import UsageError
-from dualuse.inputs.scenario import PARAMETERS, load_scenario, make_scenario, parameters_markdown, parse_sets
+from dualuse.inputs.scenario import (
+    PARAMETERS,
+    load_scenario,
+    make_scenario,
+    parameters_markdown,
+    parse_sets,
+)
 
 _SOLVE_EPILOG = """\b
 Examples:

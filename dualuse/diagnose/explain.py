@@ -4,7 +4,7 @@ After a solve that HiGHS proves infeasible, :func:`explain_infeasibility`
 says which requirements conflict and how far each policy parameter would
 have to move; every family it may relax, the direction and scale of the
 relaxation and the parameter that moves it are read from the families
-table (:data:`~dualuse.model.families.FAMILIES`):
+table (:data:`~dualuse.model.family_table.FAMILIES`):
 
 1. *which*: one irreducible set of conflicting requirements (budget, LDN per
    land type, food floor, caps) — HiGHS's IIS (``iis_strategy`` 2, from the
@@ -37,9 +37,15 @@ from dualuse.diagnose.presolve import TOLERANCE, ldn_reach
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.build import build_model
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.families import ELASTIC_FAMILIES, FAMILY, requirement
+from dualuse.model.family_table import ELASTIC_FAMILIES, FAMILY, requirement
 from dualuse.solve.handover import INF, compile_model
-from dualuse.solve.highs import highs_options, new_highs, run_quietly, solve_model, stdout_to_stderr
+from dualuse.solve.highs import (
+    highs_options,
+    new_highs,
+    run_quietly,
+    solve_model,
+    stdout_to_stderr,
+)
 from dualuse.vocabulary import USES
 
 #: HiGHS's IIS narrows the conflict only on models up to this many parcels: it took 0.45 s at 1,000 parcels,

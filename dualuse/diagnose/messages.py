@@ -1,7 +1,7 @@
 """The words of the infeasibility explanation: amounts, parameter values and sentences a planner can act on.
 
 The sentences of each constraint family are templates in the families
-table (:class:`~dualuse.model.families.Words`); this module fills them in,
+table (:class:`~dualuse.model.family_table.Words`); this module fills them in,
 rounds every suggested value toward feasibility (a budget up, a target
 down), and joins the explanation's items into the text the terminal shows.
 """
@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from dualuse.inputs.scenario import PARAMETERS
-from dualuse.model.families import ELASTIC_FAMILIES, FAMILY, requirement
+from dualuse.model.family_table import ELASTIC_FAMILIES, FAMILY, requirement
 
 _PARAMETER = {p.name: p for p in PARAMETERS}
 
@@ -66,7 +66,7 @@ def toward_feasible(value: float, digits: int, up: bool) -> str:
 
 def fill(family: str, template: str, group: Any = None, amount: float = 0.0, current: float = 0.0,
          suggested: float = 0.0, measure: float = 0.0, **others: str) -> str:
-    """A family's sentence template filled in (the fields of :class:`~dualuse.model.families.Words`)."""
+    """A family's sentence template filled in (the fields of :class:`~dualuse.model.family_table.Words`)."""
     relaxation = FAMILY[family].relaxation
     up = relaxation.slack < 0  # a ≤ row gives way as its parameter rises
     return template.format(requirement=requirement(family, group), amount=amount_text(relaxation.unit, amount),
@@ -150,7 +150,7 @@ def blockers(item: dict[str, Any], conflict: list[dict[str, Any]], fixes: list[d
 
     Without a computed conflict, a parameter that fixes the scenario alone is
     in every conflict; the family's other rows in the conflict are named
-    together (:attr:`~dualuse.model.families.Words.others`) when there are several.
+    together (:attr:`~dualuse.model.family_table.Words.others`) when there are several.
     """
     family = item["constraint"]
     if not conflict:

@@ -27,11 +27,12 @@ import numpy as np
 
 from dualuse.diagnose.messages import ceil_text, floor_text, usd
 from dualuse.inputs.region import Region
-from dualuse.inputs.schema import Problem
 from dualuse.inputs.scenario import Scenario
-from dualuse.model.coefficients import Coefficients
+from dualuse.inputs.schema import Problem
 from dualuse.model.access import access_floor
-from dualuse.model.families import FAMILIES, FAMILY, RESTORATION, ldn_groups, requirement
+from dualuse.model.coefficients import Coefficients
+from dualuse.model.families import RESTORATION, ldn_groups
+from dualuse.model.family_table import FAMILIES, FAMILY, requirement
 from dualuse.model.kpis import delivery_cost_usd_per_mwh
 from dualuse.vocabulary import LAND_TYPES, USES
 

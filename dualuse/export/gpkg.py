@@ -28,7 +28,14 @@ from dualuse import __version__
 from dualuse.export.qgis_style import qml_categorised, write_style
 from dualuse.files import atomic_path, check_output_path
 from dualuse.plan import Plan
-from dualuse.vocabulary import COMMUNITIES_LAYER, LDN_BALANCE_TABLE, PLAN_LAYER, RUN_TABLE, SUMMARY_TABLE, USES
+from dualuse.vocabulary import (
+    COMMUNITIES_LAYER,
+    LDN_BALANCE_TABLE,
+    PLAN_LAYER,
+    RUN_TABLE,
+    SUMMARY_TABLE,
+    USES,
+)
 
 os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside files whose metadata GDAL reads
 

@@ -18,8 +18,14 @@ import pandas as pd
 import shapely
 
 from dualuse.inputs.columns import check_column, check_optional_number
-from dualuse.inputs.schema import (COMMUNITY_COLUMNS, PARCEL_COLUMNS, Problem, equal_area_ha, example_ids,
-                                   measuring_geometry)
+from dualuse.inputs.schema import (
+    COMMUNITY_COLUMNS,
+    PARCEL_COLUMNS,
+    Problem,
+    equal_area_ha,
+    example_ids,
+    measuring_geometry,
+)
 
 #: A parcel smaller than this is a sliver [ha] (100 m²).
 SLIVER_HA = 0.01

@@ -15,8 +15,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from dualuse.inputs.schema import (FIXES, MAX_INPUT_COLUMNS, PLAN_COLUMNS, RESERVED_COLUMNS, SQLITE_MAX_COLUMNS, Column,
-                                   Problem, example_ids)
+from dualuse.inputs.schema import (
+    FIXES,
+    MAX_INPUT_COLUMNS,
+    PLAN_COLUMNS,
+    RESERVED_COLUMNS,
+    SQLITE_MAX_COLUMNS,
+    Column,
+    Problem,
+    example_ids,
+)
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}

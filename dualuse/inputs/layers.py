@@ -25,7 +25,13 @@ import pyogrio
 import shapely
 
 from dualuse.errors import InputError
-from dualuse.inputs.geopackage import GeoPackageContents, LayerEntry, geometry_survey, read_contents, undecodable_text
+from dualuse.inputs.geopackage import (
+    GeoPackageContents,
+    LayerEntry,
+    geometry_survey,
+    read_contents,
+    undecodable_text,
+)
 from dualuse.inputs.schema import Problem, example_ids
 
 #: GDAL's default arc step when it linearises a curve (``OGR_ARC_STEPSIZE``) [degrees of arc].

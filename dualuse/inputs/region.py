@@ -21,11 +21,23 @@ import pandas as pd
 
 from dualuse.errors import InputError, UsageError
 from dualuse.files import file_sha256
-from dualuse.inputs.checks import check_areas, check_communities, check_parcels, check_units, measure_unbuilt
+from dualuse.inputs.checks import (
+    check_areas,
+    check_communities,
+    check_parcels,
+    check_units,
+    measure_unbuilt,
+)
 from dualuse.inputs.columns import check_column_names
 from dualuse.inputs.layers import open_parcels, read_communities
 from dualuse.inputs.overlaps import OVERLAP_TOLERANCE, check_overlaps
-from dualuse.inputs.schema import DEFAULT_LAYER, Problem, equal_area_ha, example_ids, measuring_geometry
+from dualuse.inputs.schema import (
+    DEFAULT_LAYER,
+    Problem,
+    equal_area_ha,
+    example_ids,
+    measuring_geometry,
+)
 from dualuse.vocabulary import COMMUNITIES_LAYER, LAND_TYPES
 
 

@@ -19,7 +19,14 @@ import pandas as pd
 import shapely
 
 from dualuse.errors import InputError
-from dualuse.vocabulary import COMMUNITIES_LAYER, EQUAL_AREA_CRS, LAND_TYPES, M2_PER_HA, PARCELS_LAYER, USES
+from dualuse.vocabulary import (
+    COMMUNITIES_LAYER,
+    EQUAL_AREA_CRS,
+    LAND_TYPES,
+    M2_PER_HA,
+    PARCELS_LAYER,
+    USES,
+)
 
 DEFAULT_LAYER = PARCELS_LAYER
 

@@ -51,7 +51,7 @@ from dualuse.errors import DualuseError
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.families import FAMILIES
+from dualuse.model.family_table import FAMILIES
 from dualuse.model.kpis import kpi_row
 from dualuse.model.objective import objective_factors
 from dualuse.model.rows import MatrixForm, Rows
@@ -98,7 +98,7 @@ def _row_keys(index: Any) -> list[Any]:
 def pair_prices(coef: Coefficients, scenario: Scenario, duals: dict[str, Any]) -> np.ndarray:
     r"""Per pair, :math:`v_j = c_j - \sum_r y_r a_{rj}` over the coupling rows (the allocation rows left out).
 
-    The rows are the families' own (:data:`~dualuse.model.families.FAMILIES`),
+    The rows are the families' own (:data:`~dualuse.model.family_table.FAMILIES`),
     stated from the coefficients; ``duals`` are the coupling rows' duals as
     the solve returns them (:attr:`~dualuse.solve.highs.SolveResult.duals`:
     name -> dual, or name -> {key: dual}).  Raises DualuseError for a

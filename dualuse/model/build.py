@@ -20,7 +20,8 @@ from pyomo.common.gc_manager import PauseGC
 from dualuse.errors import DualuseError
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.families import ELASTIC_FAMILIES, FAMILIES, ConstraintFamily, FamilyRows
+from dualuse.model.families import FamilyRows
+from dualuse.model.family_table import ELASTIC_FAMILIES, FAMILIES, ConstraintFamily
 from dualuse.model.kpis import kpi_row
 from dualuse.model.objective import add_least_relaxation, add_objective
 from dualuse.model.rows import MatrixForm, Rows, add_nonnegative, add_rows, add_total
@@ -32,14 +33,14 @@ LARGE_MODEL_PAIRS = 200_000
 def build_model(coef: Coefficients, scenario: Scenario,
                 elastic: frozenset[str] = frozenset()) -> pyo.ConcreteModel:
     """The dualuse model for one scenario: its variables, named totals, the families of
-    :data:`~dualuse.model.families.FAMILIES` in their order, and the objective.
+    :data:`~dualuse.model.family_table.FAMILIES` in their order, and the objective.
 
     Parameters
     ----------
     coef : Coefficients — the model's data
     scenario : Scenario — validated policy parameters
     elastic : frozenset of str — constraint families (of
-        :data:`~dualuse.model.families.ELASTIC_FAMILIES`) given a penalised slack in every row; when any
+        :data:`~dualuse.model.family_table.ELASTIC_FAMILIES`) given a penalised slack in every row; when any
         is given the objective becomes the least total relaxation (used to explain infeasibility)
     """
     unknown = sorted(set(elastic) - set(ELASTIC_FAMILIES))

@@ -11,13 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dualuse.vocabulary import USES
-
 from dualuse.inputs.catalogue import Catalogue
-from dualuse.vocabulary import LAND_TYPES
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import MTF_TIER_KWH_YR, Scenario
 from dualuse.model.ldn import balance_class, ldn_classes, sdg_status
+from dualuse.vocabulary import LAND_TYPES, USES
 
 KWH_PER_MWH = 1000.0
 

@@ -26,7 +26,7 @@ import pyomo.environ as pyo
 from dualuse.errors import UsageError
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.families import FAMILY
+from dualuse.model.family_table import FAMILY
 from dualuse.model.kpis import KPI, Kpi, cost_scale_usd, kpi_row
 from dualuse.model.rows import INF, MatrixForm, Rows, add_rows, linear, set_objective
 

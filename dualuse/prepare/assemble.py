@@ -59,9 +59,18 @@ from dualuse.prepare.geometry import crs_name, to_crs
 from dualuse.prepare.input_files import first_line, require_file
 from dualuse.prepare.legends import BUILTIN_LEGENDS
 from dualuse.prepare.tiling import read_aoi, tile_parcels, tiling_crs
-from dualuse.prepare.vectors import PROTECTED_MAJORITY, grid_distance_km, protected_share
+from dualuse.prepare.vectors import (
+    PROTECTED_MAJORITY,
+    grid_distance_km,
+    protected_share,
+)
 from dualuse.prepare.zonal import raster_environment
-from dualuse.vocabulary import COMMUNITIES_LAYER, M2_PER_HA, PARCELS_LAYER, SOURCES_TABLE
+from dualuse.vocabulary import (
+    COMMUNITIES_LAYER,
+    M2_PER_HA,
+    PARCELS_LAYER,
+    SOURCES_TABLE,
+)
 
 #: The columns of the ``prepare_sources`` table.
 SOURCE_COLUMNS = ("input", "path", "crs", "resolution", "conversion", "parcels_without_data")

@@ -12,7 +12,14 @@ import pyproj
 import shapely
 
 from dualuse.errors import InputError
-from dualuse.prepare.geometry import M_PER_KM, crs_name, expanded, polygonal, span, to_crs
+from dualuse.prepare.geometry import (
+    M_PER_KM,
+    crs_name,
+    expanded,
+    polygonal,
+    span,
+    to_crs,
+)
 from dualuse.prepare.input_files import first_line, require_file
 
 #: A parcel is ``protected`` when more than this share of it lies in protected areas.

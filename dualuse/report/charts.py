@@ -21,9 +21,27 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure as MplFigure
 
-from dualuse.report.columns import SWEEP_KPIS, classify_columns, column_label, has_plan, shadow_scale
-from dualuse.report.figure import (CHARTED_COMMUNITIES, GAIN, GRID, INK, LABELLED_COMMUNITIES, LOSS, MUTED, PLAN,
-                                   STYLE, TODAY, Figure, render)
+from dualuse.report.columns import (
+    SWEEP_KPIS,
+    classify_columns,
+    column_label,
+    has_plan,
+    shadow_scale,
+)
+from dualuse.report.figure import (
+    CHARTED_COMMUNITIES,
+    GAIN,
+    GRID,
+    INK,
+    LABELLED_COMMUNITIES,
+    LOSS,
+    MUTED,
+    PLAN,
+    STYLE,
+    TODAY,
+    Figure,
+    render,
+)
 from dualuse.report.numbers import format_bar_value
 from dualuse.report.read import PlanFile, SweepFolder
 

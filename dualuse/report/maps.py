@@ -28,7 +28,15 @@ from matplotlib.text import Text
 from pyproj import CRS, Transformer
 
 from dualuse.palette import USE_COLOURS, USE_LABELS
-from dualuse.report.figure import DPI, INK, LABELLED_COMMUNITIES, MUTED, STYLE, Figure, render
+from dualuse.report.figure import (
+    DPI,
+    INK,
+    LABELLED_COMMUNITIES,
+    MUTED,
+    STYLE,
+    Figure,
+    render,
+)
 from dualuse.vocabulary import USES
 
 #: Maps of more parcels than this are drawn at a higher resolution [dpi], so that parcels stay visible.

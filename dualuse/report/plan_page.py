@@ -12,9 +12,24 @@ import pandas as pd
 from dualuse.inputs.scenario import PARAMETERS
 from dualuse.palette import USE_COLOURS, USE_LABELS
 from dualuse.report.figure import LABELLED_COMMUNITIES, Figure
-from dualuse.report.numbers import (access_table, area_by_use_ha, format_number, format_short, format_signed,
-                                    kpi_table, objective_sentence, shadow_price_sentences)
-from dualuse.report.page import cards_html, escape, figure_html, page_html, sentences_html, table_html
+from dualuse.report.numbers import (
+    access_table,
+    area_by_use_ha,
+    format_number,
+    format_short,
+    format_signed,
+    kpi_table,
+    objective_sentence,
+    shadow_price_sentences,
+)
+from dualuse.report.page import (
+    cards_html,
+    escape,
+    figure_html,
+    page_html,
+    sentences_html,
+    table_html,
+)
 from dualuse.report.read import PlanFile
 from dualuse.vocabulary import USES
 

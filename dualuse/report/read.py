@@ -20,7 +20,14 @@ import pandas as pd
 import pyogrio
 
 from dualuse.errors import InputError
-from dualuse.vocabulary import COMMUNITIES_LAYER, PLAN_LAYER, RUN_TABLE, SUMMARY_TABLE, SWEEP_TABLE, USES
+from dualuse.vocabulary import (
+    COMMUNITIES_LAYER,
+    PLAN_LAYER,
+    RUN_TABLE,
+    SUMMARY_TABLE,
+    SWEEP_TABLE,
+    USES,
+)
 
 #: Plan-layer columns the report needs.
 REQUIRED_COLUMNS: tuple[str, ...] = ("land_type", "area_ha", "use", *(f"share_{u}" for u in USES), "ldn_gain_ha",

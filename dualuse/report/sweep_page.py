@@ -11,7 +11,13 @@ import pandas as pd
 from dualuse.report.columns import classify_columns, front_columns, scenario_columns
 from dualuse.report.figure import Figure
 from dualuse.report.numbers import format_short
-from dualuse.report.page import cards_html, escape, figure_html, frame_table_html, page_html
+from dualuse.report.page import (
+    cards_html,
+    escape,
+    figure_html,
+    frame_table_html,
+    page_html,
+)
 from dualuse.report.read import PLAN_STATUSES, SweepFolder
 
 

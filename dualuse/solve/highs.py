@@ -30,9 +30,9 @@ import enum
 import gc
 import math
 import time
-from importlib import metadata
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 import highspy
@@ -44,8 +44,19 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.model.build import build_model
 from dualuse.model.coefficients import Coefficients
 from dualuse.solve.child import CAN_FORK, run_in_child
-from dualuse.solve.handover import CompiledModel, Handover, compile_model, lp_names, row_name
-from dualuse.solve.quiet import new_highs, objective_scale, run_quietly, stdout_to_stderr
+from dualuse.solve.handover import (
+    CompiledModel,
+    Handover,
+    compile_model,
+    lp_names,
+    row_name,
+)
+from dualuse.solve.quiet import (
+    new_highs,
+    objective_scale,
+    run_quietly,
+    stdout_to_stderr,
+)
 from dualuse.solve.structured import solve_structured
 
 INF = highspy.kHighsInf
@@ -404,7 +415,7 @@ def _named_duals(compiled: CompiledModel, row_dual: np.ndarray) -> dict[str, Any
     """Duals of the aggregate rows, keyed by constraint name (indexed ones as name -> {index: dual}).
 
     HiGHS's row dual is ∂objective/∂row bound for either sense; the
-    families table (:class:`~dualuse.model.families.Dual`) says how each
+    families table (:class:`~dualuse.model.family_table.Dual`) says how each
     reads as a shadow price.
     """
     out: dict[str, Any] = {}

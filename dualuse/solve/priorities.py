@@ -30,7 +30,12 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.model.build import build_model
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.kpis import KPI, column_vector, kpi_row
-from dualuse.model.objective import add_level_objective, add_priority_hold, priority_hold_name, priority_kpis
+from dualuse.model.objective import (
+    add_level_objective,
+    add_priority_hold,
+    priority_hold_name,
+    priority_kpis,
+)
 from dualuse.solve.highs import SolveResult, Status, solve_model
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from dualuse.solve.child import CAN_FORK
 
+
 class _Redirect:
     """File descriptor 1 pointed at 2 while any thread is inside :func:`stdout_to_stderr`."""
 

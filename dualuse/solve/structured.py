@@ -63,9 +63,18 @@ import numpy as np
 from dualuse.solve.handover import LpArrays
 from dualuse.solve.quiet import new_highs, run_quietly
 from dualuse.solve.structured_master import BASIC, Elastic, Layout, Master, parcel_duals
-from dualuse.solve.structured_pricing import (PRICE_TOLERANCE, Decomposition, best_pairs, decompose,
-                                              initial_candidates, lagrangian_bound, reduced_profit, restrict,
-                                              row_price_scale, stratified_sample)
+from dualuse.solve.structured_pricing import (
+    PRICE_TOLERANCE,
+    Decomposition,
+    best_pairs,
+    decompose,
+    initial_candidates,
+    lagrangian_bound,
+    reduced_profit,
+    restrict,
+    row_price_scale,
+    stratified_sample,
+)
 
 #: Elastic price: (1 + ρ) times the estimate's dual, and at least this share of the row's price scale
 #: (:func:`~dualuse.solve.structured_pricing.row_price_scale`).

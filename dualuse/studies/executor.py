@@ -31,7 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from dualuse.errors import DualuseError, InfeasibleError, TimeLimitError, UnboundedError, UsageError
+from dualuse.errors import (
+    DualuseError,
+    InfeasibleError,
+    TimeLimitError,
+    UnboundedError,
+    UsageError,
+)
 from dualuse.export.gpkg import write_plan
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region

@@ -45,7 +45,13 @@ from dualuse.model.coefficients import Coefficients
 from dualuse.model.kpis import KPI, KPI_UNITS, cost_scale_usd
 from dualuse.model.objective import kpi_expression as model_kpi_expression
 from dualuse.progress import Progress
-from dualuse.studies.executor import Task, describe_executor, execute, open_executor, share
+from dualuse.studies.executor import (
+    Task,
+    describe_executor,
+    execute,
+    open_executor,
+    share,
+)
 from dualuse.studies.plots import format_axis
 from dualuse.studies.spec import FIXED_IN_SWEEP, input_key, read_input, scenario_id
 from dualuse.studies.store import PLAN_STATUSES, PLANS_DIR, ResultStore, write_table

@@ -36,8 +36,14 @@ import numpy as np
 from dualuse.errors import UsageError
 from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.inputs.region import Region, read_region
-from dualuse.inputs.scenario import (PARAMETER_BY_NAME, Scenario, default_scenario_path, load_scenario,
-                                     make_scenario, read_scenario_file)
+from dualuse.inputs.scenario import (
+    PARAMETER_BY_NAME,
+    Scenario,
+    default_scenario_path,
+    load_scenario,
+    make_scenario,
+    read_scenario_file,
+)
 
 #: Parameters a sweep fixes: one solver thread per worker, whatever the scenario says.
 FIXED_IN_SWEEP: dict[str, Any] = {"threads": 1}

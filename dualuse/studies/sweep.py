@@ -29,10 +29,29 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
 from dualuse.progress import Progress
-from dualuse.studies.executor import Task, describe_executor, execute, open_executor, share
+from dualuse.studies.executor import (
+    Task,
+    describe_executor,
+    execute,
+    open_executor,
+    share,
+)
 from dualuse.studies.plots import write_plots
-from dualuse.studies.spec import SweepSpec, Variation, input_key, read_input, read_sweep, variations_from
-from dualuse.studies.store import PLANS_DIR, RESULTS_STEM, ResultStore, results_frame, write_table
+from dualuse.studies.spec import (
+    SweepSpec,
+    Variation,
+    input_key,
+    read_input,
+    read_sweep,
+    variations_from,
+)
+from dualuse.studies.store import (
+    PLANS_DIR,
+    RESULTS_STEM,
+    ResultStore,
+    results_frame,
+    write_table,
+)
 from dualuse.vocabulary import SWEEP_TABLE
 
 Scenarios = SweepSpec | str | os.PathLike[str] | Mapping[str, Scenario] | Iterable[Scenario]
