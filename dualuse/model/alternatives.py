@@ -39,9 +39,6 @@ from dualuse.vocabulary import USES
 NEAR_OPTIMALITY = "near_optimality"
 #: The name of the cuts' rows.
 CUTS = "portfolio_cuts"
-#: The absolute margin of the near-optimality row, relative to the optimum's magnitude: the solver's own
-#: tolerance, so that the optimum itself stays feasible.
-NEAR_MARGIN = 1e-9
 CURRENT = USES.index("current")
 
 
@@ -67,21 +64,23 @@ def check_objective_mode(scenario: Scenario) -> None:
 def add_near_optimality(m: pyo.ConcreteModel, optimum: float, slack: float) -> None:
     r"""Hold the model's own objective within ``slack`` of ``optimum`` (before the objective is replaced).
 
-    .. math:: \sum_k c_k v_k \ge z^* - \sigma |z^*| - \delta
+    .. math:: \sum_k c_k v_k \ge z^* - \sigma |z^*|
 
-    with :math:`c` the objective's coefficients over the model's columns and
-    :math:`\delta` a margin of :data:`NEAR_MARGIN` times :math:`\max(|z^*|, 1)`
-    for the solver's tolerances (:math:`\le` and :math:`+` for a minimised objective).
+    with :math:`c` the objective's coefficients over the model's columns
+    (:math:`\le` and :math:`+` for a minimised objective).  With
+    :math:`\sigma > 0` the optimum itself is well inside the row, so the row
+    needs no margin for the solver's tolerances.
     """
+    if not slack > 0:
+        raise UsageError(f"the slack of a near-optimal plan must be above 0 (got {slack:g})")
     form: MatrixForm = m.matrix_form
     if form.objective is None:
         raise UsageError("internal error: the model has no objective to hold")
     _, _, sense, rows = form.objective
-    margin = NEAR_MARGIN * max(abs(optimum), 1.0)
     if sense == pyo.maximize:
-        held = rows.bounded(near_optimal_bound(optimum, slack, sense) - margin, INF)
+        held = rows.bounded(near_optimal_bound(optimum, slack, sense), INF)
     else:
-        held = rows.bounded(-INF, near_optimal_bound(optimum, slack, sense) + margin)
+        held = rows.bounded(-INF, near_optimal_bound(optimum, slack, sense))
     add_rows(m, NEAR_OPTIMALITY, held, f"objective held within {slack:g} of its optimum {optimum:.10g}")
 
 
