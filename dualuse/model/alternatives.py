@@ -98,15 +98,22 @@ def set_pair_objective(m: pyo.ConcreteModel, coef: Coefficients, weight: np.ndar
 
 
 def overlap_weight(coef: Coefficients, previous: np.ndarray) -> np.ndarray:
-    r"""Hop-skip-jump weights: :math:`w_{iu} = -A_i \bar x_{iu}`, with :math:`\bar x` the mean shares of the
-    earlier plans (``previous``, ``[plans, n_parcels, len(USES)]``).
+    r"""Hop-skip-jump weights: :math:`w_{iu} = -A_i \bar x_{iu}` for every action :math:`u` (not the
+    current use), with :math:`\bar x` the mean shares of the earlier plans (``previous``,
+    ``[plans, n_parcels, len(USES)]``).
 
-    Maximising :math:`\sum w x` minimises the area-weighted overlap with the
-    earlier plans, :math:`\sum_i A_i \sum_u x_{iu} \bar x_{iu}`: a pair that
-    every earlier plan used weighs most, one that none used weighs nothing.
+    Maximising :math:`\sum w x` minimises the area-weighted overlap of the
+    actions with those of the earlier plans,
+    :math:`\sum_i A_i \sum_{u \ne \text{current}} x_{iu} \bar x_{iu}`: a pair
+    that every earlier plan used weighs most, one that none used weighs
+    nothing.  Land left as it is does not count as overlap, or the
+    alternatives would spend their slack on cheap changes everywhere (grazing
+    management on every rangeland parcel) only to differ from the land as it is.
     """
     mean = np.asarray(previous, dtype=float).mean(axis=0)
-    return -coef.area_ha[:, None] * mean
+    weight = -coef.area_ha[:, None] * mean
+    weight[:, CURRENT] = 0.0
+    return weight
 
 
 def random_weight(coef: Coefficients, seed: int, by: str) -> np.ndarray:

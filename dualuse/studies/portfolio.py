@@ -6,9 +6,9 @@ near-optimality row :math:`z \ge z^* - \sigma |z^*|`
 the plans found so far:
 
 - ``mga`` (hop-skip-jump modelling to generate alternatives): minimise the
-  area-weighted overlap with the earlier plans,
-  :math:`\sum_i A_i \sum_u x_{iu} \bar x_{iu}`, with :math:`\bar x` their mean
-  shares.  Each plan depends on the ones before it, so they are solved one
+  area-weighted overlap of the actions with those of the earlier plans,
+  :math:`\sum_i A_i \sum_{u \ne \text{current}} x_{iu} \bar x_{iu}`, with
+  :math:`\bar x` their mean shares.  Each plan depends on the ones before it, so they are solved one
   after another.
 - ``random-directions``: maximise :math:`\sum_i A_i \sum_u r_{iu} x_{iu}` for
   random :math:`r` drawn per parcel (or per community) and use.  The
@@ -106,7 +106,7 @@ class NearOptimal:
         add_near_optimality(m, self.optimum, self.slack)
         if self.method == "mga":
             set_pair_objective(m, coef, overlap_weight(coef, self.previous),
-                               "least area-weighted overlap with the earlier plans [ha]")
+                               "least area-weighted overlap with the earlier plans' actions [ha]")
         elif self.method == "random-directions":
             set_pair_objective(m, coef, random_weight(coef, self.seed, self.by),
                                f"random direction {self.seed} over {self.by} and use [ha]")
