@@ -99,16 +99,16 @@ def no_regret_sentences(summary: pd.DataFrame, plans_word: str = "plans") -> lis
 
 
 def no_regret_figures(nr: NoRegretFile) -> list[Figure]:
-    """The map of the parcels every plan agrees on (the others blank) and the map of each parcel's most
-    frequent use."""
+    """The map of the parcels every plan agrees on (the others outlined on white) and the map of each
+    parcel's most frequent use."""
     layer = nr.layer
     area = layer["area_ha"].to_numpy(dtype=float)
     agreed = layer["no_regret_use"].astype(str).to_numpy()
     frequent = layer["most_frequent_use"].astype(str).to_numpy()
     agreed_ha = {u: float(area[agreed == u].sum()) for u in USES}
     frequent_ha = {u: float(area[frequent == u].sum()) for u in USES}
-    agree = land_use_map(layer.geometry, agreed, agreed_ha,
-                         title=f"Where all {nr.plans} plans agree on the main use (blank: they differ)")
+    agree = land_use_map(layer.geometry, agreed, agreed_ha, other_label="Plans differ",
+                         title=f"Where all {nr.plans} plans agree on the main use")
     agree.name = "no_regret"
     most = land_use_map(layer.geometry, frequent, frequent_ha,
                         title=f"The most frequent main use in {nr.plans} plans")
@@ -123,7 +123,7 @@ def no_regret_parts(nr: NoRegretFile, figures: list[Figure], stem: str, plans_wo
              f"<p>From {nr.plans} {escape(plans_word)} ({escape(nr.path.name)}). On average a parcel has the same "
              f"main use in {share:.0%} of them.</p>",
              sentences_html(no_regret_sentences(nr.summary, plans_word))]
-    captions = ("Parcels coloured by the main use that every plan gives them; a blank parcel is one the plans "
+    captions = ("Parcels coloured by the main use that every plan gives them; a white parcel is one the plans "
                 "disagree on. The legend gives the area agreed on for each use.",
                 "Each parcel coloured by the main use most plans give it (ties in the order of the legend).")
     for figure, caption in zip(figures, captions):
