@@ -201,3 +201,25 @@ def test_no_regret_cli_and_bad_input(portfolios, region: Path, tmp_path: Path) -
     assert result.exit_code == 2 and "priorities" in result.output
     result = CliRunner().invoke(cli, ["portfolio", str(region), "-o", str(tmp_path / "p"), "--slack", "1.5"])
     assert result.exit_code == 2
+
+
+def test_no_regret_of_a_sweep_folder_takes_the_plans_its_table_lists(portfolios, tmp_path: Path) -> None:
+    import shutil
+
+    from dualuse.studies.no_regret import study_plans, write_no_regret
+
+    source = portfolios["mga"].output
+    plans = list(pd.read_csv(source / "portfolio.csv")["plan"])
+    sweep = tmp_path / "sweep"
+    (sweep / "plans").mkdir(parents=True)
+    for k, plan in enumerate(plans):
+        shutil.copy(source / plan, sweep / "plans" / f"s{k}.gpkg")
+    # a sweep's table: the second scenario had no plan, so its file is not one of the sweep's plans
+    pd.DataFrame({"id": ["s0", "s1", "s2"], "plan": ["plans/s0.gpkg", "", "plans/s2.gpkg"]}).to_csv(
+        sweep / "results.csv", index=False)
+    assert study_plans(sweep) == [sweep / "plans" / "s0.gpkg", sweep / "plans" / "s2.gpkg"]
+    made = write_no_regret(sweep, tmp_path / "agreement.gpkg")
+    expected = (_shares(source / plans[0])["share_solar"] + _shares(source / plans[2])["share_solar"]) / 2
+    np.testing.assert_allclose(made.layer["share_solar"], expected, atol=1e-12)
+    (sweep / "results.csv").unlink()  # without a table: every plan in plans/
+    assert len(study_plans(sweep)) == 3
