@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -139,7 +140,10 @@ def test_no_regret_shares_are_those_of_the_plans(portfolios) -> None:
         expected = layer["most_frequent_use"].iloc[k] if counts.max() == len(plans) else "differs"
         assert layer["no_regret_use"].iloc[k] == expected
     styles = pyogrio.read_dataframe(folder / "no_regret.gpkg", layer="layer_styles", read_geometry=False)
-    assert styles["f_table_name"].tolist() == ["no_regret"] and "RuleRenderer" in styles["styleQML"].iloc[0]
+    assert styles["f_table_name"].tolist() == ["no_regret"] and styles["useAsDefault"].astype(bool).all()
+    rules = ET.fromstring(styles["styleQML"].iloc[0]).findall(".//rule")
+    assert len(rules) == 2 * len(USES)  # per use: every plan agrees (solid), most plans (faded)
+    assert {r.get("filter") for r in rules} >= {f"\"no_regret_use\" = '{u}'" for u in USES}
 
 
 def test_mga_finds_the_other_of_two_near_optimal_plans(tmp_path: Path) -> None:
