@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 
 from dualuse.errors import InputError
+from dualuse.export.no_regret_style import DIFFERS
 from dualuse.report.figure import Figure
 from dualuse.report.maps import land_use_map
 from dualuse.report.page import cards_html, escape, figure_html, frame_table_html, page_html, sentences_html
@@ -118,10 +119,10 @@ def no_regret_figures(nr: NoRegretFile) -> list[Figure]:
 
 def no_regret_parts(nr: NoRegretFile, figures: list[Figure], stem: str, plans_word: str = "plans") -> list[str]:
     """The no-regret section of a page: the sentences, then the two maps."""
-    share = float(nr.layer["agreement"].to_numpy(dtype=float).mean()) if "agreement" in nr.layer else np.nan
+    agreed = int((nr.layer["no_regret_use"].astype(str) != DIFFERS).sum())
     parts = ["<h2>What every plan agrees on</h2>",
-             f"<p>From {nr.plans} {escape(plans_word)} ({escape(nr.path.name)}). On average a parcel has the same "
-             f"main use in {share:.0%} of them.</p>",
+             f"<p>From {nr.plans} {escape(plans_word)} ({escape(nr.path.name)}): {agreed:,} of {len(nr.layer):,} "
+             "parcels have the same main use in every one of them.</p>",
              sentences_html(no_regret_sentences(nr.summary, plans_word))]
     captions = ("Parcels coloured by the main use that every plan gives them; a white parcel is one the plans "
                 "disagree on. The legend gives the area agreed on for each use.",
@@ -157,8 +158,10 @@ def portfolio_html(folder: Path, table: pd.DataFrame, nr: NoRegretFile | None, f
         far = table.loc[within, "differs_from_optimum_ha"].max()
         parts.append(f"<p>Every plan below is within {slack:.1%} of the optimal objective; the one farthest from "
                      f"the optimum gives {far:,.0f} ha another main use.</p>")
-    shown = [c for c in PORTFOLIO_SHOWN if c in table.columns]
-    parts.append(frame_table_html(table[shown], status=True))
+    shown = table[[c for c in PORTFOLIO_SHOWN if c in table.columns]].copy()
+    if "gap" in shown:  # in percent, the solver's rounding (±1e-16) shown as the 0 it is
+        shown["gap"] = [f"{max(g, 0.0):.2%}" if np.isfinite(g) else "" for g in shown["gap"].astype(float)]
+    parts.append(frame_table_html(shown, status=True))
     if nr is not None:
         parts += no_regret_parts(nr, figures, stem, "near-optimal plans")
     return page_html(f"Near-optimal portfolio: {folder.name}", "\n".join(parts))
