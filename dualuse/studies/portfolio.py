@@ -90,7 +90,8 @@ SLACK_TOLERANCE = 1e-6
 class NearOptimal:
     """The change to the model for one alternative: the near-optimality row and the method's objective or cuts.
 
-    ``previous`` holds the earlier plans' shares ``[plans, n_parcels, len(USES)]`` (``mga``, ``cuts``);
+    ``previous`` holds the earlier plans' shares ``[plans, n_parcels, len(USES)]`` (``cuts``; for ``mga`` their
+    mean, ``[1, n_parcels, len(USES)]``);
     ``seed`` and ``by`` the random direction (``random-directions``).
     """
 
@@ -292,6 +293,8 @@ class PortfolioSolves:
             if self.method == "cuts" and not _has_actions(previous):
                 self.bar.total = self.bar.done
                 return ["the plans so far take no land from its current use, so there is nothing to cut off"]
+            if self.method == "mga":  # the overlap needs only the mean shares: one array shipped, not one per plan
+                previous = previous.mean(axis=0, keepdims=True)
             adjustment = NearOptimal(optimum, self.slack, self.method, previous=previous, cut_share=cut_share)
             row = self.run([(f"{self.method} {k}", adjustment)])[0]
             if row["status"] not in PLAN_STATUSES:
