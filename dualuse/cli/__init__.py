@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from dualuse import __version__
+from dualuse.cli.alternatives import no_regret_command, portfolio_command
 from dualuse.cli.catalogue import catalogue
 from dualuse.cli.options import emit_json
 from dualuse.cli.prepare import prepare
@@ -54,6 +55,8 @@ def cli() -> None:
 
 
 for _command in (solve, validate, parameters, catalogue, example, sweep_command, pareto_command, report, prepare):
+    cli.add_command(_command)
+for _command in (portfolio_command, no_regret_command):
     cli.add_command(_command)
 
 

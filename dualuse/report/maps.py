@@ -187,7 +187,7 @@ class _MapLayout:
 
 def land_use_map(geometry: gpd.GeoSeries, use: np.ndarray, area_by_use_ha: dict[str, float],
                  communities: gpd.GeoDataFrame | None = None, title: str = "Land use in the plan",
-                 pv_share: np.ndarray | None = None) -> Figure:
+                 pv_share: np.ndarray | None = None, other_label: str | None = None) -> Figure:
     """The plan's map: each parcel coloured by its dominant use, with scale bar, north arrow and legend.
 
     Parameters
@@ -199,6 +199,8 @@ def land_use_map(geometry: gpd.GeoSeries, use: np.ndarray, area_by_use_ha: dict[
     pv_share : ndarray, optional — share of each parcel under solar or agrivoltaics; parcels with some PV
       where it is not the dominant use get a marker, so that small PV sites show on the map
     title : str — the map's title
+    other_label : str, optional — draw the parcels whose ``use`` is none of the uses as white outlines, with
+      this legend label (without it they are not drawn)
 
     Returns
     -------
@@ -213,8 +215,11 @@ def land_use_map(geometry: gpd.GeoSeries, use: np.ndarray, area_by_use_ha: dict[
     with matplotlib.rc_context(STYLE):
         fig = MplFigure(figsize=(layout.width_in, layout.height_in))
         ax = _map_axes(fig, layout)
+        entries = []
+        if other_label is not None:
+            entries += _draw_others(ax, frame, use, other_label)
         _draw_uses(ax, paths, outlined=n <= OUTLINED_PARCELS)
-        entries = _use_entries(paths, area_by_use_ha)
+        entries = _use_entries(paths, area_by_use_ha) + entries
         if pv_share is not None:
             entries += _draw_partial_pv(ax, frame, use, pv_share)
         if communities is not None and len(communities):
@@ -264,6 +269,17 @@ def _draw_uses(ax: Axes, paths: dict[str, MplPath], outlined: bool) -> None:
         # Python to update them
         ax.add_artist(PathPatch(path, facecolor=USE_COLOURS[name], edgecolor="white" if outlined else "none",
                                 linewidth=0.25 if outlined else 0.0, antialiased=True, zorder=2))
+
+
+def _draw_others(ax: Axes, frame: MapFrame, use: np.ndarray, label: str) -> list[_LegendEntry]:
+    """Outline the parcels whose use is none of the uses in grey, on white; their legend entry."""
+    others = ~np.isin(np.asarray(use, dtype=object), USES)
+    if not others.any():
+        return []
+    path = use_paths(frame.geometry[others], np.full(int(others.sum()), USES[0], dtype=object))[USES[0]]
+    ax.add_artist(PathPatch(path, facecolor="white", edgecolor="#9a9a9a", linewidth=0.3, antialiased=True, zorder=1))
+    return [_LegendEntry(Patch(facecolor="white", edgecolor="#9a9a9a", linewidth=0.4), label,
+                         f"{label}\n{int(others.sum()):,} parcels")]
 
 
 def _use_entries(paths: dict[str, MplPath], area_by_use_ha: dict[str, float]) -> list[_LegendEntry]:

@@ -4,6 +4,7 @@ charts against each varied parameter, the fronts with their points, and the tabl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,7 @@ from dualuse.report.page import (
 from dualuse.report.read import PLAN_STATUSES, SweepFolder
 
 
-def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str) -> str:
+def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str, extra: Sequence[str] = ()) -> str:
     """The sweep report as one HTML page.
 
     Parameters
@@ -29,6 +30,7 @@ def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str) -> str:
     sweep : SweepFolder — the folder read
     figures : list of Figure — the charts of :func:`~dualuse.report.charts.sweep_figures`
     stem : str — the stem of the PNG files beside the page
+    extra : more sections, before the table of scenarios (what the plans agree on)
     """
     parts = [f"<header><h1>Policy sweep: {escape(sweep.path.name)}</h1>"
              f'<p class="sub">{escape(sweep.table_source or str(sweep.path))}</p></header>']
@@ -42,6 +44,7 @@ def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str) -> str:
                                      f"{stem}_{figure.name}.png"))
     if sweep.fronts:
         parts += _fronts(sweep)
+    parts += list(extra)
     if sweep.table is not None:
         parts += _scenarios(sweep.table, sweep.table_source)
     return page_html(f"Policy sweep: {sweep.path.name}", "\n".join(parts))
