@@ -54,8 +54,12 @@ def _input(name: str, unit: str, meaning: str) -> Field:
 #: The aliases of input columns whose meaning's first phrase is not a good one.
 _IDS = {"parcel_id": "Parcel", "community_id": "Community", "mtf_tier": "MTF tier"}
 
-#: The input columns of a region, from the input schema.
-INPUT_FIELDS: dict[str, Field] = {c.name: _input(c.name, c.unit, c.meaning) for c in PARCEL_COLUMNS}
+#: The input columns of a region, from the input schema, and those ``dualuse prepare`` adds beside them.
+INPUT_FIELDS: dict[str, Field] = {
+    **{c.name: _input(c.name, c.unit, c.meaning) for c in PARCEL_COLUMNS},
+    "degraded_share": Field("Degraded share", "share", "share of the parcel's pixels degraded at baseline"),
+    "protected_share": Field("Protected share", "share", "share of the parcel inside a protected area"),
+}
 
 #: The columns the plan layer adds to the input's (:meth:`dualuse.plan.Plan.parcel_values`).
 PLAN_FIELDS: dict[str, Field] = {
@@ -81,6 +85,8 @@ PLAN_FIELDS: dict[str, Field] = {
 #: The communities layer of a plan (:meth:`dualuse.plan.Plan.community_values`).
 COMMUNITY_FIELDS: dict[str, Field] = {
     **{c.name: _input(c.name, c.unit, c.meaning) for c in COMMUNITY_COLUMNS},
+    "population": Field("Population", "people", "people in the community's settlements"),
+    "settlements": Field("Settlements", "settlements", "settlements merged into the community"),
     "demand_mwh": Field("Demand of unserved households", "MWh/yr",
                         "yearly electricity demand of the households without electricity"),
     "served_mwh": Field("Delivered", "MWh/yr", "electricity the plan delivers to the community each year"),
