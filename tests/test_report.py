@@ -636,3 +636,19 @@ def test_printed_tables_fit_the_page(folder: Path, sweep_folder: Path) -> None:
     assert tables, "the page has tables"
     for scroll_width, main_width, right, main_right in tables:
         assert scroll_width <= main_width + 1 and right <= main_right + 1, (scroll_width, main_width)
+
+
+def test_a_third_varied_parameter_gets_a_chart_per_value(folder: Path) -> None:
+    from dualuse.report.charts import sweep_figures
+    from dualuse.report.read import SweepFolder
+
+    rows = [{"budget_usd": b, "ldn_target": t, "max_pv_share": m, "status": "optimal", "objective": b / 1e7 - t + m}
+            for b in (1e7, 2e7, 3e7) for t in (0.0, 0.1) for m in (0.1, 0.3)]
+    figures = {f.name: f for f in sweep_figures(SweepFolder(folder, pd.DataFrame(rows), "", [], {}))}
+    # against the budget: lines by one parameter, a chart per value of the other; every line is monotone in x
+    assert {"sweep_budget_usd_1", "sweep_budget_usd_2"} <= set(figures)
+    for name in ("sweep_budget_usd_1", "sweep_budget_usd_2"):
+        assert len(figures[name].data) == 2
+        for x, y in figures[name].data.values():
+            assert list(x) == [1e7, 2e7, 3e7] and np.all(np.diff(y) > 0)
+    assert "—" in figures["sweep_budget_usd_1"].title

@@ -291,16 +291,37 @@ def sweep_figures(sweep: SweepFolder) -> list[Figure]:
     for parameter in columns["varied"]:
         if table[parameter].nunique() < 2:  # the scenarios with a plan all share one value: nothing to plot
             continue
-        group = [c for c in (*columns["varied"], *columns["categorical"]) if c != parameter and table[c].nunique() > 1]
-        if kpis:
-            figures.append(sweep_chart(table, parameter, kpis, labels, group))
-        if shadows:
-            scaled = table.assign(**{c: table[c] * shadow_scale(c) for c in shadows})
-            chart = sweep_chart(scaled, parameter, shadows, labels, group,
-                                title=f"Shadow prices against {labels[parameter]}")
-            chart.name = f"sweep_{parameter}_shadow"
-            figures.append(chart)
+        # lines by the other parameter with the most values (a colour ramp takes any number), a chart per
+        # combination of the values of the rest
+        group = sorted((c for c in (*columns["varied"], *columns["categorical"])
+                        if c != parameter and table[c].nunique() > 1), key=lambda c: -table[c].nunique())
+        for suffix, where, part in _facets(table, group[1:], labels):
+            if kpis:
+                chart = sweep_chart(part, parameter, kpis, labels, group[:1],
+                                    title=f"Indicators against {labels[parameter]}{where}")
+                chart.name = f"sweep_{parameter}{suffix}"
+                figures.append(chart)
+            if shadows:
+                scaled = part.assign(**{c: part[c] * shadow_scale(c) for c in shadows})
+                chart = sweep_chart(scaled, parameter, shadows, labels, group[:1],
+                                    title=f"Shadow prices against {labels[parameter]}{where}")
+                chart.name = f"sweep_{parameter}{suffix}_shadow"
+                figures.append(chart)
     return figures
+
+
+def _facets(table: pd.DataFrame, columns: Sequence[str], labels: dict[str, str]
+            ) -> list[tuple[str, str, pd.DataFrame]]:
+    """The rows of a sweep split by the values of ``columns`` (a chart each, so that every line of a chart is
+    one combination of the parameters): (name suffix, title suffix, rows); one part without columns."""
+    if not columns:
+        return [("", "", table)]
+    parts = []
+    for k, (values, part) in enumerate(table.groupby(list(columns), sort=True)):
+        values = values if isinstance(values, tuple) else (values,)
+        where = ", ".join(f"{labels.get(c, c).split(' [')[0]} {format_short(v)}" for c, v in zip(columns, values))
+        parts.append((f"_{k + 1}", f" — {where}", part))
+    return parts
 
 
 @dataclass(frozen=True)
