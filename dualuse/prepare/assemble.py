@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import time
 import warnings
 from collections.abc import Callable
@@ -42,6 +43,7 @@ import pyogrio
 import pyproj
 
 from dualuse.errors import OutputError, UsageError
+from dualuse.export.layer_meta import describe_region
 from dualuse.files import atomic_path, is_open_elsewhere
 from dualuse.inputs.schema import equal_area_ha
 from dualuse.prepare.columns import (
@@ -337,14 +339,30 @@ def write_region(prepared: PreparedRegion, output: str | os.PathLike[str]) -> No
     try:
         with atomic_path(out) as temp, warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            pyogrio.write_dataframe(prepared.parcels, temp, layer=PARCELS_LAYER, driver="GPKG",
-                                    promote_to_multi=True)
-            if prepared.communities is not None:
-                pyogrio.write_dataframe(prepared.communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG")
+            parcels, communities = in_authority_crs(prepared.parcels, prepared.communities)
+            pyogrio.write_dataframe(parcels, temp, layer=PARCELS_LAYER, driver="GPKG", promote_to_multi=True)
+            if communities is not None:
+                pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG")
             pyogrio.write_dataframe(prepared.sources, temp, layer=SOURCES_TABLE, driver="GPKG")
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            describe_region(temp)
+    except (OSError, sqlite3.Error, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise OutputError(f"cannot write {out}: {first_line(exc)}. Fix: choose a folder you can "
                           "write to, with free space") from None
+
+
+def in_authority_crs(parcels: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None
+                     ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The layers in a CRS with an authority code, as every GIS can name it: a CRS that has one is kept; the
+    default local equal-area CRS is replaced by the UTM zone (an EPSG code) of the region's centre.
+
+    The cells were cut in the equal-area CRS and keep their area on the ground: only their vertices move.
+    """
+    crs = pyproj.CRS.from_user_input(parcels.crs) if parcels.crs is not None else None
+    if crs is None or crs.to_authority() is not None or not len(parcels):
+        return parcels, communities
+    utm = parcels.estimate_utm_crs()
+    moved = communities.to_crs(utm) if isinstance(communities, gpd.GeoDataFrame) and communities.crs else communities
+    return parcels.to_crs(utm), moved
 
 
 def check_options(options: PrepareOptions) -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from dualuse.export.layer_meta import describe_region
 from dualuse.files import atomic_path, check_output_path
 from dualuse.vocabulary import COMMUNITIES_LAYER, LAND_TYPES, PARCELS_LAYER
 
@@ -269,3 +270,4 @@ def write_example(path: str | os.PathLike[str], parcels: int = 2000, seed: int =
         region.parcels.to_file(temp, layer=PARCELS_LAYER, driver="GPKG", engine="pyogrio", geometry_type="Polygon",
                                use_arrow=True)
         pyogrio.write_dataframe(region.communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG")
+        describe_region(temp)

@@ -27,7 +27,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from pyproj import CRS, Transformer
 
-from dualuse.palette import USE_COLOURS, USE_LABELS
+from dualuse.palette import PV_SHARE_SHOWN, PV_USES, USE_COLOURS, USE_LABELS
 from dualuse.report.figure import (
     DPI,
     INK,
@@ -43,8 +43,6 @@ from dualuse.vocabulary import USES
 FINE_MAP_PARCELS, FINE_MAP_DPI = 20_000, 220
 #: Parcels are outlined up to this many, where each is several pixels wide.
 OUTLINED_PARCELS = 6000
-#: Uses that carry PV panels.
-PV_USES = ("solar", "agrivoltaic")
 #: Width of the map and of the panel beside it (legend, scale bar, north arrow, notes) [in].
 MAP_WIDTH_IN, SIDE_WIDTH_IN = 7.4, 2.9
 #: The map's height is its width × the region's aspect, within these bounds [in].
@@ -291,7 +289,7 @@ def _use_entries(paths: dict[str, MplPath], area_by_use_ha: dict[str, float]) ->
 
 def _draw_partial_pv(ax: Axes, frame: MapFrame, use: np.ndarray, pv_share: np.ndarray) -> list[_LegendEntry]:
     """Mark the parcels with some PV (at least 0.5 %) whose dominant use is not PV; their legend entry."""
-    partial = (np.asarray(pv_share, dtype=float) >= 0.005) & ~np.isin(use, PV_USES)
+    partial = (np.asarray(pv_share, dtype=float) >= PV_SHARE_SHOWN) & ~np.isin(use, PV_USES)
     if not partial.any():
         return []
     centres = shapely.centroid(frame.geometry[partial])

@@ -15,6 +15,7 @@ from dualuse.report.figure import LABELLED_COMMUNITIES, Figure
 from dualuse.report.numbers import (
     access_table,
     area_by_use_ha,
+    format_change,
     format_number,
     format_short,
     format_signed,
@@ -121,13 +122,14 @@ def _land_use_section(pf: PlanFile, map_figure: Figure, stem: str) -> str:
 def _kpi_section(pf: PlanFile, kpi_figure: Figure, stem: str) -> str:
     """Section 2: the headline indicators today and with the plan, as a chart and a table."""
     rows = [[escape(r.label), escape(r.unit), format_number(r.today, r.percent), format_number(r.plan, r.percent),
-             ("+" if r.change > 0 else "") + format_number(r.change, r.percent)] for r in kpi_table(pf).itertuples()]
+             format_change(r.change, r.percent)] for r in kpi_table(pf).itertuples()]
     return "\n".join([
         "<h2>2. Headline indicators: today and with the plan</h2>",
         figure_html(kpi_figure, "Headline indicators, today and with the plan",
                     "Grey: today (every parcel under its current use, nothing delivered). Blue: the plan. "
                     "Dashed lines: the reference named beside them.", f"{stem}_kpis.png"),
         table_html([("Indicator", False), ("Unit", False), ("Today", True), ("Plan", True), ("Change", True)], rows),
+        '<p class="note">Changes of a share are in percentage points (pp): from 40 % to 50 % is +10 pp.</p>',
     ])
 
 
