@@ -305,3 +305,17 @@ def test_prepare_writes_the_productivity_of_each_drought_year(tmp_path) -> None:
                                    "--soc", str(files["soc"]), "--land-cover", str(files["land_cover"]),
                                    "--productivity-scenario", "no-equals-sign"])
     assert bad.exit_code == 2 and "NAME=FILE.tif" in bad.output
+
+
+def test_the_report_draws_the_harvest_per_year_nominal_and_robust(robust, tmp_path) -> None:
+    from dualuse.report.html import write_report
+
+    out, plan = robust
+    written = write_report(out, tmp_path / "robust.html")
+    figure = next(f for f in written.figures if f.name == "drought")
+    assert figure.legend[:3] == ["Today's land uses", "Plan without the drought floor", "The plan"]
+    table = pd.DataFrame(pyogrio.read_dataframe(out, layer="drought_years", read_geometry=False))
+    np.testing.assert_allclose(figure.data["plan_t"][1:], table["plan_harvest_t"])
+    np.testing.assert_allclose(figure.data["nominal_t"][1:], table["nominal_harvest_t"])
+    assert figure.data["plan_t"][0] == pytest.approx(plan.kpis["productivity_t"])
+    assert "Drought years" in written.html.read_text(encoding="utf-8")

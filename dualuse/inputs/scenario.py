@@ -125,7 +125,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               source="Trends.Earth: SOC change of −10 % or worse is degraded, +10 % or better improved"),
     Parameter("food_floor", float, "share of today", 0.95,
               "food-security floor φ: the plan's harvest ≥ φ × today's", lo=0.0, hi=10.0),
-    Parameter("drought_food_floor", float, "share of that year's today", 0.0,
+    Parameter("drought_food_floor", float, "share of today's in the year", 0.0,
               "drought food floor φ_d: in the region's drought years (table productivity_scenarios) the plan's "
               "harvest ≥ φ_d × today's harvest in the same year, as drought_scope says (0 = off)", lo=0.0, hi=10.0),
     Parameter("drought_scope", str, "—", "every_scenario",

@@ -7,8 +7,6 @@ Read from the plan file's ``drought_years`` table and its summary rows
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -25,11 +23,15 @@ from dualuse.vocabulary import DROUGHT_YEARS_TABLE
 NOMINAL = "#9ecae1"
 
 
-def read_drought_years(path: Path) -> pd.DataFrame | None:
-    """The plan file's ``drought_years`` table, or None when it has none."""
-    if DROUGHT_YEARS_TABLE not in [str(n) for n in pyogrio.list_layers(path)[:, 0]]:
+def read_drought_years(pf: PlanFile) -> pd.DataFrame | None:
+    """The plan file's ``drought_years`` table when the run held a drought floor (the nominal plan beside the
+    robust one), else None: the report's drought section is about the price of robustness."""
+    if not float(pf.scenario.get("drought_food_floor", 0.0) or 0.0) > 0:
         return None
-    return pd.DataFrame(pyogrio.read_dataframe(path, layer=DROUGHT_YEARS_TABLE, read_geometry=False))
+    if DROUGHT_YEARS_TABLE not in [str(n) for n in pyogrio.list_layers(pf.path)[:, 0]]:
+        return None
+    years = pd.DataFrame(pyogrio.read_dataframe(pf.path, layer=DROUGHT_YEARS_TABLE, read_geometry=False))
+    return years if "nominal_harvest_t" in years.columns else None
 
 
 def harvest_by_year(pf: PlanFile, years: pd.DataFrame) -> pd.DataFrame:
@@ -82,21 +84,16 @@ def drought_section(pf: PlanFile, years: pd.DataFrame, figure: Figure, stem: str
     scenario = pf.scenario
     floor = float(scenario.get("drought_food_floor", 0.0) or 0.0)
     scope = str(scenario.get("drought_scope", "every_scenario"))
-    if floor > 0:
-        held = (f"The plan holds a drought food floor of {floor:.0%} of the harvest that today's land uses give in "
-                f"the same year ({_scope_words(scope, scenario)}); the held measure is "
-                f"{pf.kpi('drought_harvest_ratio'):.1%}, against {pf.kpi('nominal_drought_harvest_ratio'):.1%} "
-                "for the plan solved without it. ")
-        price = pf.kpi("price_of_robustness")
-        held += (f"Holding it gives up {format_number(price)} of objective in the normal year (the nominal "
-                 f"optimum is {format_number(pf.kpi('price_of_robustness', 'baseline'))}).")
-    else:
-        held = ("No drought floor was held (drought_food_floor = 0): the table shows how the plan's harvest "
-                "fares in the region's drought years. Run <code>dualuse stress</code> for every community.")
+    held = (f"The plan holds a drought food floor of {floor:.0%} of the harvest that today's land uses give in "
+            f"the same year ({_scope_words(scope, scenario)}); the held measure is "
+            f"{pf.kpi('drought_harvest_ratio'):.1%}, against {pf.kpi('nominal_drought_harvest_ratio'):.1%} "
+            f"for the plan solved without it. Holding it gives up {format_number(pf.kpi('price_of_robustness'))} "
+            f"of objective in the normal year (the nominal optimum is "
+            f"{format_number(pf.kpi('price_of_robustness', 'baseline'))}). <code>dualuse stress</code> gives the "
+            "same per community.")
     rows = [[escape(r.scenario), format_number(r.probability, True), format_number(r.today_harvest_t, digits=0),
              format_number(r.plan_harvest_t, digits=0), format_number(r.plan_harvest_ratio, True),
-             format_number(getattr(r, "nominal_harvest_t", math.nan), digits=0),
-             format_number(getattr(r, "nominal_shortfall_t", math.nan), digits=0)]
+             format_number(r.nominal_harvest_t, digits=0), format_number(r.nominal_shortfall_t, digits=0)]
             for r in years.itertuples()]
     table = table_html([("Drought year", False), ("Probability", True), ("Harvest today [t]", True),
                         ("Plan [t]", True), ("Plan / today", True), ("Nominal plan [t]", True),

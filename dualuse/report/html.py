@@ -125,7 +125,7 @@ def plan_figures(pf: PlanFile, ldn: pd.DataFrame, seconds: dict[str, float] | No
     ]
     if pf.has_communities:
         steps.append(("access", lambda: access_chart(access_table(pf.communities))))
-    drought_years = read_drought_years(pf.path)
+    drought_years = read_drought_years(pf)
     if drought_years is not None:
         steps.append(("drought", lambda: drought_chart(pf, drought_years)))
     figures = []

@@ -68,7 +68,7 @@ def plan_html(pf: PlanFile, figures: list[Figure], ldn: pd.DataFrame, ldn_notes:
                 _ldn_section(pf.scenario, ldn, ldn_notes, by_name["ldn"], stem)]
     if pf.has_communities:
         sections.append(_access_section(pf, by_name["access"], stem))
-    drought_years = read_drought_years(pf.path)
+    drought_years = read_drought_years(pf)
     if drought_years is not None and "drought" in by_name:
         sections.append(drought_section(pf, drought_years, by_name["drought"], stem))
     sections += [_shadow_price_section(pf), _scenario_and_run_section(pf)]
