@@ -7,7 +7,7 @@ food floor of 0.5 is met by C alone).  In drought year d1 A yields 1 t/ha and C 
 A + 0.2 C, while the nominal plan gives 0.2 C, a ratio of 1/6.  Agrivoltaics keeps 1.1 of the open field's
 harvest in a drought year (the catalogue's drought_retention), so with a drought floor φ_d the robust plan puts
 the share a = (φ_d (A + 0.2 C) − 0.2 C) / (1.1 A) of A under agrivoltaics (less energy lost than with the current
-use, which keeps 1.0 but gives no energy), the rest under solar.
+use or restoration, which keep 1.0 and 1.15 but give no energy), the rest under solar.
 """
 
 from __future__ import annotations
@@ -319,3 +319,20 @@ def test_the_report_draws_the_harvest_per_year_nominal_and_robust(robust, tmp_pa
     np.testing.assert_allclose(figure.data["nominal_t"][1:], table["nominal_harvest_t"])
     assert figure.data["plan_t"][0] == pytest.approx(plan.kpis["productivity_t"])
     assert "Drought years" in written.html.read_text(encoding="utf-8")
+
+
+def test_an_unreachable_drought_floor_is_explained_by_its_binding_year(region_path) -> None:
+    from dualuse.errors import InfeasibleError
+
+    with pytest.raises(InfeasibleError) as caught:
+        solve_region(region_path, scenario=load_scenario().replace(**BASE, drought_food_floor=1.5))
+    # the most any plan keeps: A wholly restored (farmer-managed regeneration keeps 1.15 of the open field's
+    # harvest in a drought year, more than agrivoltaics' 1.1), C under its current use; d3 is the tightest year
+    area = dict(zip(["A", "C"], read_region(region_path).area_ha))
+    best = {s: (1.15 * YEARS["A"][s] * area["A"] + YEARS["C"][s] * area["C"])
+            / (YEARS["A"][s] * area["A"] + YEARS["C"][s] * area["C"]) for s in PROBABILITY}
+    assert min(best, key=best.get) == "d3"
+    message = str(caught.value)
+    assert "drought year 'd3'" in message
+    suggested = float(message.split("lower drought_food_floor from 1.5 to ")[-1].split()[0])
+    assert suggested == pytest.approx(best["d3"], abs=1e-4) and suggested <= best["d3"]
