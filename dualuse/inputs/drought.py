@@ -124,13 +124,14 @@ def _read(path: str, table: str, columns: tuple[Column, ...], problems: list[Pro
         values = pd.to_numeric(frame[column.name], errors="coerce")
         bad = (frame[column.name].notna() & values.isna()).to_numpy()
         missing = values.isna().to_numpy() & ~bad
-        out = (values < column.lo).to_numpy() | (values > column.hi).to_numpy()
+        low, high = (values < column.lo).to_numpy(), (values > column.hi).to_numpy()
+        fix = f"give {column.name} in {column.unit}, {column.lo:g} to {column.hi:g}"
         _flag(problems, table, column.name, bad, frame, "not a number", f"give {column.name} in {column.unit}")
         if column.required:
             _flag(problems, table, column.name, missing, frame, "empty", f"give {column.name} in {column.unit}")
-        word = "negative" if column.lo == 0.0 and (values < 0).any() else "out of range"
-        _flag(problems, table, column.name, out, frame, f"{word} (allowed {column.lo:g}–{column.hi:g} "
-              f"{column.unit})", f"give {column.name} in {column.unit}, {column.lo:g} to {column.hi:g}")
+        _flag(problems, table, column.name, low, frame, "negative" if column.lo == 0.0 else f"below {column.lo:g}",
+              fix)
+        _flag(problems, table, column.name, high, frame, f"above {column.hi:g} {column.unit}", fix)
         frame[column.name] = values.astype(float)
     return frame if len(problems) == found else None
 
