@@ -21,6 +21,7 @@ from dualuse.cli.options import emit_json
 from dualuse.cli.prepare import prepare
 from dualuse.cli.report import report
 from dualuse.cli.solve import example, parameters, solve, validate
+from dualuse.cli.stress import stress
 from dualuse.cli.studies import pareto_command, sweep_command
 from dualuse.errors import DualuseError
 
@@ -56,7 +57,7 @@ def cli() -> None:
 
 for _command in (solve, validate, parameters, catalogue, example, sweep_command, pareto_command, report, prepare):
     cli.add_command(_command)
-for _command in (portfolio_command, no_regret_command):
+for _command in (portfolio_command, no_regret_command, stress):
     cli.add_command(_command)
 
 

@@ -32,6 +32,7 @@ from dualuse.files import atomic_path, check_output_path
 from dualuse.plan import Plan
 from dualuse.vocabulary import (
     COMMUNITIES_LAYER,
+    DROUGHT_YEARS_TABLE,
     LDN_BALANCE_TABLE,
     PLAN_LAYER,
     RUN_TABLE,
@@ -43,8 +44,9 @@ os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside files who
 
 def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, Any] | None = None) -> Path:
     """Write a plan GeoPackage atomically: layers ``plan`` and ``communities``, tables ``summary``,
-    ``ldn_balance`` and ``run``; the QGIS default styles of ``plan`` and ``communities`` in ``layer_styles``,
-    and every field's alias with its unit (:mod:`dualuse.export.fields`)."""
+    ``ldn_balance``, ``drought_years`` (a region with drought years) and ``run``; the QGIS default styles of
+    ``plan`` and ``communities`` in ``layer_styles``, and every field's alias with its unit
+    (:mod:`dualuse.export.fields`)."""
     destination = check_output_path(output, (plan.region.path,))
     t0 = time.perf_counter()
     with atomic_path(destination) as temp:
@@ -56,6 +58,10 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
             pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG", use_arrow=True)
         pyogrio.write_dataframe(_strings_to_object(plan.summary()), temp, layer=SUMMARY_TABLE, driver="GPKG")
         pyogrio.write_dataframe(_strings_to_object(plan.ldn_balance()), temp, layer=LDN_BALANCE_TABLE, driver="GPKG")
+        drought_years = plan.drought_years()
+        if not drought_years.empty:
+            pyogrio.write_dataframe(drought_years.astype({"scenario": object}), temp, layer=DROUGHT_YEARS_TABLE,
+                                    driver="GPKG")
         plan.timings["write_s"] = time.perf_counter() - t0
         run = run_record(plan, extra_run or {})
         pyogrio.write_dataframe(pd.DataFrame([run]), temp, layer=RUN_TABLE, driver="GPKG")

@@ -14,6 +14,7 @@ import numpy as np
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import MTF_TIER_KWH_YR, Scenario
+from dualuse.model.drought_years import DroughtCoefficients, drought_coefficients
 from dualuse.model.ldn import balance_class, ldn_classes, sdg_status
 from dualuse.vocabulary import LAND_TYPES, USES
 
@@ -53,6 +54,7 @@ class Coefficients:
     annual_cost_usd_yr : ndarray — per pair, the capital cost annualised over the use's life plus the
         yearly operating cost of the whole parcel under the use [USD/yr] (:func:`annual_cost`)
     harvest_value_usd_yr : ndarray — per pair, the yearly harvest at its value per land type [USD/yr]
+    drought : DroughtCoefficients or None — harvest and energy per drought year (:mod:`dualuse.model.drought_years`)
     """
 
     n_parcels: int
@@ -78,6 +80,7 @@ class Coefficients:
     annual_cost_usd_yr: np.ndarray
     harvest_value_usd_yr: np.ndarray
     community_id: tuple[str, ...] = ()
+    drought: DroughtCoefficients | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -211,6 +214,7 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         annual_cost_usd_yr=annual_cost(catalogue, scenario, use, cost_usd, capacity_mwp, pair_area_ha),
         harvest_value_usd_yr=productivity_t * catalogue.harvest_value_usd_t[lt[parcel]],
         community_id=tuple(region.communities["community_id"].astype(str).tolist()),
+        drought=drought_coefficients(region.drought, catalogue, parcel, use, area_ha, lt, capacity_mwp),
     )
 
 

@@ -38,6 +38,7 @@ from dualuse.report.no_regret_page import (
     read_portfolio_table,
 )
 from dualuse.report.numbers import access_table, area_by_use_ha, ldn_balance
+from dualuse.report.drought import drought_chart, read_drought_years
 from dualuse.report.plan_page import plan_html
 from dualuse.report.read import PlanFile, read_plan_file, read_sweep_folder
 from dualuse.report.sweep_page import sweep_html
@@ -150,6 +151,9 @@ def plan_figures(pf: PlanFile, ldn: pd.DataFrame, seconds: dict[str, float] | No
     ]
     if pf.has_communities:
         steps.append(("access", lambda: access_chart(access_table(pf.communities))))
+    drought_years = read_drought_years(pf)
+    if drought_years is not None:
+        steps.append(("drought", lambda: drought_chart(pf, drought_years)))
     figures = []
     for name, draw in steps:
         t = time.perf_counter()

@@ -11,6 +11,7 @@ import pandas as pd
 
 from dualuse.inputs.scenario import PARAMETERS
 from dualuse.palette import USE_COLOURS, USE_LABELS
+from dualuse.report.drought import drought_section, read_drought_years
 from dualuse.report.figure import LABELLED_COMMUNITIES, Figure
 from dualuse.report.numbers import (
     access_table,
@@ -68,6 +69,9 @@ def plan_html(pf: PlanFile, figures: list[Figure], ldn: pd.DataFrame, ldn_notes:
                 _ldn_section(pf.scenario, ldn, ldn_notes, by_name["ldn"], stem)]
     if pf.has_communities:
         sections.append(_access_section(pf, by_name["access"], stem))
+    drought_years = read_drought_years(pf)
+    if drought_years is not None and "drought" in by_name:
+        sections.append(drought_section(pf, drought_years, by_name["drought"], stem))
     sections += [_shadow_price_section(pf), _scenario_and_run_section(pf)]
     return page_html(f"Land-use plan for {pf.region_name}", "\n".join(sections))
 
