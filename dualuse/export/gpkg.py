@@ -25,6 +25,7 @@ import pyogrio
 import shapely
 
 from dualuse import __version__
+from dualuse.errors import has_extra
 from dualuse.export.qgis_style import qml_categorised, write_style
 from dualuse.files import atomic_path, check_output_path
 from dualuse.plan import Plan
@@ -48,10 +49,10 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
     with atomic_path(destination) as temp:
         frame = plan_frame(plan)
         pyogrio.write_dataframe(frame, temp, layer=PLAN_LAYER, driver="GPKG",
-                                geometry_type=_geometry_type(frame), use_arrow=True)
+                                geometry_type=_geometry_type(frame), use_arrow=has_extra("arrow"))
         communities = communities_frame(plan)
         if communities is not None:
-            pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG", use_arrow=True)
+            pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG", use_arrow=has_extra("arrow"))
         pyogrio.write_dataframe(_strings_to_object(plan.summary()), temp, layer=SUMMARY_TABLE, driver="GPKG")
         pyogrio.write_dataframe(_strings_to_object(plan.ldn_balance()), temp, layer=LDN_BALANCE_TABLE, driver="GPKG")
         plan.timings["write_s"] = time.perf_counter() - t0
