@@ -74,22 +74,8 @@ def _strings_to_object(frame: pd.DataFrame) -> pd.DataFrame:
 
 def plan_frame(plan: Plan) -> gpd.GeoDataFrame:
     """The plan layer: the input columns, then the plan's columns (an input column of the same name
-    as a plan column is kept as ``input_<name>``)."""
-    values = plan.parcel_values()
-    source = plan.region.parcels
-    geometry_name = source.geometry.name
-    frame = pd.DataFrame(index=range(len(source)))
-    for column in source.columns:
-        if column == geometry_name:
-            continue
-        target = f"input_{column}" if column in values else column
-        frame[target] = source[column].to_numpy()
-    for column, array in values.items():
-        frame[column] = array
-    frame["use"] = frame["use"].astype(object)
-    geo = gpd.GeoDataFrame(frame, geometry=source.geometry.to_numpy(), crs=source.crs)
-    geo = geo.rename_geometry("geom")
-    return geo
+    as a plan column is kept as ``input_<name>``): :meth:`Plan.to_geodataframe`."""
+    return plan.to_geodataframe()
 
 
 def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:
