@@ -16,6 +16,7 @@ import click
 
 from dualuse import __version__
 from dualuse.cli.catalogue import catalogue
+from dualuse.cli.new import new
 from dualuse.cli.options import emit_json
 from dualuse.cli.prepare import prepare
 from dualuse.cli.report import report
@@ -55,6 +56,7 @@ def cli() -> None:
 
 for _command in (solve, validate, parameters, catalogue, example, sweep_command, pareto_command, report, prepare):
     cli.add_command(_command)
+cli.add_command(new)
 
 
 def main() -> None:
