@@ -321,7 +321,7 @@ def open_executor(workers: int | None = None, scheduler: str | None = None, dask
         if value is not None and value < 1:
             raise UsageError(f"{option} must be 1 or more (got {value})")
     if plots:
-        require_extra("report", "the sweep's plots (leave them out with --no-plots)")
+        require_extra("report", "drawing the sweep's plots (leave them out with --no-plots)")
     modules = WORKER_MODULES + (PLOT_MODULES if plots else ())
     if scheduler is not None or dask_local is not None:
         with _dask_executor(scheduler, dask_local, modules) as executor:

@@ -113,7 +113,7 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
     """
     say = log or (lambda text: None)
     if plots and output is not None:
-        require_extra("report", "the sweep's plots (leave them out with --no-plots, or plots=False)")
+        require_extra("report", "drawing the sweep's plots (leave them out with --no-plots, or plots=False)")
     timings: dict[str, float] = {}
     start = time.perf_counter()
     if isinstance(scenarios, (str, os.PathLike)):
