@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -98,6 +99,36 @@ class Plan:
             "cost_usd": per_parcel(coef.cost_usd),
         }
         return out
+
+    def to_geodataframe(self) -> gpd.GeoDataFrame:
+        """The plan layer as the GeoPackage holds it, in the region's CRS: the input columns, then the plan's
+        (:meth:`parcel_values`; an input column of the same name as a plan column is kept as
+        ``input_<name>``), one row per parcel in the input's order, geometry column ``geom``."""
+        values = self.parcel_values()
+        source = self.region.parcels
+        geometry_name = source.geometry.name
+        frame = pd.DataFrame(index=range(len(source)))
+        for column in source.columns:
+            if column == geometry_name:
+                continue
+            target = f"input_{column}" if column in values else column
+            frame[target] = source[column].to_numpy()
+        for column, array in values.items():
+            frame[column] = array
+        frame["use"] = frame["use"].astype(object)
+        geo = gpd.GeoDataFrame(frame, geometry=source.geometry.to_numpy(), crs=source.crs)
+        return geo.rename_geometry("geom")
+
+    def kpis_frame(self) -> pd.DataFrame:
+        """The KPIs, one row each (index ``kpi``): ``value`` of the plan, ``baseline`` today, ``change``
+        (value − baseline), ``unit`` and ``meaning``."""
+        frame = pd.DataFrame({"kpi": list(KPI_UNITS),
+                              "value": [self.kpis[k] for k in KPI_UNITS],
+                              "baseline": [self.baseline.get(k, math.nan) for k in KPI_UNITS],
+                              "unit": [unit for unit, _ in KPI_UNITS.values()],
+                              "meaning": [meaning for _, meaning in KPI_UNITS.values()]}).set_index("kpi")
+        frame.insert(2, "change", frame["value"] - frame["baseline"])
+        return frame
 
     def community_values(self) -> pd.DataFrame:
         """Per community: demand, energy served, households served."""

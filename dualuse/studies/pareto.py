@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from dualuse.errors import InfeasibleError, UsageError
+from dualuse.errors import InfeasibleError, UsageError, has_extra
 from dualuse.files import atomic_write, prepare_folder
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
@@ -230,7 +230,7 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
             bar.close()
     result = gather_front(solves.solved, maximise, against, optimum, base, want_plan, folder)
     if folder is not None:
-        write_front(folder, result)
+        write_front(folder, result, say)
     return result
 
 
@@ -322,8 +322,8 @@ def gather_front(solved: list[Solved], maximise: str, against: str, optimum: dic
                        failed=failed, output=folder)
 
 
-def write_front(folder: Path, front: ParetoFront) -> None:
-    """``front.gpkg`` (table ``front`` and its columns' units), ``front.csv`` and ``front.png``."""
+def write_front(folder: Path, front: ParetoFront, log: Callable[[str], None] | None = None) -> None:
+    """``front.gpkg`` (table ``front`` and its columns' units), ``front.csv`` and, with matplotlib, ``front.png``."""
     maximise, against = front.maximise, front.against
     described = {
         "point": ("—", f"position along the front, from the best {maximise} to the best {against}"),
@@ -338,8 +338,13 @@ def write_front(folder: Path, front: ParetoFront) -> None:
         "knee": ("bool", "the point farthest from the chord between the ends (scaled to [0, 1])"),
     }
     write_table(folder, FRONT_STEM, FRONT_TABLE, front.points, {}, described)
+    front.files = [folder / f"{FRONT_STEM}.gpkg", folder / f"{FRONT_STEM}.csv"]
+    if not has_extra("report"):
+        (log or (lambda text: None))(f"{FRONT_STEM}.png not drawn: matplotlib is not installed "
+                                     "(pip install 'dualuse[report]')")
+        return
     atomic_write(folder / f"{FRONT_STEM}.png", plot_front(front))
-    front.files = [folder / f"{FRONT_STEM}.gpkg", folder / f"{FRONT_STEM}.csv", folder / f"{FRONT_STEM}.png"]
+    front.files.append(folder / f"{FRONT_STEM}.png")
 
 
 def _hold(optimum: float, sense: int) -> float:
