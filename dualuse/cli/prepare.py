@@ -35,6 +35,7 @@ Examples:
 
 
 def _drought_years(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    require_extra("prepare", "dualuse prepare")
     from dualuse.prepare.drought_rasters import parse_scenarios
 
     return parse_scenarios(items)
