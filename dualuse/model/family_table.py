@@ -34,6 +34,7 @@ from dualuse.model.families import (
     plant_on,
     pv_cap,
 )
+from dualuse.model.livelihoods import jobs_floor, livelihood_floor
 from dualuse.model.rows import Rows
 
 
@@ -172,6 +173,10 @@ def _unit(coef: Coefficients) -> float:
     return 1.0
 
 
+def _percent(coef: Coefficients) -> float:
+    return 0.01
+
+
 def _percent_of_harvest_t(coef: Coefficients) -> float:
     return coef.baseline_productivity_t / 100.0
 
@@ -249,6 +254,32 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
         Relaxation(slack=+1, parameter="min_restored_ha", per_unit=_one, measure="bound", unit="ha", digits=0)),
     ConstraintFamily("plant_min", plant_min, "breaks", Words("the smallest plant size")),
     ConstraintFamily("plant_on", plant_on, "breaks", Words("PV only where a plant is built")),
+    ConstraintFamily(
+        "livelihood_floor", livelihood_floor, "coupling",
+        Words("the livelihood floor", row="the livelihood floor of community '{group}'",
+              whole="the livelihood floor", others="the livelihood floor of the other communities",
+              short="{requirement} falls {amount} short{under}",
+              relaxed="{requirement} is {amount} out of reach: lower livelihood_floor from {current} to "
+                      "{suggested} or below",
+              fix="lower livelihood_floor from {current} to {suggested} or below"),
+        Relaxation(slack=+1, parameter="livelihood_floor", per_unit=_one, measure="per_unit",
+                   unit="share of today's income", digits=4),
+        Dual(name="livelihood_floor_{group}", unit="objective per 1 % of today's income",
+             meaning="objective gained per percentage point lower share of today's land-based income kept by "
+                     "community {group}", sign=-1, per=_percent)),
+    ConstraintFamily(
+        "jobs_floor", jobs_floor, "coupling",
+        Words("the jobs floor", row="the jobs floor of community '{group}'",
+              whole="the jobs floor", others="the jobs floor of the other communities",
+              short="{requirement} falls {amount} short{under}",
+              relaxed="{requirement} is {amount} out of reach: lower jobs_floor from {current} to "
+                      "{suggested} or below",
+              fix="lower jobs_floor from {current} to {suggested} or below"),
+        Relaxation(slack=+1, parameter="jobs_floor", per_unit=_one, measure="per_unit",
+                   unit="share of today's jobs", digits=4),
+        Dual(name="jobs_floor_{group}", unit="objective per 1 % of today's jobs",
+             meaning="objective gained per percentage point lower share of today's jobs kept by community {group}",
+             sign=-1, per=_percent)),
 )
 
 FAMILY: dict[str, ConstraintFamily] = {f.name: f for f in FAMILIES}

@@ -41,6 +41,7 @@ OBJECTIVE_TERMS: tuple[tuple[str, str, int], ...] = (
     ("weight_energy", "energy", +1),
     ("weight_productivity", "productivity", +1),
     ("weight_cost", "cost_usd", -1),
+    ("weight_livelihoods", "livelihoods", +1),
 )
 
 
