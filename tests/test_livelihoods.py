@@ -1,0 +1,280 @@
+"""Livelihoods: jobs and land-based income per community, and the floors that keep them.
+
+Hand-solved cases (the catalogue's PV sales share and mini-grid work set to 0,
+so that a parcel's income is its harvest value and its jobs are its labour):
+
+* One 10 ha cropland parcel of community A, whose unbounded demand makes the
+  objective the parcel's delivered energy.  Under solar the harvest is lost,
+  under agrivoltaics 90 % of it is kept (0.39 against 0.87 MWp/ha).  Without
+  a floor the whole parcel goes to solar.  A floor φ on A's income asks
+  ``x_current + 0.9 x_agri ≥ φ`` (restoration of cropland keeps the harvest
+  too but makes no energy): agrivoltaics buy 0.39/0.1 = 3.9 MWp per unit of
+  income given up, solar 0.87, so the plan takes ``x_agri = (1 − φ) / 0.1``
+  and no solar; the objective η e_a x_agri / D falls by 0.1 η e_a / D per
+  percentage point of the floor — A's shadow price.  A jobs floor works the
+  same with PV operation work set to 0, but regenerated cropland (farming and
+  tending the trees) needs more work than farming alone, so it, not the
+  current use, takes the rest of the parcel.
+* Community A's sunny cropland and community B's bare land, a budget for
+  5 MWp and only energy in the objective: without a floor the plant goes on
+  A's cropland; with A held to all of today's income it moves to B's bare
+  land, which earns nothing today and so has no floor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from helpers import parcel, read_plan, write_region
+
+from dualuse.errors import InfeasibleError, InputError
+from dualuse.inputs.catalogue import load_catalogue
+from dualuse.inputs.region import read_region
+from dualuse.inputs.scenario import make_scenario
+from dualuse.run import run_scenario, solve_region
+from dualuse.vocabulary import LAND_TYPES, USES
+
+SHIPPED = load_catalogue()
+AREA_HA = 10.0
+YIELD = 2000.0
+#: Only energy to households counts: LDN, the food floor, export and the cost tie-break off.
+ACCESS_ONLY = dict(weight_access=1.0, weight_energy=0.0, weight_productivity=0.0, weight_cost=0.0, ldn_scope="off",
+                   food_floor=0.0, grid_export_mwh=0.0, budget_usd=1e12)
+
+
+def plain_catalogue(**use_changes):
+    """The shipped catalogue without PV sales share, mini-grid work or (with ``no_operation``) PV operation work."""
+    uses = tuple(dataclasses.replace(u, sales_share_to_community=0.0, **use_changes.get(u.name, {}))
+                 for u in SHIPPED.uses)
+    return dataclasses.replace(SHIPPED, uses=uses, minigrid_fte_household=0.0)
+
+
+PLAIN = plain_catalogue()
+NO_PV_WORK = plain_catalogue(solar={"operation_fte_mwp": 0.0}, agrivoltaic={"operation_fte_mwp": 0.0})
+
+
+@pytest.fixture(scope="module")
+def cropland_region(tmp_path_factory):
+    path = tmp_path_factory.mktemp("livelihoods") / "cropland.gpkg"
+    write_region(path, [parcel("cropland", community_id="A", productivity_t_ha=1.0, pv_yield_kwh_kwp=YIELD,
+                               area_ha=AREA_HA)], [{"community_id": "A", "unserved_households": 1e6}])
+    return read_region(path)
+
+
+def shares(plan, parcel_index=0):
+    return dict(zip(USES, plan.shares[parcel_index]))
+
+
+def test_without_a_floor_the_cropland_goes_to_solar(cropland_region) -> None:
+    plan = run_scenario(cropland_region, PLAIN, make_scenario(ACCESS_ONLY))
+    assert shares(plan)["solar"] == pytest.approx(1.0, abs=1e-7)
+    assert plan.kpis["livelihoods"] == pytest.approx(0.0, abs=1e-9)
+
+
+FARMING, AGRI, REGENERATION = (SHIPPED.use(u).labour_fte_ha_yr[LAND_TYPES.index("cropland")]
+                                for u in ("current", "agrivoltaic", "restoration"))
+
+
+@pytest.mark.parametrize("floor, catalogue, parameter, agri, agri_per_point", [
+    # income: current use and regenerated cropland keep the whole harvest, agrivoltaics 0.9 of it
+    (0.95, PLAIN, "livelihood_floor", (1.0 - 0.95) / 0.1, 0.01 / 0.1),
+    # jobs: regenerated cropland needs more work than farming alone, so it takes the rest of the parcel:
+    # REGENERATION (1 − x_agri) + AGRI x_agri = floor × FARMING
+    (0.97, NO_PV_WORK, "jobs_floor", (REGENERATION - 0.97 * FARMING) / (REGENERATION - AGRI),
+     0.01 * FARMING / (REGENERATION - AGRI)),
+])
+def test_the_floor_moves_solar_to_agrivoltaics_and_its_price_is_the_slope(cropland_region, floor, catalogue,
+                                                                          parameter, agri, agri_per_point) -> None:
+    scenario = make_scenario({**ACCESS_ONLY, parameter: floor})
+    plan = run_scenario(cropland_region, catalogue, scenario)
+    x = shares(plan)
+    assert x["agrivoltaic"] == pytest.approx(agri, rel=1e-6)
+    assert x["solar"] == pytest.approx(0.0, abs=1e-7)
+    assert x["current"] + x["restoration"] == pytest.approx(1.0 - agri, rel=1e-6)
+    demand_mwh = 1e6 * scenario.household_kwh_yr / 1000.0
+    area_ha = float(cropland_region.area_ha[0])  # measured in an equal-area CRS: about AREA_HA
+    energy_agri_mwh = area_ha * catalogue.use("agrivoltaic").density_mwp_ha * YIELD
+    # each percentage point of the floor costs agri_per_point of the parcel's agrivoltaics, each worth η e_a / D
+    expected = agri_per_point * scenario.delivery_efficiency * energy_agri_mwh / demand_mwh
+    prices = {p["name"]: p["value"] for p in plan.shadow_prices}
+    assert prices[f"{parameter}_A"] == pytest.approx(expected, rel=1e-6)
+    step = 0.005
+    up = run_scenario(cropland_region, catalogue, scenario.replace(**{parameter: floor - step})).objective
+    down = run_scenario(cropland_region, catalogue, scenario.replace(**{parameter: floor + step})).objective
+    for slope in ((up - plan.objective) / (100 * step), (plan.objective - down) / (100 * step)):
+        assert slope == pytest.approx(prices[f"{parameter}_A"], rel=1e-4)
+
+
+def test_the_floor_moves_the_plant_to_another_communitys_bare_land(tmp_path) -> None:
+    path = write_region(tmp_path / "two.gpkg", [
+        parcel("cropland", community_id="A", productivity_t_ha=1.0, pv_yield_kwh_kwp=2200.0, area_ha=AREA_HA),
+        parcel("bare", community_id="B", pv_yield_kwh_kwp=1800.0, area_ha=AREA_HA)],
+        [{"community_id": "A", "unserved_households": 0}, {"community_id": "B", "unserved_households": 0}])
+    plant_mwp = 5.0
+    base = dict(weight_access=0.0, weight_energy=1.0, weight_productivity=0.0, weight_cost=0.0, ldn_scope="off",
+                food_floor=0.0, budget_usd=plant_mwp * SHIPPED.use("solar").capex_usd_mwp)
+    region = read_region(path)
+    share = plant_mwp / (region.area_ha[0] * SHIPPED.use("solar").density_mwp_ha)
+    free = solve_region(path, tmp_path / "free.gpkg", scenario=make_scenario(base), catalogue=PLAIN)
+    assert free.shares[0, USES.index("solar")] == pytest.approx(share, rel=1e-6)
+    assert free.shares[1, USES.index("solar")] == pytest.approx(0.0, abs=1e-7)
+    held = solve_region(path, tmp_path / "held.gpkg", scenario=make_scenario({**base, "livelihood_floor": 1.0}),
+                        catalogue=PLAIN)
+    assert held.shares[0, USES.index("current")] + held.shares[0, USES.index("restoration")] == pytest.approx(1.0)
+    assert held.shares[1, USES.index("solar")] == pytest.approx(
+        plant_mwp / (region.area_ha[1] * SHIPPED.use("solar").density_mwp_ha), rel=1e-6)
+    communities = pd.DataFrame(pyogrio.read_dataframe(tmp_path / "held.gpkg", layer="communities",
+                                                      read_geometry=False)).set_index("community_id")
+    harvest_usd_yr = region.area_ha[0] * 1.0 * SHIPPED.harvest_value_usd_t[LAND_TYPES.index("cropland")]
+    assert communities.loc["A", "income_usd_yr_today"] == pytest.approx(harvest_usd_yr)
+    assert communities.loc["A", "income_usd_yr"] == pytest.approx(harvest_usd_yr, rel=1e-6)
+    assert communities.loc["B", "income_usd_yr_today"] == 0.0
+    assert communities.loc["B", "construction_job_years"] == pytest.approx(
+        plant_mwp * SHIPPED.use("solar").construction_job_years_mwp, rel=1e-6)
+    free_communities = pd.DataFrame(pyogrio.read_dataframe(tmp_path / "free.gpkg", layer="communities",
+                                                           read_geometry=False)).set_index("community_id")
+    assert free_communities.loc["A", "income_usd_yr_change"] == pytest.approx(-share * harvest_usd_yr, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- the written plan, re-checked
+
+
+SCHEMES = dataclasses.replace(
+    SHIPPED, carbon_price_usd_t_co2=12.0,
+    uses=tuple(dataclasses.replace(u, pes_usd_ha_yr=25.0 if u.name == "restoration" else 0.0,
+                                   land_lease_usd_ha_yr=80.0 if u.name == "solar" else 0.0) for u in SHIPPED.uses))
+RECHECKED = dict(livelihood_floor=0.9, jobs_floor=0.8, budget_usd=3e6, min_restored_ha=20.0)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("recheck")
+    rows = [parcel("cropland", community_id="A", productivity_t_ha=1.2, pv_yield_kwh_kwp=2100.0),
+            parcel("grassland", community_id="A", productivity_t_ha=1.5, degradation=-1),
+            parcel("cropland", community_id="B", productivity_t_ha=0.8, pv_yield_kwh_kwp=1900.0, degradation=-1),
+            parcel("bare", community_id="B", pv_yield_kwh_kwp=2050.0),
+            parcel("shrubland", community_id="C", productivity_t_ha=0.6, degradation=-1),
+            parcel("bare", community_id="C", pv_yield_kwh_kwp=1950.0, degradation=-1),
+            parcel("grassland", productivity_t_ha=1.0)]
+    communities = [{"community_id": "A", "unserved_households": 300, "rural_households": 120},
+                   {"community_id": "B", "unserved_households": 200, "rural_households": 80},
+                   {"community_id": "C", "unserved_households": 150}]
+    region_path = write_region(folder / "region.gpkg", rows, communities,
+                               areas_ha=[40.0, 120.0, 30.0, 60.0, 80.0, 50.0, 70.0])
+    plan = solve_region(region_path, folder / "plan.gpkg", scenario=make_scenario(RECHECKED), catalogue=SCHEMES)
+    return folder / "plan.gpkg", plan
+
+
+def per_use_table(name: str) -> pd.DataFrame:
+    """One per-land-type coefficient of every use, as a frame [land type × use]."""
+    return pd.DataFrame({u.name: getattr(u, name) for u in SCHEMES.uses}, index=list(LAND_TYPES))
+
+
+def recomputed(layer: pd.DataFrame, households_served: pd.Series, horizon_years: float,
+               price_export_usd_mwh: float) -> pd.DataFrame:
+    """Per community, today's and the plan's income [USD/yr], jobs [FTE] and construction [job-years], from the
+    plan layer's shares and input columns and the catalogue's figures alone."""
+    retention, labour, soc_rate = (per_use_table(n) for n in ("retention", "labour_fte_ha_yr", "soc_rate_t_ha_yr"))
+    value = pd.Series(SCHEMES.harvest_value_usd_t, index=list(LAND_TYPES))
+    out = pd.DataFrame(index=layer.index)
+    lt = layer["land_type"]
+    harvest_usd_ha = layer["productivity_t_ha"] * value[lt].to_numpy()
+    out["income_today"] = layer["area_ha"] * harvest_usd_ha
+    out["jobs_today"] = layer["area_ha"] * labour.loc[lt, "current"].to_numpy()
+    out["income"] = out["jobs"] = out["construction"] = 0.0
+    for u in SCHEMES.uses:
+        share_ha = layer[f"share_{u.name}"] * layer["area_ha"]
+        capacity_mwp = share_ha * u.density_mwp_ha
+        carbon_t_co2_yr = share_ha * soc_rate.loc[lt, u.name].clip(lower=0).to_numpy() * 44.0 / 12.0
+        out["income"] += (share_ha * (harvest_usd_ha * retention.loc[lt, u.name].to_numpy() + u.land_lease_usd_ha_yr
+                                      + u.pes_usd_ha_yr)
+                          + u.sales_share_to_community * price_export_usd_mwh * capacity_mwp
+                          * layer["pv_yield_kwh_kwp"] + SCHEMES.carbon_price_usd_t_co2 * carbon_t_co2_yr)
+        out["jobs"] += share_ha * labour.loc[lt, u.name].to_numpy() + capacity_mwp * u.operation_fte_mwp
+        out["construction"] += capacity_mwp * u.construction_job_years_mwp
+    out["community_id"] = layer["community_id"]
+    totals = out.groupby("community_id").sum()
+    totals["jobs"] += SCHEMES.minigrid_fte_household * households_served.reindex(totals.index)
+    assert horizon_years > 0  # the carbon income is per year of the SOC gain rate, whatever the horizon
+    return totals
+
+
+def test_every_communitys_income_and_jobs_recomputed_from_the_written_plan(written) -> None:
+    path, _ = written
+    layer, summary, run = read_plan(path)
+    communities = pd.DataFrame(pyogrio.read_dataframe(path, layer="communities",
+                                                      read_geometry=False)).set_index("community_id")
+    scenario = run["scenario"]
+    again = recomputed(layer, communities["households_served"], scenario["horizon_years"],
+                       scenario["price_export_usd_mwh"])
+    for ours, theirs in (("income_today", "income_usd_yr_today"), ("income", "income_usd_yr"),
+                         ("jobs_today", "jobs_fte_today"), ("jobs", "jobs_fte"),
+                         ("construction", "construction_job_years")):
+        np.testing.assert_allclose(again[ours], communities.loc[again.index, theirs], rtol=1e-6, atol=1e-6,
+                                   err_msg=theirs)
+    np.testing.assert_allclose(communities["income_usd_yr_change"],
+                               communities["income_usd_yr"] - communities["income_usd_yr_today"], atol=1e-6)
+    np.testing.assert_allclose(communities["jobs_fte_change"], communities["jobs_fte"] - communities["jobs_fte_today"],
+                               atol=1e-9)
+    # the floors hold, community by community
+    held = communities["income_usd_yr_today"] > 0
+    assert (communities.loc[held, "income_usd_yr"]
+            >= scenario["livelihood_floor"] * communities.loc[held, "income_usd_yr_today"] * (1 - 1e-6)).all()
+    assert (communities["jobs_fte"] >= scenario["jobs_floor"] * communities["jobs_fte_today"] * (1 - 1e-6)).all()
+    # per household where the community says how many live from the land
+    assert communities.loc["A", "income_usd_yr_per_household"] == pytest.approx(
+        communities.loc["A", "income_usd_yr"] / 120.0)
+    assert math.isnan(communities.loc["C", "income_usd_yr_per_household"])
+    # the region's totals count the parcel outside every community too
+    kpi = summary.set_index("kpi")
+    unassigned = layer["community_id"].isna()
+    grass = SCHEMES.harvest_value_usd_t[LAND_TYPES.index("grassland")]
+    region_today = again["income_today"].sum() + float((layer.loc[unassigned, "area_ha"] * 1.0 * grass).sum())
+    assert kpi.loc["income_usd_yr", "baseline"] == pytest.approx(region_today, rel=1e-6)
+    assert kpi.loc["livelihoods", "plan"] == pytest.approx(kpi.loc["income_usd_yr", "plan"] / region_today, rel=1e-6)
+    assert kpi.loc["min_income_share", "plan"] == pytest.approx(
+        (communities.loc[held, "income_usd_yr"] / communities.loc[held, "income_usd_yr_today"]).min(), rel=1e-6)
+
+
+def test_restoration_payments_count_only_where_a_scheme_pays(written) -> None:
+    _, plan = written
+    restored = plan.shares[:, USES.index("restoration")] * plan.region.area_ha
+    assert restored.sum() >= RECHECKED["min_restored_ha"] * (1 - 1e-9)
+    unpaid = run_scenario(plan.region, SHIPPED, make_scenario(RECHECKED))
+    assert unpaid.kpis["income_usd_yr"] < plan.kpis["income_usd_yr"]
+
+
+def test_an_unreachable_floor_is_explained_with_the_parameter_to_lower(cropland_region) -> None:
+    with pytest.raises(InfeasibleError) as caught:
+        run_scenario(cropland_region, PLAIN, make_scenario({**ACCESS_ONLY, "livelihood_floor": 1.5}))
+    assert "lower livelihood_floor from 1.5 to 1" in str(caught.value)
+
+
+def test_livelihood_kpis_weigh_in_the_objective_and_lead_priorities(cropland_region) -> None:
+    weighted = run_scenario(cropland_region, PLAIN, make_scenario({**ACCESS_ONLY, "weight_livelihoods": 10.0}))
+    assert shares(weighted)["solar"] == pytest.approx(0.0, abs=1e-7)
+    first = run_scenario(cropland_region, PLAIN, make_scenario({**ACCESS_ONLY, "objective_mode": "priorities",
+                                                                "priorities": ("livelihoods", "access")}))
+    assert first.kpis["livelihoods"] == pytest.approx(1.0, rel=10 * first.scenario.priority_tolerance)
+    assert shares(first)["solar"] == pytest.approx(0.0, abs=1e-7)
+
+
+def test_a_catalogue_without_livelihood_figures_counts_none_and_a_wrong_one_is_refused(tmp_path) -> None:
+    text = SHIPPED.path and open(SHIPPED.path, encoding="utf-8").read()
+    bare = "\n".join(line for line in text.splitlines()
+                     if not line.startswith(("labour_fte_ha_yr", "construction_job_years_mwp", "operation_fte_mwp",
+                                             "land_lease_usd_ha_yr", "sales_share_to_community", "pes_usd_ha_yr",
+                                             "carbon_price_usd_t_co2", "minigrid_fte_household")))
+    (tmp_path / "bare.toml").write_text(bare, encoding="utf-8")
+    catalogue = load_catalogue(tmp_path / "bare.toml")
+    assert all(not u.labour_fte_ha_yr.any() and u.operation_fte_mwp == 0.0 for u in catalogue.uses)
+    (tmp_path / "wrong.toml").write_text(text.replace("sales_share_to_community = 0.01",
+                                                      "sales_share_to_community = 2.0", 1), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_catalogue(tmp_path / "wrong.toml")
+    assert caught.value.column == "uses.solar.sales_share_to_community"
