@@ -37,6 +37,8 @@ from dualuse.inputs.catalogue import load_catalogue
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import make_scenario
 from dualuse.run import run_scenario, solve_region
+from dualuse.report.html import write_plan_report
+from dualuse.report.livelihoods import livelihood_section, livelihood_table
 from dualuse.vocabulary import LAND_TYPES, USES
 
 SHIPPED = load_catalogue()
@@ -110,35 +112,67 @@ def test_the_floor_moves_solar_to_agrivoltaics_and_its_price_is_the_slope(cropla
         assert slope == pytest.approx(prices[f"{parameter}_A"], rel=1e-4)
 
 
-def test_the_floor_moves_the_plant_to_another_communitys_bare_land(tmp_path) -> None:
-    path = write_region(tmp_path / "two.gpkg", [
+@pytest.fixture(scope="module")
+def two_communities(tmp_path_factory):
+    """A's sunny cropland and B's bare land, a budget for 5 MWp, only energy counts: the plans without a floor
+    and with A held to all of today's income."""
+    folder = tmp_path_factory.mktemp("two")
+    path = write_region(folder / "two.gpkg", [
         parcel("cropland", community_id="A", productivity_t_ha=1.0, pv_yield_kwh_kwp=2200.0, area_ha=AREA_HA),
         parcel("bare", community_id="B", pv_yield_kwh_kwp=1800.0, area_ha=AREA_HA)],
         [{"community_id": "A", "unserved_households": 0}, {"community_id": "B", "unserved_households": 0}])
-    plant_mwp = 5.0
     base = dict(weight_access=0.0, weight_energy=1.0, weight_productivity=0.0, weight_cost=0.0, ldn_scope="off",
-                food_floor=0.0, budget_usd=plant_mwp * SHIPPED.use("solar").capex_usd_mwp)
-    region = read_region(path)
-    share = plant_mwp / (region.area_ha[0] * SHIPPED.use("solar").density_mwp_ha)
-    free = solve_region(path, tmp_path / "free.gpkg", scenario=make_scenario(base), catalogue=PLAIN)
-    assert free.shares[0, USES.index("solar")] == pytest.approx(share, rel=1e-6)
-    assert free.shares[1, USES.index("solar")] == pytest.approx(0.0, abs=1e-7)
-    held = solve_region(path, tmp_path / "held.gpkg", scenario=make_scenario({**base, "livelihood_floor": 1.0}),
+                food_floor=0.0, budget_usd=PLANT_MWP * SHIPPED.use("solar").capex_usd_mwp)
+    free = solve_region(path, folder / "free.gpkg", scenario=make_scenario(base), catalogue=PLAIN)
+    held = solve_region(path, folder / "held.gpkg", scenario=make_scenario({**base, "livelihood_floor": 1.0}),
                         catalogue=PLAIN)
+    return folder, free, held
+
+
+PLANT_MWP = 5.0
+
+
+def communities_layer(path) -> pd.DataFrame:
+    return pd.DataFrame(pyogrio.read_dataframe(path, layer="communities",
+                                               read_geometry=False)).set_index("community_id")
+
+
+def test_the_floor_moves_the_plant_to_another_communitys_bare_land(two_communities) -> None:
+    folder, free, held = two_communities
+    area_ha = free.region.area_ha
+    solar = USES.index("solar")
+    share = PLANT_MWP / (area_ha[0] * SHIPPED.use("solar").density_mwp_ha)
+    assert free.shares[0, solar] == pytest.approx(share, rel=1e-6)
+    assert free.shares[1, solar] == pytest.approx(0.0, abs=1e-7)
     assert held.shares[0, USES.index("current")] + held.shares[0, USES.index("restoration")] == pytest.approx(1.0)
-    assert held.shares[1, USES.index("solar")] == pytest.approx(
-        plant_mwp / (region.area_ha[1] * SHIPPED.use("solar").density_mwp_ha), rel=1e-6)
-    communities = pd.DataFrame(pyogrio.read_dataframe(tmp_path / "held.gpkg", layer="communities",
-                                                      read_geometry=False)).set_index("community_id")
-    harvest_usd_yr = region.area_ha[0] * 1.0 * SHIPPED.harvest_value_usd_t[LAND_TYPES.index("cropland")]
+    assert held.shares[1, solar] == pytest.approx(PLANT_MWP / (area_ha[1] * SHIPPED.use("solar").density_mwp_ha),
+                                                  rel=1e-6)
+    communities = communities_layer(folder / "held.gpkg")
+    harvest_usd_yr = area_ha[0] * 1.0 * SHIPPED.harvest_value_usd_t[LAND_TYPES.index("cropland")]
     assert communities.loc["A", "income_usd_yr_today"] == pytest.approx(harvest_usd_yr)
     assert communities.loc["A", "income_usd_yr"] == pytest.approx(harvest_usd_yr, rel=1e-6)
     assert communities.loc["B", "income_usd_yr_today"] == 0.0
     assert communities.loc["B", "construction_job_years"] == pytest.approx(
-        plant_mwp * SHIPPED.use("solar").construction_job_years_mwp, rel=1e-6)
-    free_communities = pd.DataFrame(pyogrio.read_dataframe(tmp_path / "free.gpkg", layer="communities",
-                                                           read_geometry=False)).set_index("community_id")
+        PLANT_MWP * SHIPPED.use("solar").construction_job_years_mwp, rel=1e-6)
+    free_communities = communities_layer(folder / "free.gpkg")
     assert free_communities.loc["A", "income_usd_yr_change"] == pytest.approx(-share * harvest_usd_yr, rel=1e-6)
+
+
+def test_the_report_maps_the_change_and_lists_the_communities_that_lose(two_communities) -> None:
+    folder, _, _ = two_communities
+    report = write_plan_report(folder / "free.gpkg")
+    figure = next(f for f in report.figures if f.name == "livelihoods")
+    communities = communities_layer(folder / "free.gpkg")
+    falls = communities["income_usd_yr"] < communities["income_usd_yr_today"]
+    assert falls.tolist() == [True, False]
+    assert figure.data["classes"] == {"A": "falls by more than 10 %", "B": "no land-based income today"}
+    page = report.html.read_text(encoding="utf-8")
+    section = page[page.index("Livelihoods: who may lose"):]
+    assert "1 of the 2 communities lose land-based income" in section
+    assert "<td>A</td>" in section and "<td>B</td>" not in section
+    held = livelihood_table(communities_layer(folder / "held.gpkg").reset_index())
+    assert not held["at_risk"].any()
+    assert "No community of the 2 loses land-based income or jobs" in livelihood_section(held, figure, "held")
 
 
 # --------------------------------------------------------------------------- the written plan, re-checked

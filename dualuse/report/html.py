@@ -28,6 +28,7 @@ from dualuse.errors import OutputError
 from dualuse.files import atomic_write
 from dualuse.report.charts import access_chart, kpi_chart, ldn_chart, sweep_figures
 from dualuse.report.figure import Figure
+from dualuse.report.livelihoods import has_livelihoods, income_change_map, livelihood_table
 from dualuse.report.maps import land_use_map
 from dualuse.report.numbers import access_table, area_by_use_ha, ldn_balance
 from dualuse.report.plan_page import plan_html
@@ -124,6 +125,9 @@ def plan_figures(pf: PlanFile, ldn: pd.DataFrame, seconds: dict[str, float] | No
     ]
     if pf.has_communities:
         steps.append(("access", lambda: access_chart(access_table(pf.communities))))
+    if has_livelihoods(pf.communities) and "community_id" in plan:
+        steps.append(("livelihoods", lambda: income_change_map(plan.geometry, plan["community_id"],
+                                                               livelihood_table(pf.communities))))
     figures = []
     for name, draw in steps:
         t = time.perf_counter()

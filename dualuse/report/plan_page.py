@@ -12,6 +12,7 @@ import pandas as pd
 from dualuse.inputs.scenario import PARAMETERS
 from dualuse.palette import USE_COLOURS, USE_LABELS
 from dualuse.report.figure import LABELLED_COMMUNITIES, Figure
+from dualuse.report.livelihoods import livelihood_section, livelihood_table
 from dualuse.report.numbers import (
     access_table,
     area_by_use_ha,
@@ -67,6 +68,8 @@ def plan_html(pf: PlanFile, figures: list[Figure], ldn: pd.DataFrame, ldn_notes:
                 _ldn_section(pf.scenario, ldn, ldn_notes, by_name["ldn"], stem)]
     if pf.has_communities:
         sections.append(_access_section(pf, by_name["access"], stem))
+    if "livelihoods" in by_name:
+        sections.append(livelihood_section(livelihood_table(pf.communities), by_name["livelihoods"], stem))
     sections += [_shadow_price_section(pf), _scenario_and_run_section(pf)]
     return page_html(f"Land-use plan for {pf.region_name}", "\n".join(sections))
 
