@@ -23,14 +23,13 @@ so that a parcel's income is its harvest value and its jobs are its labour):
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-from helpers import parcel, read_plan, write_region
+from helpers import LIVELIHOOD_FIGURES, livelihoods_by_community, parcel, read_plan, recheck_plan, write_region
 
 from dualuse.errors import InfeasibleError, InputError
 from dualuse.inputs.catalogue import load_catalogue
@@ -49,15 +48,41 @@ ACCESS_ONLY = dict(weight_access=1.0, weight_energy=0.0, weight_productivity=0.0
                    food_floor=0.0, grid_export_mwh=0.0, budget_usd=1e12)
 
 
-def plain_catalogue(**use_changes):
-    """The shipped catalogue without PV sales share, mini-grid work or (with ``no_operation``) PV operation work."""
-    uses = tuple(dataclasses.replace(u, sales_share_to_community=0.0, **use_changes.get(u.name, {}))
-                 for u in SHIPPED.uses)
-    return dataclasses.replace(SHIPPED, uses=uses, minigrid_fte_household=0.0)
+def edited(text: str, *changes: tuple[str, str, int]) -> str:
+    """The catalogue text with each (old, new, count) replacement made (count −1: the last occurrence only)."""
+    for old, new, count in changes:
+        assert old in text, old
+        if count == -1:
+            head, _, tail = text.rpartition(old)
+            text = head + new + tail
+        else:
+            text = text.replace(old, new, count)
+    return text
 
 
-PLAIN = plain_catalogue()
-NO_PV_WORK = plain_catalogue(solar={"operation_fte_mwp": 0.0}, agrivoltaic={"operation_fte_mwp": 0.0})
+#: The shipped catalogue without PV sales share and mini-grid work (so income is the harvest and jobs the labour);
+#: without PV operation work too; and with a soil-carbon price, a payment for restored land and a lease for solar.
+EDITS = {
+    "plain": (("sales_share_to_community = 0.01", "sales_share_to_community = 0.0", 2),
+              ("minigrid_fte_household = 0.01", "minigrid_fte_household = 0.0", 1)),
+    "no_pv_work": (("sales_share_to_community = 0.01", "sales_share_to_community = 0.0", 2),
+                   ("minigrid_fte_household = 0.01", "minigrid_fte_household = 0.0", 1),
+                   ("operation_fte_mwp = 0.3", "operation_fte_mwp = 0.0", 2)),
+    "schemes": (("carbon_price_usd_t_co2 = 0.0", "carbon_price_usd_t_co2 = 12.0", 1),
+                ("land_lease_usd_ha_yr = 0.0", "land_lease_usd_ha_yr = 80.0", 1),
+                ("pes_usd_ha_yr = 0.0", "pes_usd_ha_yr = 25.0", -1)),
+}
+
+
+@pytest.fixture(scope="module")
+def catalogues(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("catalogues")
+    text = open(SHIPPED.path, encoding="utf-8").read()
+    out = {}
+    for name, changes in EDITS.items():
+        (folder / f"{name}.toml").write_text(edited(text, *changes), encoding="utf-8")
+        out[name] = load_catalogue(folder / f"{name}.toml")
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +97,16 @@ def shares(plan, parcel_index=0):
     return dict(zip(USES, plan.shares[parcel_index]))
 
 
-def test_without_a_floor_the_cropland_goes_to_solar(cropland_region) -> None:
-    plan = run_scenario(cropland_region, PLAIN, make_scenario(ACCESS_ONLY))
+def test_the_edited_catalogues_say_what_the_tests_need(catalogues) -> None:
+    plain, no_pv_work, schemes = catalogues["plain"], catalogues["no_pv_work"], catalogues["schemes"]
+    assert plain.minigrid_fte_household == 0.0 and all(u.sales_share_to_community == 0.0 for u in plain.uses)
+    assert all(u.operation_fte_mwp == 0.0 for u in no_pv_work.uses)
+    assert schemes.carbon_price_usd_t_co2 == 12.0 and schemes.use("restoration").pes_usd_ha_yr == 25.0
+    assert schemes.use("solar").land_lease_usd_ha_yr == 80.0 and schemes.use("agrivoltaic").land_lease_usd_ha_yr == 0
+
+
+def test_without_a_floor_the_cropland_goes_to_solar(cropland_region, catalogues) -> None:
+    plan = run_scenario(cropland_region, catalogues["plain"], make_scenario(ACCESS_ONLY))
     assert shares(plan)["solar"] == pytest.approx(1.0, abs=1e-7)
     assert plan.kpis["livelihoods"] == pytest.approx(0.0, abs=1e-9)
 
@@ -84,14 +117,15 @@ FARMING, AGRI, REGENERATION = (SHIPPED.use(u).labour_fte_ha_yr[LAND_TYPES.index(
 
 @pytest.mark.parametrize("floor, catalogue, parameter, agri, agri_per_point", [
     # income: current use and regenerated cropland keep the whole harvest, agrivoltaics 0.9 of it
-    (0.95, PLAIN, "livelihood_floor", (1.0 - 0.95) / 0.1, 0.01 / 0.1),
+    (0.95, "plain", "livelihood_floor", (1.0 - 0.95) / 0.1, 0.01 / 0.1),
     # jobs: regenerated cropland needs more work than farming alone, so it takes the rest of the parcel:
     # REGENERATION (1 − x_agri) + AGRI x_agri = floor × FARMING
-    (0.97, NO_PV_WORK, "jobs_floor", (REGENERATION - 0.97 * FARMING) / (REGENERATION - AGRI),
+    (0.97, "no_pv_work", "jobs_floor", (REGENERATION - 0.97 * FARMING) / (REGENERATION - AGRI),
      0.01 * FARMING / (REGENERATION - AGRI)),
 ])
-def test_the_floor_moves_solar_to_agrivoltaics_and_its_price_is_the_slope(cropland_region, floor, catalogue,
+def test_the_floor_moves_solar_to_agrivoltaics_and_its_price_is_the_slope(cropland_region, catalogues, floor, catalogue,
                                                                           parameter, agri, agri_per_point) -> None:
+    catalogue = catalogues[catalogue]
     scenario = make_scenario({**ACCESS_ONLY, parameter: floor})
     plan = run_scenario(cropland_region, catalogue, scenario)
     x = shares(plan)
@@ -113,7 +147,7 @@ def test_the_floor_moves_solar_to_agrivoltaics_and_its_price_is_the_slope(cropla
 
 
 @pytest.fixture(scope="module")
-def two_communities(tmp_path_factory):
+def two_communities(tmp_path_factory, catalogues):
     """A's sunny cropland and B's bare land, a budget for 5 MWp, only energy counts: the plans without a floor
     and with A held to all of today's income."""
     folder = tmp_path_factory.mktemp("two")
@@ -123,9 +157,11 @@ def two_communities(tmp_path_factory):
         [{"community_id": "A", "unserved_households": 0}, {"community_id": "B", "unserved_households": 0}])
     base = dict(weight_access=0.0, weight_energy=1.0, weight_productivity=0.0, weight_cost=0.0, ldn_scope="off",
                 food_floor=0.0, budget_usd=PLANT_MWP * SHIPPED.use("solar").capex_usd_mwp)
-    free = solve_region(path, folder / "free.gpkg", scenario=make_scenario(base), catalogue=PLAIN)
+    free = solve_region(path, folder / "free.gpkg", scenario=make_scenario(base), catalogue=catalogues["plain"])
     held = solve_region(path, folder / "held.gpkg", scenario=make_scenario({**base, "livelihood_floor": 1.0}),
-                        catalogue=PLAIN)
+                        catalogue=catalogues["plain"])
+    for name in ("free", "held"):
+        recheck_plan(folder / f"{name}.gpkg", path)
     return folder, free, held
 
 
@@ -178,15 +214,11 @@ def test_the_report_maps_the_change_and_lists_the_communities_that_lose(two_comm
 # --------------------------------------------------------------------------- the written plan, re-checked
 
 
-SCHEMES = dataclasses.replace(
-    SHIPPED, carbon_price_usd_t_co2=12.0,
-    uses=tuple(dataclasses.replace(u, pes_usd_ha_yr=25.0 if u.name == "restoration" else 0.0,
-                                   land_lease_usd_ha_yr=80.0 if u.name == "solar" else 0.0) for u in SHIPPED.uses))
 RECHECKED = dict(livelihood_floor=0.9, jobs_floor=0.8, budget_usd=3e6, min_restored_ha=20.0)
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory):
+def written(tmp_path_factory, catalogues):
     folder = tmp_path_factory.mktemp("recheck")
     rows = [parcel("cropland", community_id="A", productivity_t_ha=1.2, pv_yield_kwh_kwp=2100.0),
             parcel("grassland", community_id="A", productivity_t_ha=1.5, degradation=-1),
@@ -200,55 +232,22 @@ def written(tmp_path_factory):
                    {"community_id": "C", "unserved_households": 150}]
     region_path = write_region(folder / "region.gpkg", rows, communities,
                                areas_ha=[40.0, 120.0, 30.0, 60.0, 80.0, 50.0, 70.0])
-    plan = solve_region(region_path, folder / "plan.gpkg", scenario=make_scenario(RECHECKED), catalogue=SCHEMES)
+    plan = solve_region(region_path, folder / "plan.gpkg", scenario=make_scenario(RECHECKED),
+                        catalogue=catalogues["schemes"])
+    recheck_plan(folder / "plan.gpkg", region_path)
     return folder / "plan.gpkg", plan
 
 
-def per_use_table(name: str) -> pd.DataFrame:
-    """One per-land-type coefficient of every use, as a frame [land type × use]."""
-    return pd.DataFrame({u.name: getattr(u, name) for u in SCHEMES.uses}, index=list(LAND_TYPES))
-
-
-def recomputed(layer: pd.DataFrame, households_served: pd.Series, horizon_years: float,
-               price_export_usd_mwh: float) -> pd.DataFrame:
-    """Per community, today's and the plan's income [USD/yr], jobs [FTE] and construction [job-years], from the
-    plan layer's shares and input columns and the catalogue's figures alone."""
-    retention, labour, soc_rate = (per_use_table(n) for n in ("retention", "labour_fte_ha_yr", "soc_rate_t_ha_yr"))
-    value = pd.Series(SCHEMES.harvest_value_usd_t, index=list(LAND_TYPES))
-    out = pd.DataFrame(index=layer.index)
-    lt = layer["land_type"]
-    harvest_usd_ha = layer["productivity_t_ha"] * value[lt].to_numpy()
-    out["income_today"] = layer["area_ha"] * harvest_usd_ha
-    out["jobs_today"] = layer["area_ha"] * labour.loc[lt, "current"].to_numpy()
-    out["income"] = out["jobs"] = out["construction"] = 0.0
-    for u in SCHEMES.uses:
-        share_ha = layer[f"share_{u.name}"] * layer["area_ha"]
-        capacity_mwp = share_ha * u.density_mwp_ha
-        carbon_t_co2_yr = share_ha * soc_rate.loc[lt, u.name].clip(lower=0).to_numpy() * 44.0 / 12.0
-        out["income"] += (share_ha * (harvest_usd_ha * retention.loc[lt, u.name].to_numpy() + u.land_lease_usd_ha_yr
-                                      + u.pes_usd_ha_yr)
-                          + u.sales_share_to_community * price_export_usd_mwh * capacity_mwp
-                          * layer["pv_yield_kwh_kwp"] + SCHEMES.carbon_price_usd_t_co2 * carbon_t_co2_yr)
-        out["jobs"] += share_ha * labour.loc[lt, u.name].to_numpy() + capacity_mwp * u.operation_fte_mwp
-        out["construction"] += capacity_mwp * u.construction_job_years_mwp
-    out["community_id"] = layer["community_id"]
-    totals = out.groupby("community_id").sum()
-    totals["jobs"] += SCHEMES.minigrid_fte_household * households_served.reindex(totals.index)
-    assert horizon_years > 0  # the carbon income is per year of the SOC gain rate, whatever the horizon
-    return totals
-
-
-def test_every_communitys_income_and_jobs_recomputed_from_the_written_plan(written) -> None:
+def test_every_communitys_income_and_jobs_recomputed_from_the_written_plan(written, catalogues) -> None:
     path, _ = written
     layer, summary, run = read_plan(path)
     communities = pd.DataFrame(pyogrio.read_dataframe(path, layer="communities",
                                                       read_geometry=False)).set_index("community_id")
     scenario = run["scenario"]
-    again = recomputed(layer, communities["households_served"], scenario["horizon_years"],
-                       scenario["price_export_usd_mwh"])
-    for ours, theirs in (("income_today", "income_usd_yr_today"), ("income", "income_usd_yr"),
-                         ("jobs_today", "jobs_fte_today"), ("jobs", "jobs_fte"),
-                         ("construction", "construction_job_years")):
+    schemes = catalogues["schemes"]
+    again = livelihoods_by_community(layer, schemes, scenario, communities["households_served"])
+    assert sorted(again.index) == ["A", "B", "C"]
+    for ours, theirs in LIVELIHOOD_FIGURES:
         np.testing.assert_allclose(again[ours], communities.loc[again.index, theirs], rtol=1e-6, atol=1e-6,
                                    err_msg=theirs)
     np.testing.assert_allclose(communities["income_usd_yr_change"],
@@ -267,7 +266,7 @@ def test_every_communitys_income_and_jobs_recomputed_from_the_written_plan(writt
     # the region's totals count the parcel outside every community too
     kpi = summary.set_index("kpi")
     unassigned = layer["community_id"].isna()
-    grass = SCHEMES.harvest_value_usd_t[LAND_TYPES.index("grassland")]
+    grass = schemes.harvest_value_usd_t[LAND_TYPES.index("grassland")]
     region_today = again["income_today"].sum() + float((layer.loc[unassigned, "area_ha"] * 1.0 * grass).sum())
     assert kpi.loc["income_usd_yr", "baseline"] == pytest.approx(region_today, rel=1e-6)
     assert kpi.loc["livelihoods", "plan"] == pytest.approx(kpi.loc["income_usd_yr", "plan"] / region_today, rel=1e-6)
@@ -283,23 +282,24 @@ def test_restoration_payments_count_only_where_a_scheme_pays(written) -> None:
     assert unpaid.kpis["income_usd_yr"] < plan.kpis["income_usd_yr"]
 
 
-def test_an_unreachable_floor_is_explained_with_the_parameter_to_lower(cropland_region) -> None:
+def test_an_unreachable_floor_is_explained_with_the_parameter_to_lower(cropland_region, catalogues) -> None:
     with pytest.raises(InfeasibleError) as caught:
-        run_scenario(cropland_region, PLAIN, make_scenario({**ACCESS_ONLY, "livelihood_floor": 1.5}))
+        run_scenario(cropland_region, catalogues["plain"], make_scenario({**ACCESS_ONLY, "livelihood_floor": 1.5}))
     assert "lower livelihood_floor from 1.5 to 1" in str(caught.value)
 
 
-def test_livelihood_kpis_weigh_in_the_objective_and_lead_priorities(cropland_region) -> None:
-    weighted = run_scenario(cropland_region, PLAIN, make_scenario({**ACCESS_ONLY, "weight_livelihoods": 10.0}))
+def test_livelihood_kpis_weigh_in_the_objective_and_lead_priorities(cropland_region, catalogues) -> None:
+    plain = catalogues["plain"]
+    weighted = run_scenario(cropland_region, plain, make_scenario({**ACCESS_ONLY, "weight_livelihoods": 10.0}))
     assert shares(weighted)["solar"] == pytest.approx(0.0, abs=1e-7)
-    first = run_scenario(cropland_region, PLAIN, make_scenario({**ACCESS_ONLY, "objective_mode": "priorities",
+    first = run_scenario(cropland_region, plain, make_scenario({**ACCESS_ONLY, "objective_mode": "priorities",
                                                                 "priorities": ("livelihoods", "access")}))
     assert first.kpis["livelihoods"] == pytest.approx(1.0, rel=10 * first.scenario.priority_tolerance)
     assert shares(first)["solar"] == pytest.approx(0.0, abs=1e-7)
 
 
 def test_a_catalogue_without_livelihood_figures_counts_none_and_a_wrong_one_is_refused(tmp_path) -> None:
-    text = SHIPPED.path and open(SHIPPED.path, encoding="utf-8").read()
+    text = open(SHIPPED.path, encoding="utf-8").read()
     bare = "\n".join(line for line in text.splitlines()
                      if not line.startswith(("labour_fte_ha_yr", "construction_job_years_mwp", "operation_fte_mwp",
                                              "land_lease_usd_ha_yr", "sales_share_to_community", "pes_usd_ha_yr",
