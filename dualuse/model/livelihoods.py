@@ -70,6 +70,16 @@ def _group_ids(coef: Coefficients, members: np.ndarray) -> list[str]:
     return [coef.community_id[c] if coef.community_id else str(c) for c in members.tolist()]
 
 
+def _member_pairs(coef: Coefficients, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs on the parcels of the communities ``members``, and each one's row (its community's position
+    in ``members``)."""
+    row_of = np.full(coef.demand_mwh.size + 1, -1, dtype=np.int64)  # the last entry: parcels without a community
+    row_of[members] = np.arange(members.size)
+    pair_row = row_of[coef.pair_community]
+    pairs = np.flatnonzero(pair_row >= 0)
+    return pairs, pair_row[pairs]
+
+
 def livelihood_floor(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> FamilyRows | None:
     r"""Keep livelihoods: every community keeps at least a share of today's land-based income.
 
@@ -85,11 +95,8 @@ def livelihood_floor(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenari
         return None
     m.LIVELIHOOD_FLOOR = pyo.Set(initialize=_group_ids(coef, members), ordered=True,
                                  doc="communities under the livelihood floor")
-    row_of = np.full(coef.demand_mwh.size, -1, dtype=np.int64)
-    row_of[members] = np.arange(members.size)
-    pair_row = np.where(coef.pair_community >= 0, row_of[np.maximum(coef.pair_community, 0)], -1)
-    pairs = np.flatnonzero(pair_row >= 0)
-    rows = Rows.from_entries(pair_row[pairs], pairs, coef.income_usd_yr[pairs] / today[members][pair_row[pairs]],
+    pairs, row = _member_pairs(coef, members)
+    rows = Rows.from_entries(row, pairs, coef.income_usd_yr[pairs] / today[members][row],
                              scenario.livelihood_floor, INF, members.size)
     return FamilyRows(rows, "a community's land-based income / today's ≥ the livelihood floor", m.LIVELIHOOD_FLOOR)
 
@@ -108,16 +115,12 @@ def jobs_floor(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> 
     if scenario.jobs_floor <= 0 or not members.size:
         return None
     m.JOBS_FLOOR = pyo.Set(initialize=_group_ids(coef, members), ordered=True, doc="communities under the jobs floor")
-    row_of = np.full(coef.demand_mwh.size, -1, dtype=np.int64)
-    row_of[members] = np.arange(members.size)
-    pair_row = np.where(coef.pair_community >= 0, row_of[np.maximum(coef.pair_community, 0)], -1)
-    pairs = np.flatnonzero(pair_row >= 0)
+    pairs, row = _member_pairs(coef, members)
     minigrid = coef.minigrid_fte_household * _households_per_mwh(coef)[members] / today[members]
-    rows = Rows.from_entries(
-        np.concatenate([pair_row[pairs], np.arange(members.size)]),
-        np.concatenate([pairs, served_columns(coef)[members]]),
-        np.concatenate([coef.jobs_fte[pairs] / today[members][pair_row[pairs]], minigrid]),
-        scenario.jobs_floor, INF, members.size)
+    rows = Rows.from_entries(np.concatenate([row, np.arange(members.size)]),
+                             np.concatenate([pairs, served_columns(coef)[members]]),
+                             np.concatenate([coef.jobs_fte[pairs] / today[members][row], minigrid]),
+                             scenario.jobs_floor, INF, members.size)
     return FamilyRows(rows, "a community's jobs / today's ≥ the jobs floor", m.JOBS_FLOOR)
 
 
