@@ -285,7 +285,8 @@ def test_restoration_payments_count_only_where_a_scheme_pays(written) -> None:
 def test_an_unreachable_floor_is_explained_with_the_parameter_to_lower(cropland_region, catalogues) -> None:
     with pytest.raises(InfeasibleError) as caught:
         run_scenario(cropland_region, catalogues["plain"], make_scenario({**ACCESS_ONLY, "livelihood_floor": 1.5}))
-    assert "lower livelihood_floor from 1.5 to 1" in str(caught.value)
+    assert "cannot keep 1.5 × today's land-based income" in str(caught.value)  # the pre-solve check
+    assert "lower livelihood_floor from 1.5 to 1" in str(caught.value)  # and the solver's explanation
 
 
 def test_livelihood_kpis_weigh_in_the_objective_and_lead_priorities(cropland_region, catalogues) -> None:

@@ -66,6 +66,21 @@ def today_livelihoods(coef: Coefficients) -> CommunityLivelihoods:
     return community_livelihoods(coef, (coef.use == CURRENT).astype(float), np.zeros(coef.demand_mwh.size))
 
 
+def most_livelihoods(coef: Coefficients) -> CommunityLivelihoods:
+    """The most income and the most work each community's parcels can give, each parcel under its best use for
+    it and every household served (bounds for the floors; construction work under the most PV)."""
+    def most(values: np.ndarray) -> np.ndarray:
+        per_parcel = np.full(coef.n_parcels, -np.inf)
+        np.maximum.at(per_parcel, coef.parcel, values)
+        linked = coef.community >= 0
+        return np.bincount(coef.community[linked], weights=per_parcel[linked], minlength=coef.demand_mwh.size)
+
+    minigrid = coef.minigrid_fte_household * coef.households * (coef.demand_mwh > 0)
+    return CommunityLivelihoods(jobs_fte=most(coef.jobs_fte) + minigrid,
+                                construction_job_years=most(coef.construction_job_years),
+                                income_usd_yr=most(coef.income_usd_yr))
+
+
 def _group_ids(coef: Coefficients, members: np.ndarray) -> list[str]:
     return [coef.community_id[c] if coef.community_id else str(c) for c in members.tolist()]
 
