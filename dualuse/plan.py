@@ -20,6 +20,7 @@ from dualuse.model.family_table import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
 from dualuse.model.ldn import balance_class, sdg_status
 from dualuse.model.robustness import Robustness, drought_years_table, robustness_summary_rows
+from dualuse.model.livelihoods import livelihood_columns, worst_shares
 from dualuse.solve.highs import SolveResult, Status
 from dualuse.vocabulary import LAND_TYPES, LDN_BASELINES, USES
 
@@ -142,6 +143,12 @@ class Plan:
                                                where=coef.household_mwh > 0)
         frame["access_share"] = np.divide(served, coef.demand_mwh, out=np.zeros_like(served),
                                           where=coef.demand_mwh > 0)
+        rural = self.region.communities.get("rural_households")
+        if rural is not None:
+            frame["rural_households"] = rural.to_numpy(dtype=float)
+        for column, values in livelihood_columns(coef, self.result.x, served,
+                                                 None if rural is None else rural.to_numpy(dtype=float)).items():
+            frame[column] = values
         return frame
 
     def ldn_balance(self) -> pd.DataFrame:
@@ -187,6 +194,11 @@ class Plan:
             self.coef, self.result.served_mwh)
         rows += [{"kpi": k, "unit": unit, "baseline": today[k], "plan": planned[k], "meaning": meaning}
                  for k, (unit, meaning) in ACCESS_EQUITY_UNITS.items()]
+        worst_today = worst_shares(self.coef, (self.coef.use == USES.index("current")).astype(float),
+                                   np.zeros_like(self.coef.demand_mwh))
+        worst = worst_shares(self.coef, self.result.x, self.result.served_mwh)
+        rows += [{"kpi": k, "unit": unit, "baseline": worst_today[k], "plan": worst[k], "meaning": meaning}
+                 for k, (unit, meaning) in LIVELIHOOD_EQUITY_UNITS.items()]
         rows += self._economics_rows() + self._priority_rows()
         rows += [{"kpi": f"shadow_{s['name']}", "unit": s["unit"], "baseline": math.nan, "plan": s["value"],
                   "meaning": s["meaning"]} for s in self.shadow_prices]
@@ -246,6 +258,14 @@ ACCESS_EQUITY_UNITS: dict[str, tuple[str, str]] = {
                          "with demand"),
     "access_gini": ("—", "Gini coefficient of the access shares of the communities with demand (0: all the "
                     "same share; towards 1: access to a few)"),
+}
+
+
+#: The communities' worst-kept livelihoods, beside the KPIs (a minimum over communities, not linear):
+#: name -> (unit, meaning).
+LIVELIHOOD_EQUITY_UNITS: dict[str, tuple[str, str]] = {
+    "min_income_share": ("share of today", "the lowest share of today's land-based income any community keeps"),
+    "min_jobs_share": ("share of today", "the lowest share of today's jobs on its land any community keeps"),
 }
 
 

@@ -59,7 +59,8 @@ from dualuse.vocabulary import FRONT_TABLE
 
 #: The KPIs a front can pair: +1 if more is better (maximised), −1 if less is better (minimised).
 PARETO_KPIS: dict[str, int] = {name: KPI[name].better for name in (
-    "access", "energy", "productivity", "households_served", "restored_ha", "ldn_net_ha", "soc_change_t", "cost_usd")}
+    "access", "energy", "productivity", "households_served", "restored_ha", "ldn_net_ha", "soc_change_t", "cost_usd",
+    "livelihoods", "income_usd_yr", "jobs_fte")}
 #: The file stem of a front's table and picture: ``front.gpkg``, ``front.csv``, ``front.png``.
 FRONT_STEM = "front"
 #: How far below its optimum a KPI is held at a lexicographic end (relative): only float rounding.
