@@ -260,8 +260,22 @@ def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
                                                       lambda p: fail(DROUGHT_RETENTION[0], p, "give "
                                                       f"{DROUGHT_RETENTION[0]} [{DROUGHT_RETENTION[1]}] as "
                                                       "{ <land type> = <number>, ... } (default: retention)"))
-    cover = raw.get("cover", {"default": "same"})
-    cover_fail = lambda p: fail("cover", p, 'give cover = { default = "same" | <land type>, <land type> = ... }')  # noqa: E731
+    codes = _cover_codes(raw.get("cover", {"default": "same"}), lambda p: fail(
+        "cover", p, 'give cover = { default = "same" | <land type>, <land type> = ... }'))
+    for key, (unit, lo, hi) in LIVELIHOOD_SCALARS.items():
+        values[key] = _optional_number(raw, key, unit, lo, hi, lambda problem, fix, key=key: fail(key, problem, fix))
+    labour, unit, lo, hi = LABOUR
+    values[labour] = (np.zeros(len(LAND_TYPES)) if labour not in raw else _per_land_type(
+        raw[labour], lo, hi, lambda p: fail(labour, p, f"give {labour} [{unit}] as "
+                                            "{ default = <number>, <land type> = <number>, ... }")))
+    sources = raw.get("sources", {})
+    return LandUse(name=name, label=str(raw.get("label", name)), description=str(raw.get("description", "")),
+                   allowed_land_types=tuple(allowed), cover=codes,
+                   sources={str(k): str(v) for k, v in sources.items()}, **values)
+
+
+def _cover_codes(cover: Any, cover_fail: Any) -> np.ndarray:
+    """A use's land cover at the horizon per land type, as land-type codes ("same" keeps the land type)."""
     if not isinstance(cover, dict) or "default" not in cover:
         raise cover_fail(f"must be a table with a default, got {cover!r}")
     codes = np.empty(len(LAND_TYPES), dtype=np.int8)
@@ -276,16 +290,7 @@ def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
     unknown = set(cover) - set(LAND_TYPES) - {"default"}
     if unknown:
         raise cover_fail(f"unknown land types {sorted(unknown)}")
-    for key, (unit, lo, hi) in LIVELIHOOD_SCALARS.items():
-        values[key] = _optional_number(raw, key, unit, lo, hi, lambda problem, fix, key=key: fail(key, problem, fix))
-    labour, unit, lo, hi = LABOUR
-    values[labour] = (np.zeros(len(LAND_TYPES)) if labour not in raw else _per_land_type(
-        raw[labour], lo, hi, lambda p: fail(labour, p, f"give {labour} [{unit}] as "
-                                            "{ default = <number>, <land type> = <number>, ... }")))
-    sources = raw.get("sources", {})
-    return LandUse(name=name, label=str(raw.get("label", name)), description=str(raw.get("description", "")),
-                   allowed_land_types=tuple(allowed), cover=codes,
-                   sources={str(k): str(v) for k, v in sources.items()}, **values)
+    return codes
 
 
 def _drought_retention(raw: Any, retention: np.ndarray, fail: Any) -> np.ndarray | None:
