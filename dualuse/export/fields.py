@@ -93,6 +93,20 @@ COMMUNITY_FIELDS: dict[str, Field] = {
     "households_served": Field("Households gaining access", "households",
                                "households the delivered electricity serves at their demand"),
     "access_share": Field("Demand met", "share", "delivered over the unserved households' demand (0–1)"),
+    "jobs_fte_today": Field("Jobs today", "FTE", "permanent work on the community's land under its current use"),
+    "jobs_fte": Field("Jobs with the plan", "FTE", "permanent work on the community's land, PV operation and "
+                      "mini-grid operators included"),
+    "jobs_fte_change": Field("Change in jobs", "FTE", "jobs with the plan less jobs today"),
+    "construction_job_years": Field("Construction work", "job-years", "work of building the plan's PV, once"),
+    "income_usd_yr_today": Field("Land-based income today", "USD/yr", "harvest value of the community's land today"),
+    "income_usd_yr": Field("Land-based income with the plan", "USD/yr", "harvest value, leases, payments and the "
+                           "PV sales share with the plan"),
+    "income_usd_yr_change": Field("Change in income", "USD/yr", "income with the plan less income today"),
+    "income_change_share": Field("Change in income", "share", "change in income over today's income"),
+    "income_usd_yr_per_household_today": Field("Income per rural household today", "USD/yr/household",
+                                               "land-based income today over the rural households"),
+    "income_usd_yr_per_household": Field("Income per rural household with the plan", "USD/yr/household",
+                                         "land-based income with the plan over the rural households"),
 }
 
 #: The ``summary`` table of a plan.

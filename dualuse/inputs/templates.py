@@ -14,8 +14,12 @@ import math
 from typing import Any
 
 from dualuse.inputs.catalogue import (
+    DROUGHT_RETENTION,
     FLAGS,
     HARVEST_VALUE,
+    LABOUR,
+    LIVELIHOOD_GLOBALS,
+    LIVELIHOOD_SCALARS,
     SCALARS,
     TABLES,
     Catalogue,
@@ -86,6 +90,24 @@ def _per_land_type(values: Any) -> dict[str, Any]:
     return {"default": default, **{t: v for t, v in zip(LAND_TYPES, items) if v != default}}
 
 
+def _drought_and_livelihood_lines(catalogue: Catalogue, name: str) -> list[str]:
+    """A use's drought-year harvest ratio (when it gives one) and its livelihood coefficients."""
+    use = catalogue.use(name)
+    key, unit, lo, hi = DROUGHT_RETENTION
+    lines: list[str] = []
+    if use.drought_retention is not None:
+        lines += comment(f"harvest in a drought year [{unit}], {lo:g} … {hi:g}, per land type "
+                         "(a use without it keeps its retention)")
+        lines.append(f"{key} = {toml_value(_per_land_type(use.drought_retention))}")
+    for key, (unit, lo, hi) in LIVELIHOOD_SCALARS.items():
+        lines += comment(f"livelihoods [{unit}], {lo:g} … {hi:g} (0 when left out)")
+        lines.append(f"{key} = {toml_value(float(getattr(use, key)))}")
+    key, unit, lo, hi = LABOUR
+    lines += comment(f"livelihoods [{unit}], {lo:g} … {hi:g}, per land type (0 when left out)")
+    lines.append(f"{key} = {toml_value(_per_land_type(getattr(use, key)))}")
+    return lines
+
+
 def _use_lines(catalogue: Catalogue, name: str) -> list[str]:
     use = catalogue.use(name)
     lines = [f"[uses.{name}]", f"label = {toml_value(use.label)}", f"description = {toml_value(use.description)}"]
@@ -103,6 +125,7 @@ def _use_lines(catalogue: Catalogue, name: str) -> list[str]:
     for key, (unit, lo, hi) in TABLES.items():
         lines += comment(f"[{unit}], {lo:g} … {hi:g}, per land type (a land type left out takes the default)")
         lines.append(f"{key} = {toml_value(_per_land_type(getattr(use, key)))}")
+    lines += _drought_and_livelihood_lines(catalogue, name)
     lines += comment('land cover the use leaves behind, per land type: "same" or a land type')
     covers = [LAND_TYPES[c] if c != t else "same" for t, c in enumerate(use.cover.tolist())]
     lines.append(f"cover = {toml_value(_per_land_type(covers))}")
@@ -135,6 +158,12 @@ def catalogue_template() -> str:
                             "(the net-benefit objective)")
     lines.append(f"{key} = {toml_value(_per_land_type(catalogue.harvest_value_usd_t))}")
     lines += [f"{key}_source = {toml_value(catalogue.harvest_value_source)}", ""]
+    for key, (unit, lo, hi) in LIVELIHOOD_GLOBALS.items():
+        lines += comment(f"livelihoods: {key} [{unit}], {lo:g} … {hi:g} (0 when left out)")
+        lines.append(f"{key} = {toml_value(float(getattr(catalogue, key)))}")
+        if key in catalogue.livelihood_sources:
+            lines.append(f"{key}_source = {toml_value(catalogue.livelihood_sources[key])}")
+    lines.append("")
     for name in USES:
         lines += _use_lines(catalogue, name)
     if matrix is not None:
