@@ -34,6 +34,7 @@ from dualuse.model.coefficients import Coefficients, compute_coefficients
 from dualuse.model.drought import check_drought_inputs, drought_active
 from dualuse.model.robustness import Robustness
 from dualuse.plan import Plan, make_plan
+from dualuse.progress import stage
 from dualuse.solve.highs import SolveResult, solve, solve_model
 from dualuse.solve.priorities import solve_priorities
 from dualuse.vocabulary import RUN_TABLE
@@ -54,7 +55,8 @@ def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathL
         check_output_path(output, (region,) if not isinstance(region, Region) else (region.path,))
     t = time.perf_counter()
     if not isinstance(region, Region):
-        region = read_region(region, layer)
+        with stage("read", str(region)):
+            region = read_region(region, layer)
     read_s = time.perf_counter() - t
     scenario = scenario or load_scenario()
     if not isinstance(catalogue, Catalogue):
@@ -62,7 +64,8 @@ def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathL
     plan = run_scenario(region, catalogue, scenario, explain=explain, time_limit_s=time_limit_s, write_lp=write_lp)
     plan.timings = {"read_s": read_s, **plan.timings}
     if output is not None:
-        write_plan(plan, Path(output), extra_run)
+        with stage("write", str(output)):
+            write_plan(plan, Path(output), extra_run)
     return plan
 
 
@@ -107,11 +110,13 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     """
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    coef = compute_coefficients(region, catalogue, scenario)
+    with stage("coefficients", f"{region.n_parcels:,} parcels"):
+        coef = compute_coefficients(region, catalogue, scenario)
     timings["coefficients_s"] = time.perf_counter() - t
     check_drought_inputs(coef, scenario, region.path)
     t = time.perf_counter()
-    region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
+    with stage("checks"):
+        region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
     timings["presolve_s"] = time.perf_counter() - t
     if adjust is None and scenario.objective_mode == "priorities":
         result = solve_priorities(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp)
@@ -152,9 +157,10 @@ def _build_and_solve(coef: Coefficients, scenario: Scenario, adjust: Adjustment 
                      dual_seeds: Mapping[int, np.ndarray] | None = None) -> SolveResult:
     """Build the model, change it by ``adjust`` when given, and solve it, the model kept meanwhile."""
     t = time.perf_counter()
-    m = build_model(coef, scenario)
-    if adjust is not None:
-        adjust.apply(m, coef, scenario)
+    with stage("build", "the Pyomo model"):
+        m = build_model(coef, scenario)
+        if adjust is not None:
+            adjust.apply(m, coef, scenario)
     build_s = time.perf_counter() - t
     result = solve_model(m, coef, scenario, time_limit_s, write_lp=write_lp, dual_seeds=dual_seeds)
     result.timings = {"build_s": build_s, **result.timings}

@@ -23,6 +23,7 @@ import highspy
 import numpy as np
 
 from dualuse.solve.child import CAN_FORK
+from dualuse.solve.interrupt import run_interruptible
 
 
 class _Redirect:
@@ -88,10 +89,11 @@ def new_highs(options: dict[str, Any] | None = None) -> highspy.Highs:
 
 
 def run_quietly(h: highspy.Highs) -> float:
-    """``h.run()`` with stdout kept clean; its wall time [s]."""
+    """``h.run()`` with stdout kept clean, stopped by SIGINT or SIGTERM when the run handles them
+    (:func:`~dualuse.solve.interrupt.run_interruptible`); its wall time [s]."""
     start = time.perf_counter()
     with stdout_to_stderr():
-        h.run()
+        run_interruptible(h)
     return time.perf_counter() - start
 
 
