@@ -185,3 +185,24 @@ def check_overwrite(path: str | os.PathLike[str] | None, overwrite: bool, option
     if target.is_file() and not overwrite:
         raise UsageError(f"{option} {target}: the file exists and is left untouched; add --overwrite to replace "
                          f"it, or choose another {option} PATH")
+
+
+def overlap_option(command: Any) -> Any:
+    """--overlap-tolerance: the share of the region's area that overlapping parcels may count twice."""
+    return click.option("--overlap-tolerance", "overlap_tolerance", type=click.FloatRange(0.0, 1.0), default=None,
+                        metavar="SHARE",
+                        help="share of the region's area that overlapping or duplicate parcels may count twice "
+                             "(a warning); more is refused  [default: 0.01]")(command)
+
+
+def explain_options(command: Any) -> Any:
+    """--no-explain and --explain-time-limit: whether and how long an infeasible scenario is explained."""
+    command = click.option("--explain-time-limit", "explain_time_limit", type=click.FloatRange(min=0), default=None,
+                           metavar="SECONDS",
+                           help="time budget of the explanation of an infeasible scenario; when it runs out the "
+                                "explanation says what it found so far; 0: no limit  [default: 5 x the solve's "
+                                "time, at least 10 s]")(command)
+    command = click.option("--no-explain", "no_explain", is_flag=True,
+                           help="do not explain an infeasible scenario (its re-solves can take many times the "
+                                "solve)")(command)
+    return command
