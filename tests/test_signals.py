@@ -26,9 +26,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def big_region(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """60,000 parcels: on the generic LP path HiGHS alone takes several seconds."""
+    """35,000 parcels: on the generic LP path HiGHS alone takes seconds."""
     path = tmp_path_factory.mktemp("signals") / "region.gpkg"
-    write_example(path, parcels=60_000, seed=11)
+    write_example(path, parcels=35_000, seed=11)
     return path
 
 
