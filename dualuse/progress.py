@@ -93,9 +93,15 @@ class Progress:
         if self.bar is not None:
             if failed:
                 self.bar.set_postfix_str(f"no plan {self.failed}", refresh=False)
-            self.bar.update(1)
+            self._sync()
             return
         self.draw(force=self.done == self.total)
+
+    def _sync(self) -> None:
+        """The tqdm bar at ``done`` of ``total`` (a caller may have moved either, as a front does)."""
+        self.bar.total = self.total
+        self.bar.n = self.done
+        self.bar.refresh()
 
     def draw(self, force: bool = False) -> None:
         """A plain line when a tenth more of the work is done (or ``force``)."""
@@ -116,6 +122,7 @@ class Progress:
     def close(self) -> None:
         """End the bar (a last line when not all was done)."""
         if self.bar is not None:
+            self._sync()
             self.bar.close()
             self.bar = None
             return

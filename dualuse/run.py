@@ -100,8 +100,7 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     ----------
     region, catalogue, scenario : the inputs, read and checked
     explain : explain an infeasible scenario in policy terms (extra solves)
-    explain_time_limit_s : the explanation's time budget [s]; 0 for none [default: five times the solve's
-        time, at least 10 s: :func:`~dualuse.diagnose.explain.explain_budget_s`]
+    explain_time_limit_s : the explanation's budget [s]; 0: none [default: :func:`.explain.explain_budget_s`]
     time_limit_s : solver time limit [s] [default: the scenario's ``time_limit_s``]
     write_lp : also write the model as an LP file here
     adjust : a change to the model before it is solved (its ``apply(m, coef, scenario)``)

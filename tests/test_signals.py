@@ -4,6 +4,7 @@ terminal, ``timeout`` or a batch scheduler sends the signal."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -56,12 +57,12 @@ def wait_for_line(process: subprocess.Popen[str], prefix: str) -> list[str]:
     pytest.fail(f"the run ended before {prefix!r}: {''.join(lines)}")
 
 
-def stop(process: subprocess.Popen[str], signum: int, lines: list[str]) -> tuple[str, float]:
-    """Send ``signum``; the rest of stderr and how long the process took to end [s]."""
+def stop(process: subprocess.Popen[str], signum: int, lines: list[str]) -> tuple[str, str, float]:
+    """Send ``signum``; stdout, the whole of stderr and how long the process took to end [s]."""
     sent = time.monotonic()
     process.send_signal(signum)
-    _, rest = process.communicate(timeout=60)
-    return "".join(lines) + rest, time.monotonic() - sent
+    stdout, rest = process.communicate(timeout=60)
+    return stdout, "".join(lines) + rest, time.monotonic() - sent
 
 
 def processes_marked(mark: str) -> list[int]:
@@ -96,8 +97,10 @@ def test_a_signal_stops_a_solve_inside_highs(big_region: Path, tmp_path: Path, s
     process = start(["solve", str(big_region), "-o", str(out), "--json", "--set", "lp_method=generic"], mark)
     lines = wait_for_line(process, "solve (HiGHS")
     time.sleep(0.5)  # well inside HiGHS's C code
-    stderr, took_s = stop(process, signum, lines)
+    stdout, stderr, took_s = stop(process, signum, lines)
     assert process.returncode == 128 + signum, stderr
+    assert json.loads(stdout) == {"schema_version": 1, "error": "Interrupted", "signal": signum,
+                                  "message": f"stopped by {signal.Signals(signum).name}"}
     assert took_s < STOP_S, took_s
     name = signal.Signals(signum).name
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
@@ -115,7 +118,7 @@ def test_sigterm_stops_a_sweep_and_its_workers(sweep_region: Path, tmp_path: Pat
                     mark)
     lines = wait_for_line(process, "8 scenarios")
     time.sleep(1.0)  # both workers inside a solve
-    stderr, took_s = stop(process, signal.SIGTERM, lines)
+    _, stderr, took_s = stop(process, signal.SIGTERM, lines)
     assert process.returncode == 143, stderr
     assert took_s < STOP_S, took_s
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]

@@ -39,6 +39,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except Interrupted as exc:
+            if getattr(ctx, "_dualuse_json", False):
+                emit_json({"error": "Interrupted", "message": str(exc), "signal": exc.signum})
             _stopped(exc)
             ctx.exit(exc.exit_code)
         except DualuseError as exc:

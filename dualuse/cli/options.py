@@ -172,14 +172,18 @@ def overwrite_option(command: Any) -> Any:
                         help="replace the output file if it exists (refused otherwise)")(command)
 
 
-def check_overwrite(path: str | os.PathLike[str] | None, overwrite: bool, option: str = "-o") -> None:
+def check_overwrite(path: str | os.PathLike[str] | None, overwrite: bool, option: str = "-o",
+                    inputs: tuple[str | None, ...] = ()) -> None:
     """Refuse to replace an existing file without --overwrite (exit 2); and remove the temporaries that
-    killed runs left in its folder (:func:`dualuse.files.remove_stale_in`)."""
+    killed runs left in its folder (:func:`dualuse.files.remove_stale_in`).  An output that is one of
+    ``inputs`` is left to the writer, which refuses it whatever --overwrite says."""
     from dualuse.files import remove_stale_in
 
     if path is None:
         return
     target = Path(path)
+    if any(source and Path(source).resolve() == target.resolve() for source in inputs):
+        return
     if target.parent.resolve().is_dir():
         remove_stale_in(target.parent.resolve())
     if target.is_file() and not overwrite:

@@ -104,8 +104,8 @@ def solve(region: str | None, output: str, overwrite: bool, layer: str | None, s
     from dualuse.run import solve_region
 
     want_json(as_json)
-    check_overwrite(output, overwrite)
-    check_overwrite(write_lp, overwrite, "--write-lp")
+    check_overwrite(output, overwrite, inputs=(region,))
+    check_overwrite(write_lp, overwrite, "--write-lp", inputs=(region,))
     recorded = float("nan")
     if rerun is not None:
         if no_explain or explain_time_limit is not None or overlap_tolerance is not None:

@@ -105,8 +105,7 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
         ``plots/*.png`` are written
     catalogue : land-use catalogue file or object [default: the bundled one]
     plans, plots : write each scenario's plan, and the plots (with ``output``)
-    progress : show progress on stderr [default: unless the verbosity is quiet: a bar on a terminal or in a
-        notebook, plain lines elsewhere (:class:`dualuse.progress.Progress`)]
+    progress : show progress on stderr [default: unless quiet, :class:`dualuse.progress.Progress`]
     log : where to say what is being done (e.g. ``click.echo`` to stderr) [default: nowhere]
     explain, explain_time_limit_s : whether an infeasible scenario is explained, and the explanation's time
         budget [s] (:func:`dualuse.run.run_scenario`)
