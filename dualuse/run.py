@@ -125,15 +125,7 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
         region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s,
                           explain_time_limit_s=explain_time_limit_s)
     timings["presolve_s"] = time.perf_counter() - t
-    if adjust is None and scenario.objective_mode == "priorities":
-        result = solve_priorities(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp)
-    elif adjust is None and not keep_model:
-        # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
-        _, result = solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False,
-                          dual_seeds=dual_seeds)
-    else:
-        result = _build_and_solve(coef, scenario, adjust, time_limit_s=time_limit_s, write_lp=write_lp,
-                                  dual_seeds=dual_seeds)
+    result = _solve_scenario(coef, scenario, adjust, keep_model, time_limit_s, write_lp, dual_seeds)
     raise_for_status(result, coef, scenario, explain, time_limit_s, explain_time_limit_s)
     t = time.perf_counter()
     plan = make_plan(region, catalogue, scenario, coef, result)
@@ -144,6 +136,20 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
         timings["nominal_s"] = time.perf_counter() - t
     plan.timings.update(timings)
     return plan
+
+
+def _solve_scenario(coef: Coefficients, scenario: Scenario, adjust: Adjustment | None, keep_model: bool,
+                    time_limit_s: float | None, write_lp: str | None,
+                    dual_seeds: Mapping[int, np.ndarray] | None) -> SolveResult:
+    """Build and solve as :func:`run_scenario` says: level by level for priorities, the model let go or kept."""
+    if adjust is None and scenario.objective_mode == "priorities":
+        return solve_priorities(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp)
+    if adjust is None and not keep_model:
+        # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
+        return solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False,
+                     dual_seeds=dual_seeds)[1]
+    return _build_and_solve(coef, scenario, adjust, time_limit_s=time_limit_s, write_lp=write_lp,
+                            dual_seeds=dual_seeds)
 
 
 def nominal_plan(region: Region, catalogue: Catalogue, scenario: Scenario, robust: Plan, *,

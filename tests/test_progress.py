@@ -73,7 +73,7 @@ def test_stages_on_stderr_nothing_but_json_on_stdout_and_q_and_v(region: Path, t
 
 
 @pytest.mark.parametrize("command", ["solve", "validate", "parameters", "catalogue", "example", "sweep", "pareto",
-                                     "portfolio", "no-regret", "stress",
+                                     "portfolio", "no-regret", "stress", "new",
                                      "report", "prepare"])
 def test_every_command_takes_q_and_v(command: str) -> None:
     text = CliRunner().invoke(cli, [command, "--help"]).output

@@ -91,8 +91,8 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
               output: str | os.PathLike[str] | None = None,
               catalogue: str | os.PathLike[str] | Catalogue | None = None, layer: str | None = None,
               plans: bool = True, plots: bool = True, progress: bool | None = None,
-              log: Callable[[str], None] | None = None, explain: bool = True,
-              explain_time_limit_s: float | None = None) -> SweepResult:
+              log: Callable[[str], None] | None = None, explain: bool = True, explain_time_limit_s: float | None = None
+              ) -> SweepResult:
     """Solve many scenarios of one region and gather one row per scenario.
 
     Parameters
@@ -100,15 +100,13 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
     region : a region GeoPackage, or a :class:`~dualuse.inputs.region.Region` already read
     scenarios : a sweep TOML file, a :class:`SweepSpec`, a mapping name -> Scenario, or Scenarios
     executor : any :class:`concurrent.futures.Executor` [default: a local process pool, one per core]
-    output : results folder; with it, each finished scenario is stored at once, a re-run skips the stored
-        ones, and ``results.gpkg`` (table ``sweep``), ``results.csv``, ``plans/<id>.gpkg`` and
-        ``plots/*.png`` are written
+    output : results folder; with it, each finished scenario is stored at once, a re-run skips the stored ones,
+        and ``results.gpkg`` (table ``sweep``), ``results.csv``, ``plans/<id>.gpkg``, ``plots/*.png`` are written
     catalogue : land-use catalogue file or object [default: the bundled one]
     plans, plots : write each scenario's plan, and the plots (with ``output``)
     progress : show progress on stderr [default: unless quiet, :class:`dualuse.progress.Progress`]
     log : where to say what is being done (e.g. ``click.echo`` to stderr) [default: nowhere]
-    explain, explain_time_limit_s : whether an infeasible scenario is explained, and the explanation's time
-        budget [s] (:func:`dualuse.run.run_scenario`)
+    explain, explain_time_limit_s : explain an infeasible scenario, within this budget [s] (as ``run_scenario``)
 
     Returns
     -------
