@@ -24,7 +24,7 @@ browser:
 	else echo "no chromium (install Debian's chromium as root): the report's browser test will be skipped"; fi
 
 demo: $(STAMP)
-	$(BIN)/dualuse solve data/example_region.gpkg -o plan.gpkg
+	$(BIN)/dualuse solve data/example_region.gpkg -o plan.gpkg --overwrite
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q

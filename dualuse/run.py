@@ -34,6 +34,7 @@ from dualuse.model.coefficients import Coefficients, compute_coefficients
 from dualuse.model.drought import check_drought_inputs, drought_active
 from dualuse.model.robustness import Robustness
 from dualuse.plan import Plan, make_plan
+from dualuse.progress import stage
 from dualuse.solve.highs import SolveResult, solve, solve_model
 from dualuse.solve.priorities import solve_priorities
 from dualuse.vocabulary import RUN_TABLE
@@ -42,27 +43,33 @@ from dualuse.vocabulary import RUN_TABLE
 def solve_region(region: str | os.PathLike[str] | Region, output: str | os.PathLike[str] | None = None, *,
                  scenario: Scenario | None = None, catalogue: str | os.PathLike[str] | Catalogue | None = None,
                  layer: str | None = None, time_limit_s: float | None = None, write_lp: str | None = None,
-                 explain: bool = True, extra_run: dict[str, Any] | None = None) -> Plan:
+                 explain: bool = True, explain_time_limit_s: float | None = None,
+                 overlap_tolerance: float | None = None, extra_run: dict[str, Any] | None = None) -> Plan:
     """Read a region, solve one scenario (:func:`run_scenario`) and, when ``output`` is given, write the plan.
 
     The output path is checked before any work, so a run that could not
     write its plan fails at once.  Raises the typed errors of
     :mod:`dualuse.errors`; returns the :class:`~dualuse.plan.Plan` otherwise.
-    ``extra_run`` adds columns to the plan's ``run`` table.
+    ``extra_run`` adds columns to the plan's ``run`` table; ``explain`` and ``explain_time_limit_s`` are as
+    in :func:`run_scenario`, ``overlap_tolerance`` as in :func:`~dualuse.inputs.region.read_region`.
     """
     if output is not None:
         check_output_path(output, (region,) if not isinstance(region, Region) else (region.path,))
     t = time.perf_counter()
     if not isinstance(region, Region):
-        region = read_region(region, layer)
+        with stage("read", str(region)):
+            region = (read_region(region, layer) if overlap_tolerance is None
+                      else read_region(region, layer, overlap_tolerance=overlap_tolerance))
     read_s = time.perf_counter() - t
     scenario = scenario or load_scenario()
     if not isinstance(catalogue, Catalogue):
         catalogue = load_catalogue(catalogue)
-    plan = run_scenario(region, catalogue, scenario, explain=explain, time_limit_s=time_limit_s, write_lp=write_lp)
+    plan = run_scenario(region, catalogue, scenario, explain=explain, time_limit_s=time_limit_s, write_lp=write_lp,
+                        explain_time_limit_s=explain_time_limit_s)
     plan.timings = {"read_s": read_s, **plan.timings}
     if output is not None:
-        write_plan(plan, Path(output), extra_run)
+        with stage("write", str(output)):
+            write_plan(plan, Path(output), extra_run)
     return plan
 
 
@@ -75,7 +82,8 @@ class Adjustment(Protocol):
 def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, explain: bool = True,
                  time_limit_s: float | None = None, write_lp: str | None = None,
                  adjust: Adjustment | None = None, keep_model: bool = False,
-                 dual_seeds: Mapping[int, np.ndarray] | None = None) -> Plan:
+                 dual_seeds: Mapping[int, np.ndarray] | None = None,
+                 explain_time_limit_s: float | None = None) -> Plan:
     """Solve one scenario of a region already read: the one path of ``dualuse solve``, sweeps and fronts.
 
     Coefficients, then the pre-solve checks (:func:`presolve`: their
@@ -92,6 +100,7 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     ----------
     region, catalogue, scenario : the inputs, read and checked
     explain : explain an infeasible scenario in policy terms (extra solves)
+    explain_time_limit_s : the explanation's budget [s]; 0: none [default: :func:`.explain.explain_budget_s`]
     time_limit_s : solver time limit [s] [default: the scenario's ``time_limit_s``]
     write_lp : also write the model as an LP file here
     adjust : a change to the model before it is solved (its ``apply(m, coef, scenario)``)
@@ -107,22 +116,17 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     """
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    coef = compute_coefficients(region, catalogue, scenario)
+    with stage("coefficients", f"{region.n_parcels:,} parcels"):
+        coef = compute_coefficients(region, catalogue, scenario)
     timings["coefficients_s"] = time.perf_counter() - t
     check_drought_inputs(coef, scenario, region.path)
     t = time.perf_counter()
-    region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
+    with stage("checks"):
+        region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s,
+                          explain_time_limit_s=explain_time_limit_s)
     timings["presolve_s"] = time.perf_counter() - t
-    if adjust is None and scenario.objective_mode == "priorities":
-        result = solve_priorities(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp)
-    elif adjust is None and not keep_model:
-        # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
-        _, result = solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False,
-                          dual_seeds=dual_seeds)
-    else:
-        result = _build_and_solve(coef, scenario, adjust, time_limit_s=time_limit_s, write_lp=write_lp,
-                                  dual_seeds=dual_seeds)
-    raise_for_status(result, coef, scenario, explain, time_limit_s)
+    result = _solve_scenario(coef, scenario, adjust, keep_model, time_limit_s, write_lp, dual_seeds)
+    raise_for_status(result, coef, scenario, explain, time_limit_s, explain_time_limit_s)
     t = time.perf_counter()
     plan = make_plan(region, catalogue, scenario, coef, result)
     timings["plan_s"] = time.perf_counter() - t
@@ -132,6 +136,20 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
         timings["nominal_s"] = time.perf_counter() - t
     plan.timings.update(timings)
     return plan
+
+
+def _solve_scenario(coef: Coefficients, scenario: Scenario, adjust: Adjustment | None, keep_model: bool,
+                    time_limit_s: float | None, write_lp: str | None,
+                    dual_seeds: Mapping[int, np.ndarray] | None) -> SolveResult:
+    """Build and solve as :func:`run_scenario` says: level by level for priorities, the model let go or kept."""
+    if adjust is None and scenario.objective_mode == "priorities":
+        return solve_priorities(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp)
+    if adjust is None and not keep_model:
+        # the plan needs only the solution: let the Pyomo model go before HiGHS runs (2.5 GiB at 1M parcels)
+        return solve(coef, scenario, time_limit_s=time_limit_s, write_lp=write_lp, keep_model=False,
+                     dual_seeds=dual_seeds)[1]
+    return _build_and_solve(coef, scenario, adjust, time_limit_s=time_limit_s, write_lp=write_lp,
+                            dual_seeds=dual_seeds)
 
 
 def nominal_plan(region: Region, catalogue: Catalogue, scenario: Scenario, robust: Plan, *,
@@ -152,9 +170,10 @@ def _build_and_solve(coef: Coefficients, scenario: Scenario, adjust: Adjustment 
                      dual_seeds: Mapping[int, np.ndarray] | None = None) -> SolveResult:
     """Build the model, change it by ``adjust`` when given, and solve it, the model kept meanwhile."""
     t = time.perf_counter()
-    m = build_model(coef, scenario)
-    if adjust is not None:
-        adjust.apply(m, coef, scenario)
+    with stage("build", "the Pyomo model"):
+        m = build_model(coef, scenario)
+        if adjust is not None:
+            adjust.apply(m, coef, scenario)
     build_s = time.perf_counter() - t
     result = solve_model(m, coef, scenario, time_limit_s, write_lp=write_lp, dual_seeds=dual_seeds)
     result.timings = {"build_s": build_s, **result.timings}
@@ -162,14 +181,14 @@ def _build_and_solve(coef: Coefficients, scenario: Scenario, adjust: Adjustment 
 
 
 def presolve(region: Region, coef: Coefficients, scenario: Scenario, *, explain: bool = True,
-             time_limit_s: float | None = None) -> Region:
+             time_limit_s: float | None = None, explain_time_limit_s: float | None = None) -> Region:
     """Run the pre-solve checks: the region with their warnings added, or InfeasibleError on an error.
 
     The error carries the pre-solve findings first, then (when ``explain``)
     the solver's explanation of which requirements conflict and how far each
     parameter would have to move.
     """
-    from dualuse.diagnose.explain import explain_infeasibility
+    from dualuse.diagnose.explain import NOT_EXPLAINED, explain_infeasibility
     from dualuse.diagnose.messages import infeasibility_message
     from dualuse.diagnose.presolve import presolve_checks
 
@@ -178,7 +197,9 @@ def presolve(region: Region, coef: Coefficients, scenario: Scenario, *, explain:
     if errors:
         explanation = [f.to_dict() for f in errors]
         if explain:
-            explanation += explain_infeasibility(coef, scenario, time_limit_s)
+            explanation += explain_infeasibility(coef, scenario, time_limit_s, explain_time_limit_s)
+        else:
+            explanation.append(NOT_EXPLAINED)
         raise InfeasibleError(infeasibility_message(explanation), explanation)
     warnings = tuple(f.to_problem() for f in findings)
     return dataclasses.replace(region, warnings=region.warnings + warnings) if warnings else region

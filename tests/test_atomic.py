@@ -54,7 +54,7 @@ def temporaries(output: Path) -> list[Path]:
 def freeze_mid_write(region: Path, output: Path) -> tuple[subprocess.Popen, Path]:
     """Start `dualuse solve`, and SIGSTOP it while its temporary plan file exists."""
     for _ in range(3):  # the write lasts a few hundred ms; a poll misses it only on a starved machine
-        process = subprocess.Popen(SOLVE + [str(region), "-o", str(output), "--set", "budget_usd=2e7"],
+        process = subprocess.Popen(SOLVE + [str(region), "-o", str(output), "--overwrite", "--set", "budget_usd=2e7"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 300
         while process.poll() is None and time.monotonic() < deadline:
@@ -127,7 +127,8 @@ def test_a_target_open_elsewhere_is_refused_before_any_solve(tmp_path: Path) -> 
     output = tmp_path / "plan.gpkg"
     output.write_bytes(b"SQLite format 3\x00 the plan QGIS has open")
     Path(f"{output}-wal").write_bytes(b"")
-    result = CliRunner().invoke(cli, ["solve", str(tmp_path / "no-such-region.gpkg"), "-o", str(output), "--json"])
+    result = CliRunner().invoke(cli, ["solve", str(tmp_path / "no-such-region.gpkg"), "-o", str(output), "--json",
+                                      "--overwrite"])
     assert result.exit_code == 2
     assert "open in another program" in result.stderr and "plan.gpkg-wal" in result.stderr
     assert "no such file" not in result.stderr

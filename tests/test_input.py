@@ -139,7 +139,7 @@ def test_bad_input_is_refused_with_one_message(tmp_path, name, make, words):
     path = make(tmp_path)
     out = tmp_path / "out" / "plan.gpkg"
     out.parent.mkdir()
-    result = CliRunner().invoke(cli, ["solve", str(path), "-o", str(out)])
+    result = CliRunner().invoke(cli, ["solve", str(path), "-o", str(out), "-q"])  # -q: the error alone
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
     message = result.stderr
@@ -221,7 +221,7 @@ def test_wal_file_beside_the_output_is_refused(tmp_path):
     out = tmp_path / "plan.gpkg"
     shutil.copy(region, out)
     (tmp_path / "plan.gpkg-wal").write_bytes(b"")
-    result = CliRunner().invoke(cli, ["solve", str(region), "-o", str(out)])
+    result = CliRunner().invoke(cli, ["solve", str(region), "-o", str(out), "--overwrite"])
     assert result.exit_code == 2 and "open in another program" in result.stderr
     assert out.read_bytes() == region.read_bytes()
 

@@ -443,7 +443,7 @@ def test_bad_input_gets_one_message_exit_2_and_no_output(case: str, folder: Path
     elif case == "empty_dir":
         source.mkdir()
     target = out / ("report.txt" if case == "bad_output" else "report.html")
-    result = CliRunner().invoke(cli, ["report", str(source), "-o", str(target)])
+    result = CliRunner().invoke(cli, ["report", str(source), "-o", str(target), "-q"])  # -q: the error alone
     assert result.exit_code == 2, result.output
     assert expected in result.stderr and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1

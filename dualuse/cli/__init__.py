@@ -10,6 +10,7 @@ when it runs, so that ``dualuse --help`` stays fast.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import click
@@ -18,7 +19,7 @@ from dualuse import __version__
 from dualuse.cli.alternatives import no_regret_command, portfolio_command
 from dualuse.cli.catalogue import catalogue
 from dualuse.cli.new import new
-from dualuse.cli.options import emit_json
+from dualuse.cli.options import configure_logging, emit_json
 from dualuse.cli.prepare import prepare
 from dualuse.cli.report import report
 from dualuse.cli.solve import example, parameters, solve, validate
@@ -31,8 +32,17 @@ class _Group(click.Group):
     """A click group that turns user-facing failures into their exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from dualuse.progress import NORMAL
+        from dualuse.solve.interrupt import Interrupted
+
+        configure_logging(NORMAL)  # until the command's -q or -v says otherwise
         try:
             return super().invoke(ctx)
+        except Interrupted as exc:
+            if getattr(ctx, "_dualuse_json", False):
+                emit_json({"error": "Interrupted", "message": str(exc), "signal": exc.signum})
+            _stopped(exc)
+            ctx.exit(exc.exit_code)
         except DualuseError as exc:
             if getattr(ctx, "_dualuse_json", False):
                 emit_json(exc.to_dict())
@@ -62,6 +72,19 @@ for _command in (portfolio_command, no_regret_command, stress, new):
     cli.add_command(_command)
 
 
+def _stopped(exc: BaseException) -> None:
+    """The one line said when a signal stopped the run."""
+    click.echo(f"error: {exc}: the run stopped; no output was written or replaced (a results folder keeps what "
+               "finished)", err=True)
+
+
 def main() -> None:
-    """Console entry point."""
-    cli()
+    """Console entry point: SIGINT and SIGTERM stop the run within seconds (exit 130, 143)."""
+    from dualuse.solve.interrupt import Interrupted, stop_on_signals
+
+    try:
+        with stop_on_signals():
+            cli()
+    except Interrupted as exc:  # a signal between click's parsing and the command, or after it
+        _stopped(exc)
+        sys.exit(exc.exit_code)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from dualuse.cli.options import emit_json, executor_options, scenario_options, stderr, want_json
+from dualuse.cli.options import (
+    check_overwrite,
+    common_options,
+    emit_json,
+    executor_options,
+    overwrite_option,
+    quiet,
+    scenario_options,
+    stderr,
+    want_json,
+)
 from dualuse.inputs.scenario import load_scenario, parse_sets
 
 _PORTFOLIO_EPILOG = """\b
@@ -35,12 +45,12 @@ and the no-regret map no_regret.gpkg. Re-running the same command reuses the sto
               help="share of each earlier plan's action area that a new plan must move (cuts)")
 @scenario_options("scenario TOML file (over the defaults)")
 @executor_options
-@click.option("--quiet", "-q", is_flag=True, help="no progress bar or log on stderr")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
+@common_options
 def portfolio_command(region: str, output: str, plans: int, slack: float, method: str, seed: int, directions: str,
                       cut_share: float, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
                       catalogue: str | None, workers: int | None, scheduler: str | None, dask_local: int | None,
-                      quiet: bool, as_json: bool) -> None:
+                      as_json: bool) -> None:
     """Near-optimal plans of REGION, each within --slack of the optimum, as different as they can be."""
     from dualuse.inputs.region import read_region
     from dualuse.model.alternatives import check_objective_mode
@@ -55,7 +65,7 @@ def portfolio_command(region: str, output: str, plans: int, slack: float, method
     with open_executor(workers, scheduler, dask_local, plots=False) as executor:
         result = run_portfolio(parcels, output, plans, slack, method, executor, scenario=scenario,
                                catalogue=catalogue, layer=layer, seed=seed, directions=directions,
-                               cut_share=cut_share, progress=False if quiet else None, log=None if quiet else stderr)
+                               cut_share=cut_share, progress=False if quiet() else None, log=None if quiet() else stderr)
     frame = result.plans
     shown = ["alternative", "role", "status", "objective", "gap", "within_slack", "differs_from_optimum_ha",
              "nearest_plan_ha", "plan"]
@@ -94,12 +104,15 @@ Examples:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=str))
 @click.option("-o", "--output", required=True, metavar="FILE.gpkg",
               help="GeoPackage to write: layer no_regret (styled for QGIS), table no_regret_summary")
+@overwrite_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
-def no_regret_command(folder: str, output: str, as_json: bool) -> None:
+@common_options
+def no_regret_command(folder: str, output: str, overwrite: bool, as_json: bool) -> None:
     """For every parcel, the share of FOLDER's plans that give it to each use, and the use they agree on."""
     from dualuse.studies.no_regret import write_no_regret
 
     want_json(as_json)
+    check_overwrite(output, overwrite)
     made = write_no_regret(folder, output)
     summary = made.summary
     if as_json:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from dualuse.cli.options import emit_json, want_json
+from dualuse.cli.options import common_options, emit_json, want_json
 
 _EPILOG = """Examples:
 
@@ -22,6 +22,7 @@ _EPILOG = """Examples:
 @click.option("--catalogue", type=click.Path(dir_okay=False), default=None,
               help="land-use catalogue TOML  [default: models/landuses.toml]")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
+@common_options
 def catalogue(catalogue: str | None, as_json: bool) -> None:
     """Print a land-use catalogue: each use's coefficients with unit and source, its LDN response and covers,
     and the land-cover transition matrix."""

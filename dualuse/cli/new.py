@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dualuse.cli.options import common_options
 from dualuse.errors import OutputError
 
 _EPILOG = """\b
@@ -23,6 +24,7 @@ Each template loads as the defaults until you edit it.
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
               help="TOML file to write  [default: standard output]")
 @click.option("--overwrite", is_flag=True, help="replace FILE if it exists")
+@common_options
 def new(kind: str, output: str | None, overwrite: bool) -> None:
     """Write a commented TOML template of a scenario, a land-use catalogue or a sweep: every key with its
     unit, range and default."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from dualuse.cli.options import emit_json, want_json
+from dualuse.cli.options import check_overwrite, common_options, emit_json, note, overwrite_option, stderr, want_json
 from dualuse.errors import require_extra
 
 _PREPARE_EPILOG = """\b
@@ -45,6 +45,7 @@ def _drought_years(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 @click.argument("aoi", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="region GeoPackage to write (layers parcels, communities, prepare_sources)")
+@overwrite_option
 @click.option("--aoi-layer", default=None, help="layer of AOI to use when it has several")
 @click.option("--cell-ha", type=float, required=True, help="parcel size [ha]")
 @click.option("--shape", type=click.Choice(["hex", "square"]), default="hex", help="parcel shape")
@@ -103,17 +104,18 @@ def _drought_years(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
               help="leave out parcels without PV, productivity, SOC or land cover data (and give parcels "
                    "without degradation or slope data 0) instead of failing")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
-def prepare(aoi: str, output: str, as_json: bool, **options: Any) -> None:
+@common_options
+def prepare(aoi: str, output: str, overwrite: bool, as_json: bool, **options: Any) -> None:
     """Build a region GeoPackage from rasters and vectors: tile AOI into parcels and fill every column."""
     want_json(as_json)
     require_extra("prepare", "dualuse prepare")
     from dualuse.prepare.assemble import PrepareOptions
     from dualuse.prepare.assemble import prepare as run_prepare
 
-    prepared = run_prepare(PrepareOptions(aoi=aoi, **options), output,
-                           log=lambda text: click.echo(text, err=True))
-    for note in prepared.notes:
-        click.echo(f"note: {note}", err=True)
+    check_overwrite(output, overwrite)
+    prepared = run_prepare(PrepareOptions(aoi=aoi, **options), output, log=stderr)
+    for text in prepared.notes:
+        note(f"note: {text}")
     parcels = prepared.parcels
     counts = parcels["land_type"].value_counts()
     summary = {

@@ -10,7 +10,17 @@ from typing import Any
 
 import click
 
-from dualuse.cli.options import emit_json, scenario_options, want_json
+from dualuse.cli.options import (
+    check_overwrite,
+    common_options,
+    emit_json,
+    explain_options,
+    note,
+    overlap_option,
+    overwrite_option,
+    scenario_options,
+    want_json,
+)
 from dualuse.errors import UsageError
 from dualuse.inputs.scenario import (
     PARAMETERS,
@@ -73,46 +83,65 @@ def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
 @click.command(epilog=_SOLVE_EPILOG)
 @click.argument("region", type=click.Path(dir_okay=False, path_type=str), required=False)
 @click.option("-o", "--output", default="plan.gpkg", help="plan GeoPackage to write")
+@overwrite_option
 @scenario_options("scenario TOML file (over the defaults)")
 @click.option("--time-limit", "time_limit", type=click.FloatRange(min=0), default=None,
               help="solver time limit [s]  [default: the scenario's time_limit_s]")
+@explain_options
+@overlap_option
 @click.option("--write-lp", type=click.Path(dir_okay=False), default=None,
-              help="also write the Pyomo model as an LP file")
+              help="also write the Pyomo model as an LP file (an existing one needs --overwrite)")
 @click.option("--rerun", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="PLAN.gpkg",
               help="re-solve a plan file from its recorded scenario, catalogue and input (checked by SHA-256); "
                    "REGION is then needed only if the input has moved")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
-def solve(region: str | None, output: str, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
-          catalogue: str | None, time_limit: float | None, write_lp: str | None, rerun: str | None,
-          as_json: bool) -> None:
+@common_options
+def solve(region: str | None, output: str, overwrite: bool, layer: str | None, scenario_file: str | None,
+          sets: tuple[str, ...], catalogue: str | None, time_limit: float | None, no_explain: bool,
+          explain_time_limit: float | None, overlap_tolerance: float | None, write_lp: str | None,
+          rerun: str | None, as_json: bool) -> None:
     """Choose the use of every parcel of REGION and write the plan as a styled GeoPackage."""
-    from dualuse.cli.stress import drought_text
-    from dualuse.model.breakeven import describe_change
-    from dualuse.plan import planner_prices
     from dualuse.run import solve_region
 
     want_json(as_json)
+    check_overwrite(output, overwrite, inputs=(region,))
+    check_overwrite(write_lp, overwrite, "--write-lp", inputs=(region,))
+    recorded = float("nan")
     if rerun is not None:
+        if no_explain or explain_time_limit is not None or overlap_tolerance is not None:
+            raise UsageError("--rerun re-solves as recorded; drop --no-explain, --explain-time-limit and "
+                             "--overlap-tolerance")
+        recorded = _recorded_objective(rerun)  # read before the output, which may be this file, is replaced
         plan = _rerun(rerun, region, output, layer, scenario_file, sets, catalogue, time_limit, write_lp)
     else:
         if region is None:
             raise UsageError("give the REGION file to solve, or --rerun PLAN.gpkg")
         scenario = load_scenario(scenario_file, parse_sets(sets))
         plan = solve_region(region, output, scenario=scenario, catalogue=catalogue, layer=layer,
-                            time_limit_s=time_limit, write_lp=write_lp)
+                            time_limit_s=time_limit, write_lp=write_lp, explain=not no_explain,
+                            explain_time_limit_s=explain_time_limit, overlap_tolerance=overlap_tolerance)
     for warning in plan.region.warnings:
-        click.echo(f"warning: {_where(warning)}{warning.message}. Fix: {warning.fix}", err=True)
+        note(f"warning: {_where(warning)}{warning.message}. Fix: {warning.fix}")
     if plan.status.value != "optimal":
-        click.echo(f"warning: {_time_limit_text(plan)}", err=True)
-    rerun_info = _rerun_json(rerun, output, plan) if rerun is not None else None
+        note(f"warning: {_time_limit_text(plan)}")
+    rerun_info = _rerun_json(rerun, recorded, output, plan) if rerun is not None else None
     if rerun_info is not None:
-        click.echo(_rerun_text(rerun_info, plan), err=True)
+        note(_rerun_text(rerun_info, plan))
     if as_json:
         payload = plan_json(plan, output)
         if rerun_info is not None:
             payload["rerun"] = rerun_info
         emit_json(payload)
         return
+    _print_plan(plan, output)
+
+
+def _print_plan(plan: Any, output: str) -> None:
+    """The plan's headline on stdout: KPIs today and in the plan, shadow prices, uses that take no land."""
+    from dualuse.cli.stress import drought_text
+    from dualuse.model.breakeven import describe_change
+    from dualuse.plan import planner_prices
+
     click.echo(f"plan written to {output}  (status {plan.status.value}, objective {plan.objective:.6g})")
     width = max(len(label) for _, label, _ in _HEADLINE)
     click.echo(f"  {'':{width}}  {'today':>14}  {'plan':>14}")
@@ -139,12 +168,15 @@ def _planner_text(planner: dict[str, Any]) -> str:
 
 @click.command()
 @click.option("-o", "--output", default="example_region.gpkg", help="region GeoPackage to write")
+@overwrite_option
 @click.option("--parcels", type=click.IntRange(min=4), default=2000, help="number of parcels")
 @click.option("--seed", type=int, default=42, help="random seed: the same seed gives the same region")
-def example(output: str, parcels: int, seed: int) -> None:
+@common_options
+def example(output: str, overwrite: bool, parcels: int, seed: int) -> None:
     """Write a plausible dryland example region."""
     from dualuse.prepare.example import write_example
 
+    check_overwrite(output, overwrite)
     write_example(output, parcels=parcels, seed=seed)
     click.echo(f"example region with {parcels:,} parcels written to {output}")
 
@@ -152,6 +184,7 @@ def example(output: str, parcels: int, seed: int) -> None:
 @click.command()
 @click.option("--markdown", is_flag=True, help="print the Markdown table (as in the README)")
 @click.option("--toml", "as_toml", is_flag=True, help="print the defaults as a scenario TOML file")
+@common_options
 def parameters(markdown: bool, as_toml: bool) -> None:
     """List the scenario parameters: unit, default, range and meaning."""
     if as_toml:
@@ -180,15 +213,18 @@ Examples:
 @click.command(epilog=_VALIDATE_EPILOG)
 @click.argument("region", type=click.Path(path_type=str))  # a folder is reported like every other problem
 @scenario_options("scenario TOML file (over the defaults) for the pre-solve checks")
+@overlap_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
+@common_options
 def validate(region: str, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
-             catalogue: str | None, as_json: bool) -> None:
+             catalogue: str | None, overlap_tolerance: float | None, as_json: bool) -> None:
     """Check REGION (and a scenario on it) and report every problem with its fix."""
     from dualuse.diagnose.validate import validate_region
 
     want_json(as_json)
     scenario = load_scenario(scenario_file, parse_sets(sets))
-    report = validate_region(region, layer, scenario=scenario, catalogue=catalogue)
+    report = validate_region(region, layer, scenario=scenario, catalogue=catalogue,
+                             overlap_tolerance=overlap_tolerance)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -224,10 +260,18 @@ def _rerun(plan_file: str, region: str | None, output: str, layer: str | None, s
     return rerun_plan(plan_file, output, region=region, time_limit_s=time_limit)
 
 
-def _rerun_json(plan_file: str, output: str, plan: Any) -> dict[str, Any]:
-    from dualuse.run import read_run_record, same_plan_table
+def _recorded_objective(plan_file: str) -> float:
+    """The objective recorded in a plan file's run table."""
+    from dualuse.run import read_run_record
 
-    recorded = read_run_record(plan_file).objective
+    return read_run_record(plan_file).objective
+
+
+def _rerun_json(plan_file: str, recorded: float, output: str, plan: Any) -> dict[str, Any]:
+    """What a rerun found: the objective recorded before the rerun (``recorded``) against the new one, and
+    whether the plan tables agree."""
+    from dualuse.run import same_plan_table
+
     return {"plan": plan_file, "recorded_objective": recorded,
             "same_objective": recorded == plan.objective, "same_plan_table": same_plan_table(plan_file, output)}
 

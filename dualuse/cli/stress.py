@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from dualuse.cli.options import emit_json, want_json
+from dualuse.cli.options import check_overwrite, common_options, emit_json, note, overwrite_option, want_json
 
 _STRESS_EPILOG = """\b
 Examples:
@@ -25,19 +25,23 @@ Examples:
 @click.option("-o", "--output", default=None,
               help="copy of the plan to write, with the tables stress and stress_communities  "
                    "[default: PLAN_stress.gpkg beside the plan]")
+@overwrite_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
-def stress(plan_path: str, region: str | None, output: str | None, as_json: bool) -> None:
+@common_options
+def stress(plan_path: str, region: str | None, output: str | None, overwrite: bool, as_json: bool) -> None:
     """Evaluate a plan, its shares held fixed, in the normal year and every drought year of its region:
     harvest, energy and access per year and per community, and which communities fall below the floors
     (drought_food_floor, or food_floor when it is 0; min_access_share)."""
     want_json(as_json)
     from dualuse.studies.stress import default_stress_output, stress_plan, write_stress
 
+    destination = output or default_stress_output(plan_path)
+    check_overwrite(destination, overwrite, inputs=(plan_path, region))
     result = stress_plan(plan_path, region)
-    written = write_stress(result, output or default_stress_output(plan_path))
+    written = write_stress(result, destination)
     if not result.region_is_recorded:
-        click.echo(f"note: {result.region_path} is not the input the plan was made from (another SHA-256); its "
-                   "parcels match the plan's", err=True)
+        note(f"note: {result.region_path} is not the input the plan was made from (another SHA-256); its "
+             "parcels match the plan's")
     if as_json:
         emit_json({"plan": result.plan_path, "region": result.region_path, "output": str(written),
                    "region_is_recorded": result.region_is_recorded, "food_floor": result.food_floor,

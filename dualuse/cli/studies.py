@@ -6,7 +6,15 @@ import time
 
 import click
 
-from dualuse.cli.options import emit_json, executor_options, stderr, want_json
+from dualuse.cli.options import (
+    common_options,
+    emit_json,
+    executor_options,
+    explain_options,
+    quiet,
+    stderr,
+    want_json,
+)
 from dualuse.errors import UsageError
 from dualuse.inputs.scenario import load_scenario, parse_sets
 
@@ -32,11 +40,13 @@ Re-running the same command skips the scenarios already finished in RESULTS_DIR.
 @executor_options
 @click.option("--no-plans", is_flag=True, help="do not write each scenario's plan GeoPackage")
 @click.option("--no-plots", is_flag=True, help="do not draw the KPI and shadow-price plots")
-@click.option("--quiet", "-q", is_flag=True, help="no progress bar or log on stderr")
+@explain_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
+@common_options
 def sweep_command(region: str, sweep_file: str, output: str, layer: str | None, sets: tuple[str, ...],
                   catalogue: str | None, workers: int | None, scheduler: str | None, dask_local: int | None,
-                  no_plans: bool, no_plots: bool, quiet: bool, as_json: bool) -> None:
+                  no_plans: bool, no_plots: bool, no_explain: bool, explain_time_limit: float | None,
+                  as_json: bool) -> None:
     """Solve every scenario of SWEEP_FILE (a TOML grid and/or named scenarios) on REGION, in parallel."""
     from dualuse.inputs.region import read_region
     from dualuse.studies.sweep import open_executor, read_sweep, run_sweep
@@ -48,8 +58,9 @@ def sweep_command(region: str, sweep_file: str, output: str, layer: str | None, 
     with open_executor(workers, scheduler, dask_local, plots=not no_plots) as executor:
         start_s = time.perf_counter() - started
         result = run_sweep(parcels, spec, executor, output=output, catalogue=catalogue, layer=layer,
-                           plans=not no_plans, plots=not no_plots, progress=False if quiet else None,
-                           log=None if quiet else stderr)
+                           plans=not no_plans, plots=not no_plots, progress=False if quiet() else None,
+                           log=None if quiet() else stderr, explain=not no_explain,
+                           explain_time_limit_s=explain_time_limit)
     counts = result.counts()
     if as_json:
         emit_json({"output": output, "scenarios": len(result.rows), "solved": result.solved,
@@ -91,12 +102,11 @@ cost_usd (minimised).
               help="land-use catalogue TOML  [default: models/landuses.toml]")
 @executor_options
 @click.option("--no-plans", is_flag=True, help="do not write each point's plan GeoPackage")
-@click.option("--quiet", "-q", is_flag=True, help="no progress bar or log on stderr")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
+@common_options
 def pareto_command(region: str, maximise: str, against: str, points: int, output: str, layer: str | None,
                    scenario_file: str | None, sets: tuple[str, ...], catalogue: str | None, workers: int | None,
-                   scheduler: str | None, dask_local: int | None, no_plans: bool, quiet: bool,
-                   as_json: bool) -> None:
+                   scheduler: str | None, dask_local: int | None, no_plans: bool, as_json: bool) -> None:
     """The trade-off front between two KPIs of REGION, by the ε-constraint method."""
     from dualuse.inputs.region import read_region
     from dualuse.model.kpis import KPI_UNITS
@@ -113,8 +123,8 @@ def pareto_command(region: str, maximise: str, against: str, points: int, output
     parcels = read_region(region, layer)  # bad input fails before any worker starts
     with open_executor(workers, scheduler, dask_local, plots=False) as executor:
         front = run_pareto(parcels, maximise, against, points, executor, scenario=scenario, catalogue=catalogue,
-                           layer=layer, output=output, plans=not no_plans, progress=False if quiet else None,
-                           log=None if quiet else stderr)
+                           layer=layer, output=output, plans=not no_plans,
+                           progress=False if quiet() else None, log=None if quiet() else stderr)
     frame = front.points
     if as_json:
         columns = ["point", "role", "epsilon", maximise, against, f"rate_{maximise}_per_{against}", "knee", "plan"]

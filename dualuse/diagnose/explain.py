@@ -39,7 +39,10 @@ from dualuse.model.build import build_model
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.family_table import ELASTIC_FAMILIES, FAMILY, requirement
 from dualuse.solve.handover import INF, compile_model
+from dualuse.progress import LOG, inner_stages, stage
 from dualuse.solve.highs import (
+    SolveResult,
+    Status,
     highs_options,
     new_highs,
     run_quietly,
@@ -57,8 +60,58 @@ IIS_MAX_PARCELS = 2_000
 CONFLICT_MAX_PARCELS = 50_000
 
 
-def explain_infeasibility(coef: Coefficients, scenario: Scenario,
-                          time_limit_s: float | None = None) -> list[dict[str, Any]]:
+#: The explanation's default time budget is this many times the solve's own time [s] ...
+EXPLAIN_SOLVE_MULTIPLE = 5.0
+#: ... and at least this long [s]: each re-solve is about as long as the solve, and there are a dozen or more.
+EXPLAIN_MIN_S = 10.0
+
+
+def explain_budget_s(solve_s: float | None) -> float:
+    """The explanation's default time budget [s]: :data:`EXPLAIN_SOLVE_MULTIPLE` times the solve's time
+    ``solve_s`` [s], at least :data:`EXPLAIN_MIN_S` (the minimum alone when no solve ran yet)."""
+    return max(EXPLAIN_MIN_S, EXPLAIN_SOLVE_MULTIPLE * (solve_s or 0.0))
+
+
+#: The explanation's one item when it was not asked for (``--no-explain``).
+NOT_EXPLAINED: dict[str, Any] = {
+    "kind": "not_explained",
+    "message": "which requirements conflict was not worked out (--no-explain); run without it for the "
+               "explanation and the least change of each parameter"}
+
+
+class _OutOfTime(Exception):
+    """The explanation's time budget is spent."""
+
+
+class _Budget:
+    """The explanation's time budget, shared by its re-solves, each also held to the solve's own limit."""
+
+    def __init__(self, time_limit_s: float | None, budget_s: float) -> None:
+        self.time_limit_s = time_limit_s
+        self.budget_s = float(budget_s) or INF  # 0: no budget
+        self.start = time.perf_counter()
+        self.solves = 0
+
+    def limit(self, scenario: Scenario) -> float:
+        """The time limit of the next re-solve [s]; raises :class:`_OutOfTime` when nothing is left."""
+        remaining = self.budget_s - (time.perf_counter() - self.start)
+        if remaining <= 0.01:
+            raise _OutOfTime
+        own = float(self.time_limit_s if self.time_limit_s is not None else scenario.time_limit_s) or INF
+        return min(own, remaining)
+
+    def solve(self, m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> SolveResult:
+        """Solve a re-built model within the budget; :class:`_OutOfTime` when the budget stopped it."""
+        limit = self.limit(scenario)
+        result = solve_model(m, coef, scenario, limit)
+        self.solves += 1
+        if result.status is Status.TIME_LIMIT and time.perf_counter() - self.start >= self.budget_s - 0.01:
+            raise _OutOfTime
+        return result
+
+
+def explain_infeasibility(coef: Coefficients, scenario: Scenario, time_limit_s: float | None = None,
+                          budget_s: float | None = None) -> list[dict[str, Any]]:
     """Which requirements conflict, and how far each policy parameter must move.
 
     Returns a list of plain-data items, each with a ``kind``:
@@ -68,35 +121,67 @@ def explain_infeasibility(coef: Coefficients, scenario: Scenario,
       (``relaxation``, ``unit``, ``message``);
     - ``fix``: one parameter changed alone, the rest unchanged: ``parameter``, ``current``, ``suggested``
       (None and ``feasible`` false when no value of it alone makes the scenario feasible);
-    - ``combined``: the least combined relaxation of all requirements, each relative to its scale.
+    - ``combined``: the least combined relaxation of all requirements, each relative to its scale;
+    - ``cut_short`` (last, when the time budget ran out): ``budget_s``, ``solves`` and a ``message``
+      saying that what comes before is what was found in time.
 
     Empty when no relaxation of the requirements makes the scenario feasible.
+
+    Parameters
+    ----------
+    time_limit_s : time limit of each re-solve [s] [default: the scenario's ``time_limit_s``]
+    budget_s : time budget of the whole explanation [s]; 0 for none [default: :data:`EXPLAIN_MIN_S`]
     """
-    combined = _relaxations(coef, scenario, frozenset(ELASTIC_FAMILIES), time_limit_s)
+    budget = _Budget(time_limit_s, EXPLAIN_MIN_S if budget_s is None else budget_s)
+    found: dict[str, list[dict[str, Any]]] = {"conflict": [], "alone": [], "fix": [], "combined": []}
+    with stage("explanation", f"re-solves within {_budget_words(budget.budget_s)}"), inner_stages():
+        try:
+            if not _explain(coef, scenario, budget, found):
+                return []
+        except _OutOfTime:
+            items = found["conflict"] + found["alone"] + found["fix"] + found["combined"]
+            return items + [{"kind": "cut_short", "budget_s": budget.budget_s, "solves": budget.solves,
+                             "message": f"the explanation was cut short at its time budget of "
+                                        f"{budget.budget_s:g} s, after {budget.solves} re-solve(s)"
+                                        + (": the findings above are what it reached" if items else
+                                           ", before it found which requirements conflict")
+                                        + "; raise --explain-time-limit (0: no limit) for the whole of it"}]
+    return found["conflict"] + found["alone"] + found["fix"] + found["combined"]
+
+
+def _budget_words(budget_s: float) -> str:
+    return "no time limit" if not math.isfinite(budget_s) else f"{budget_s:g} s"
+
+
+def _explain(coef: Coefficients, scenario: Scenario, budget: _Budget, found: dict[str, list[dict[str, Any]]]) -> bool:
+    """Fill ``found`` step by step (so that a budget spent midway keeps what came before); False when no
+    relaxation of the requirements makes the scenario feasible."""
+    LOG.info("explanation: every requirement relaxed at once")
+    combined = _relaxations(coef, scenario, frozenset(ELASTIC_FAMILIES), budget)
     if combined is None:
-        return []
+        return False
     hard = build_model(coef, scenario)
     present = [f for f in ELASTIC_FAMILIES if hard.component(f) is not None]
-    conflict = conflicting_requirements(coef, scenario, time_limit_s)
-    items: list[dict[str, Any]] = []
-    if conflict:
-        items += [{"kind": "conflict", "constraint": f, "group": g, "requirement": requirement(f, g)}
-                  for f, g in conflict]
-    fixes: list[dict[str, Any]] = []
+    LOG.info("explanation: which requirements conflict")
+    conflict = conflicting_requirements(coef, scenario, budget=budget)
+    found["conflict"] += [{"kind": "conflict", "constraint": f, "group": g, "requirement": requirement(f, g)}
+                          for f, g in conflict or []]
     shortfalls: list[dict[str, Any]] = []
     for family in present:
-        alone = _relaxations(coef, scenario, frozenset({family}), time_limit_s)
+        LOG.info("explanation: %s alone", FAMILY[family].words.name)
+        alone = _relaxations(coef, scenario, frozenset({family}), budget)
         shortfalls += [{**item, "kind": "alone", **_stuck_reason(item, coef, scenario)} for item in alone or []]
-        fix = _fix(family, alone, hard.component(family).is_indexed(), coef, scenario, time_limit_s)
+        found["alone"] = list(shortfalls)
+        fix = _fix(family, alone, hard.component(family).is_indexed(), coef, scenario, budget)
         if fix is not None:
-            fixes.append(fix)
-    fixes += _alternatives(present, shortfalls + combined, coef, scenario, time_limit_s)
-    items += shortfalls + fixes + [{**item, "kind": "combined"} for item in combined]
-    return items
+            found["fix"].append(fix)
+    found["fix"] += _alternatives(present, shortfalls + combined, coef, scenario, budget)
+    found["combined"] = [{**item, "kind": "combined"} for item in combined]
+    return True
 
 
 def _fix(family: str, alone: list[dict[str, Any]] | None, several_rows: bool, coef: Coefficients,
-         scenario: Scenario, time_limit_s: float | None) -> dict[str, Any] | None:
+         scenario: Scenario, budget: _Budget) -> dict[str, Any] | None:
     """The family's parameter changed alone: the least move that makes the scenario feasible, or that
     none does (None when the family needs no relaxation)."""
     relaxation = FAMILY[family].relaxation
@@ -109,7 +194,7 @@ def _fix(family: str, alone: list[dict[str, Any]] | None, several_rows: bool, co
     if not alone:
         return None
     if several_rows:  # one parameter sets every row: move it once for all
-        delta = _uniform_relaxation(coef, scenario, family, time_limit_s)
+        delta = _uniform_relaxation(coef, scenario, family, budget)
         suggested = None if delta is None else current - relaxation.slack * delta
     else:
         suggested = alone[0]["suggested"]
@@ -121,7 +206,7 @@ def _fix(family: str, alone: list[dict[str, Any]] | None, several_rows: bool, co
 
 
 def _alternatives(present: list[str], involved: list[dict[str, Any]], coef: Coefficients, scenario: Scenario,
-                  time_limit_s: float | None) -> list[dict[str, Any]]:
+                  budget: _Budget) -> list[dict[str, Any]]:
     """Other settings the table names for a family in the conflict (``ldn_scope = "region"``), tried."""
     out = []
     for family in present:
@@ -130,7 +215,7 @@ def _alternatives(present: list[str], involved: list[dict[str, Any]], coef: Coef
             continue
         if getattr(scenario, alternative.parameter) != alternative.applies:
             continue
-        feasible = _feasible(coef, scenario.replace(**{alternative.parameter: alternative.value}), time_limit_s)
+        feasible = _feasible(coef, scenario.replace(**{alternative.parameter: alternative.value}), budget)
         out.append({"kind": "fix", "parameter": alternative.parameter, "current": alternative.applies,
                     "suggested": alternative.value if feasible else None, "feasible": feasible,
                     "constraint": family, "message": alternative.works if feasible else alternative.fails})
@@ -138,10 +223,10 @@ def _alternatives(present: list[str], involved: list[dict[str, Any]], coef: Coef
 
 
 def _relaxations(coef: Coefficients, scenario: Scenario, elastic: frozenset[str],
-                 time_limit_s: float | None = None) -> list[dict[str, Any]] | None:
+                 budget: _Budget) -> list[dict[str, Any]] | None:
     """Solve the elastic model; the nonzero relaxations in policy terms, or None if still infeasible."""
     m = build_model(coef, scenario, elastic=elastic)
-    result = solve_model(m, coef, scenario, time_limit_s)
+    result = budget.solve(m, coef, scenario)
     if not result.status.has_plan:
         return None
     out: list[dict[str, Any]] = []
@@ -172,7 +257,7 @@ def _describe(family: str, group: Any, amount: float, measure: float, per_unit: 
 
 
 def _uniform_relaxation(coef: Coefficients, scenario: Scenario, family: str,
-                        time_limit_s: float | None = None) -> float | None:
+                        budget: _Budget) -> float | None:
     """The least move δ of the family's parameter (in its relaxing direction) that makes the scenario
     feasible, everything else unchanged: every row relaxed by δ × its bound per unit (None: no δ will do)."""
     m = build_model(coef, scenario, elastic=frozenset({family}))
@@ -187,7 +272,7 @@ def _uniform_relaxation(coef: Coefficients, scenario: Scenario, family: str,
     m.uniform = pyo.Constraint(slack.index_set(), rule=lambda m, g: slack[g] - per[g] * m.uniform_relaxation <= 0,
                                doc="each row relaxed by the same move of the parameter")
     m.objective = pyo.Objective(expr=m.uniform_relaxation, sense=pyo.minimize)
-    result = solve_model(m, coef, scenario, time_limit_s)
+    result = budget.solve(m, coef, scenario)
     if not result.status.has_plan:
         return None
     return max(float(m.uniform_relaxation.value or 0.0), 0.0)
@@ -208,13 +293,13 @@ def _stuck_reason(item: dict[str, Any], coef: Coefficients, scenario: Scenario) 
     return {"reason": f"{stuck}; eligible: {', '.join(uses)}"}
 
 
-def _feasible(coef: Coefficients, scenario: Scenario, time_limit_s: float | None = None) -> bool:
+def _feasible(coef: Coefficients, scenario: Scenario, budget: _Budget) -> bool:
     m = build_model(coef, scenario)
-    return solve_model(m, coef, scenario, time_limit_s).status.has_plan
+    return budget.solve(m, coef, scenario).status.has_plan
 
 
-def conflicting_requirements(coef: Coefficients, scenario: Scenario,
-                             time_limit_s: float | None = None) -> list[tuple[str, Any]] | None:
+def conflicting_requirements(coef: Coefficients, scenario: Scenario, time_limit_s: float | None = None, *,
+                             budget: _Budget | None = None) -> list[tuple[str, Any]] | None:
     """One irreducible set of requirements that cannot all hold, as (family, group) pairs.
 
     The parcel rows (every parcel wholly allocated) and the variable bounds
@@ -241,7 +326,10 @@ def conflicting_requirements(coef: Coefficients, scenario: Scenario,
     candidates = [r for r, family in family_of.items() if family in ELASTIC_FAMILIES]
     if not candidates:
         return None
-    limit = float(time_limit_s if time_limit_s is not None else scenario.time_limit_s) or INF
+    if budget is None:
+        limit = float(time_limit_s if time_limit_s is not None else scenario.time_limit_s) or INF
+    else:
+        limit = budget.limit(scenario)
     deadline = time.perf_counter() + (limit if math.isfinite(limit) else 1e9)
     # the solve's own options: on this LP, interior point told feasibility apart in 0.6 s at 20,000 parcels,
     # where dual simplex took 17 s (and 50 s again after each relaxed row)
@@ -250,6 +338,8 @@ def conflicting_requirements(coef: Coefficients, scenario: Scenario,
     if not compiled.is_mip and coef.n_parcels <= IIS_MAX_PARCELS:
         candidates = _narrowed_by_iis(h, candidates, deadline)
     keep = _deletion_filter(h, lp, family_of, candidates, deadline)
+    if budget is not None:
+        budget.limit(scenario)  # a budget spent during the filter leaves the set unproven: _OutOfTime
     if keep is None:
         return None
     out = []

@@ -142,6 +142,10 @@ def infeasibility_message(explanation: list[dict[str, Any]]) -> str:
     if len(combined) > 1 and not presolve:
         lines.append("Least combined relaxation (every requirement moved a little):")
         lines += [f"  - {e['message']}" for e in combined]
+    unfinished = [e["message"] for e in explanation if e.get("kind") in ("cut_short", "not_explained")]
+    if unfinished and not lines:
+        lines.append("the scenario is infeasible: no plan meets every requirement.")
+    lines += [f"Note: {text}." for text in unfinished]
     return "\n".join(lines)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dualuse.diagnose.explain import explain_infeasibility
+from dualuse.diagnose.explain import NOT_EXPLAINED, explain_budget_s, explain_infeasibility
 from dualuse.diagnose.messages import infeasibility_message
 from dualuse.errors import DualuseError, InfeasibleError, TimeLimitError, UnboundedError
 from dualuse.inputs.scenario import Scenario
@@ -11,7 +11,7 @@ from dualuse.solve.highs import SolveResult, Status
 
 
 def raise_for_status(result: SolveResult, coef: Coefficients, scenario: Scenario, explain: bool = True,
-                     time_limit_s: float | None = None) -> None:
+                     time_limit_s: float | None = None, explain_time_limit_s: float | None = None) -> None:
     """Raise the typed error for a result without a plan; nothing for a plan.
 
     Parameters
@@ -19,6 +19,8 @@ def raise_for_status(result: SolveResult, coef: Coefficients, scenario: Scenario
     explain : for an infeasible scenario, explain in policy terms which requirements conflict and
         how far each parameter must move (extra solves, :func:`~dualuse.diagnose.explain.explain_infeasibility`)
     time_limit_s : the limit the solve ran under [s] [default: the scenario's ``time_limit_s``]
+    explain_time_limit_s : the explanation's time budget [s]; 0 for none [default:
+        :func:`~dualuse.diagnose.explain.explain_budget_s` of the solve's time]
 
     Raises
     ------
@@ -27,7 +29,12 @@ def raise_for_status(result: SolveResult, coef: Coefficients, scenario: Scenario
     if result.status.has_plan:
         return
     if result.status is Status.INFEASIBLE:
-        explanation = explain_infeasibility(coef, scenario, time_limit_s) if explain else []
+        if explain:
+            budget_s = (explain_budget_s(result.timings.get("highs_s")) if explain_time_limit_s is None
+                        else explain_time_limit_s)
+            explanation = explain_infeasibility(coef, scenario, time_limit_s, budget_s)
+        else:
+            explanation = [NOT_EXPLAINED]
         raise InfeasibleError(infeasibility_message(explanation), explanation)
     if result.status is Status.TIME_LIMIT:
         limit = scenario.time_limit_s if time_limit_s is None else time_limit_s

@@ -85,7 +85,7 @@ class ValidationReport:
 
 
 def validate_region(path: str | os.PathLike[str], layer: str | None = None, *, scenario: Any = None,
-                    catalogue: Any = None) -> ValidationReport:
+                    catalogue: Any = None, overlap_tolerance: float | None = None) -> ValidationReport:
     """Check a region file, and a scenario on it, collecting every problem.
 
     Parameters
@@ -95,6 +95,8 @@ def validate_region(path: str | os.PathLike[str], layer: str | None = None, *, s
     scenario : Scenario, optional — when given and the region has no errors, the pre-solve checks
         of :func:`dualuse.diagnose.presolve.presolve_checks` are added (layer ``scenario``)
     catalogue : Catalogue or path, optional — the land-use catalogue for the pre-solve checks
+    overlap_tolerance : share of the region's area that overlapping parcels may count twice
+        [default: :data:`~dualuse.inputs.overlaps.OVERLAP_TOLERANCE`]
 
     Returns
     -------
@@ -102,7 +104,8 @@ def validate_region(path: str | os.PathLike[str], layer: str | None = None, *, s
     """
     layer_name = layer or DEFAULT_LAYER
     try:
-        region, problems = check_region(path, layer)
+        region, problems = (check_region(path, layer) if overlap_tolerance is None
+                            else check_region(path, layer, overlap_tolerance=overlap_tolerance))
     except InputError as exc:
         problem = Problem("error", exc.layer or "", exc.column or "", exc.problem, exc.fix or "",
                           tuple(exc.ids), exc.count)

@@ -43,6 +43,7 @@ from pyomo.common.errors import InfeasibleConstraintException
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.build import build_model
 from dualuse.model.coefficients import Coefficients
+from dualuse.progress import stage
 from dualuse.solve.child import CAN_FORK, run_in_child
 from dualuse.solve.handover import (
     CompiledModel,
@@ -306,9 +307,11 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
             "nonzeros": compiled.arrays.num_nz, "mip": int(compiled.is_mip)}
     path = _lp_path(compiled, scenario, write_lp)
     seed = (dual_seeds or {}).get(compiled.arrays.num_row - coef.n_parcels)
-    outcome = _run_structured(compiled, coef, options, path, seed) if path["lp_path"] == "structured" else None
-    if outcome is None:
-        outcome = run_compiled(compiled, options, release=True, write_lp=write_lp, names=names)
+    with stage("solve", f"HiGHS, {'MILP' if compiled.is_mip else 'LP'} of {size['rows']:,} rows and "
+                        f"{size['columns']:,} columns, {path['lp_path']} path"):
+        outcome = _run_structured(compiled, coef, options, path, seed) if path["lp_path"] == "structured" else None
+        if outcome is None:
+            outcome = run_compiled(compiled, options, release=True, write_lp=write_lp, names=names)
     result = SolveResult(
         status=outcome.status, message=outcome.message, size=size,
         timings={"handover_s": t_compile + outcome.pass_s, "highs_s": outcome.run_s},
@@ -446,7 +449,8 @@ def solve(coef: Coefficients, scenario: Scenario, time_limit_s: float | None = N
     (the answer is certified on the whole LP either way; ``solver["structured_seeded"]`` says whether one did).
     """
     t0 = time.perf_counter()
-    holder = [build_model(coef, scenario)]
+    with stage("build", "the Pyomo model"):
+        holder = [build_model(coef, scenario)]
     t_build = time.perf_counter() - t0
     result = _solve(holder, coef, scenario, time_limit_s, release=not keep_model, write_lp=write_lp,
                     dual_seeds=dual_seeds)

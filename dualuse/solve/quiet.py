@@ -10,6 +10,7 @@ at descriptor 2 meanwhile.  Results and ``--json`` stay alone on stdout.
 from __future__ import annotations
 
 import ctypes
+import logging
 import math
 import os
 import sys
@@ -22,7 +23,9 @@ from typing import Any
 import highspy
 import numpy as np
 
+from dualuse.progress import QUIET, VERBOSE, verbosity
 from dualuse.solve.child import CAN_FORK
+from dualuse.solve.interrupt import run_interruptible
 
 
 class _Redirect:
@@ -62,7 +65,7 @@ def stdout_to_stderr() -> Iterator[None]:
             try:
                 sys.stdout.flush()
                 state.saved = os.dup(1)
-                os.dup2(2, 1)
+                _point_stdout_away()
             except (OSError, ValueError, AttributeError):  # no usable stdout: nothing to keep clean
                 state.saved = None
         state.depth += 1
@@ -78,20 +81,50 @@ def stdout_to_stderr() -> Iterator[None]:
                 state.saved = None
 
 
+def _point_stdout_away() -> None:
+    """File descriptor 1 to stderr, or to the null device with -q (errors only)."""
+    if verbosity() == QUIET:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+        finally:
+            os.close(null)
+    else:
+        os.dup2(2, 1)
+
+
 def new_highs(options: dict[str, Any] | None = None) -> highspy.Highs:
-    """A ``highspy.Highs`` with ``options`` set, made with stdout kept clean: every HiGHS of dualuse comes from here."""
+    """A ``highspy.Highs`` with ``options`` set, made with stdout kept clean: every HiGHS of dualuse comes from here.
+
+    With -v (:data:`~dualuse.progress.VERBOSE`) HiGHS's log goes to the ``dualuse.highs`` logger at debug
+    level, whatever ``output_flag`` says.
+    """
     with stdout_to_stderr():
         h = highspy.Highs()
     for key, value in (options or {}).items():
         h.setOptionValue(key, value)
+    if verbosity() >= VERBOSE:
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+        h.cbLogging.subscribe(_log_highs)
     return h
 
 
+_HIGHS_LOG = logging.getLogger("dualuse.highs")
+
+
+def _log_highs(event: Any) -> None:
+    """One message of HiGHS's log as a debug record."""
+    for line in str(event.message).rstrip().splitlines():
+        _HIGHS_LOG.debug(line)
+
+
 def run_quietly(h: highspy.Highs) -> float:
-    """``h.run()`` with stdout kept clean; its wall time [s]."""
+    """``h.run()`` with stdout kept clean, stopped by SIGINT or SIGTERM when the run handles them
+    (:func:`~dualuse.solve.interrupt.run_interruptible`); its wall time [s]."""
     start = time.perf_counter()
     with stdout_to_stderr():
-        h.run()
+        run_interruptible(h)
     return time.perf_counter() - start
 
 

@@ -236,9 +236,7 @@ def _run(arrays: LpArrays, options: dict[str, Any],
          basis: tuple[np.ndarray, np.ndarray] | None) -> tuple[highspy.Highs, bool]:
     """Pass ``arrays`` to a new HiGHS, start from ``basis`` when it is one (as many basic statuses
     as rows), run; returns the solver and whether it started from the basis."""
-    h = new_highs()
-    for key, value in options.items():
-        h.setOptionValue(key, value)
+    h = new_highs(options)
     arrays.pass_to(h)
     warm = False
     if basis is not None:

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import pickle
+import signal
 import sys
 import tempfile
 import time
@@ -46,14 +47,19 @@ from dualuse.inputs.scenario import make_scenario
 from dualuse.plan import Plan
 from dualuse.progress import Progress
 from dualuse.run import Adjustment, run_scenario
+from dualuse.solve.interrupt import Interrupted
 from dualuse.studies.spec import input_key
 from dualuse.studies.store import PLAN_STATUSES, ResultStore
 
 
 class SweepInterrupted(DualuseError):
-    """The sweep was interrupted; what finished is kept (exit 130)."""
+    """The sweep was stopped by SIGINT or SIGTERM; what finished is kept (exit 130 or 143, as a shell gives)."""
 
     exit_code = 130
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 # --------------------------------------------------------------------------- shipping the input to workers
@@ -151,6 +157,10 @@ class Task:
     #: scenario has alternative optima, a seeded solve may land on another of them than an unseeded one, and the
     #: plan would then depend on which scenarios the worker happened to solve before — reproducibility first.
     seed_duals: bool = False
+    #: Explain an infeasible scenario (never for a front's adjusted solves), within this budget [s] (None: the
+    #: default of :func:`dualuse.run.run_scenario`).
+    explain: bool = True
+    explain_time_limit_s: float | None = None
 
 
 #: The coupling duals this process last produced, by input key and then by number of coupling rows.
@@ -189,8 +199,9 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
     try:
         scenario = make_scenario(json.loads(task.scenario_json), origin=f"scenario {task.id}")
         seeds = _DUALS.get(shared.key) if task.seed_duals else None
-        plan = run_scenario(region, catalogue, scenario, explain=task.adjustment is None, time_limit_s=None,
-                            adjust=task.adjustment, keep_model=True, dual_seeds=seeds)
+        plan = run_scenario(region, catalogue, scenario, explain=task.explain and task.adjustment is None,
+                            time_limit_s=None, adjust=task.adjustment, keep_model=True, dual_seeds=seeds,
+                            explain_time_limit_s=task.explain_time_limit_s)
         _remember_duals(shared.key, plan)
         units = _plan_row(plan, row)
         if task.want_plan:
@@ -268,11 +279,12 @@ def execute(tasks: Sequence[Task], shared: Any, executor: Executor, store: Resul
             results[task.id] = result
             if progress is not None:
                 progress.update(failed=result["row"]["status"] not in PLAN_STATUSES)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as exc:
         for future in futures:
             future.cancel()
-        raise SweepInterrupted(f"interrupted: {len(results)} of {len(tasks)} scenarios finished and were kept; "
-                               "re-run the same command to resume") from None
+        stopped = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        raise SweepInterrupted(f"{stopped}: {len(results)} of {len(tasks)} scenarios finished and were kept; "
+                               "re-run the same command to resume", stopped.exit_code) from None
     return results
 
 
@@ -367,13 +379,46 @@ def _process_pool(count: int, modules: Sequence[str]) -> Iterator[Executor]:
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(modules))
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_worker_signals)
     try:
         for started in [pool.submit(os.getpid) for _ in range(count)]:
             started.result()
         yield pool
+    except BaseException:  # interrupted or failed: the workers' tasks are not waited for
+        _stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: How long a terminated worker has to end before it is killed [s].
+_WORKER_GRACE_S = 2.0
+
+
+def _worker_signals() -> None:
+    """In a worker: Ctrl-C (SIGINT to the whole terminal's process group) is the parent's to handle; SIGTERM
+    from the parent ends the worker through Python (``finally`` blocks run) when it is in Python code."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def end(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, end)
+
+
+def _stop_workers(pool: Any) -> None:
+    """Terminate the pool's worker processes, and kill those still there after :data:`_WORKER_GRACE_S`."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + _WORKER_GRACE_S
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
 
 
 def describe_executor(executor: Executor) -> str:

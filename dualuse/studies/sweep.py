@@ -91,7 +91,8 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
               output: str | os.PathLike[str] | None = None,
               catalogue: str | os.PathLike[str] | Catalogue | None = None, layer: str | None = None,
               plans: bool = True, plots: bool = True, progress: bool | None = None,
-              log: Callable[[str], None] | None = None) -> SweepResult:
+              log: Callable[[str], None] | None = None, explain: bool = True, explain_time_limit_s: float | None = None
+              ) -> SweepResult:
     """Solve many scenarios of one region and gather one row per scenario.
 
     Parameters
@@ -99,13 +100,13 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
     region : a region GeoPackage, or a :class:`~dualuse.inputs.region.Region` already read
     scenarios : a sweep TOML file, a :class:`SweepSpec`, a mapping name -> Scenario, or Scenarios
     executor : any :class:`concurrent.futures.Executor` [default: a local process pool, one per core]
-    output : results folder; with it, each finished scenario is stored at once, a re-run skips the stored
-        ones, and ``results.gpkg`` (table ``sweep``), ``results.csv``, ``plans/<id>.gpkg`` and
-        ``plots/*.png`` are written
+    output : results folder; with it, each finished scenario is stored at once, a re-run skips the stored ones,
+        and ``results.gpkg`` (table ``sweep``), ``results.csv``, ``plans/<id>.gpkg``, ``plots/*.png`` are written
     catalogue : land-use catalogue file or object [default: the bundled one]
     plans, plots : write each scenario's plan, and the plots (with ``output``)
-    progress : show a progress bar on stderr [default: when stderr is a terminal]
+    progress : show progress on stderr [default: unless quiet, :class:`dualuse.progress.Progress`]
     log : where to say what is being done (e.g. ``click.echo`` to stderr) [default: nowhere]
+    explain, explain_time_limit_s : explain an infeasible scenario, within this budget [s] (as ``run_scenario``)
 
     Returns
     -------
@@ -129,7 +130,7 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
     want_plan = plans and folder is not None
     results = stored_results(store, unique, want_plan)
     reused = len(results)
-    tasks = sweep_tasks(unique, results, want_plan, getattr(scenarios, "source", ""))
+    tasks = sweep_tasks(unique, results, want_plan, getattr(scenarios, "source", ""), explain, explain_time_limit_s)
     with contextlib.ExitStack() as stack:
         if executor is None and (tasks or (plots and folder is not None and varied)):
             executor = stack.enter_context(open_executor(plots=plots and folder is not None))
@@ -161,11 +162,12 @@ def stored_results(store: ResultStore | None, variations: Sequence[Variation],
 
 
 def sweep_tasks(variations: Sequence[Variation], done: Mapping[str, Any], want_plan: bool,
-                source: str) -> list[Task]:
+                source: str, explain: bool = True, explain_time_limit_s: float | None = None) -> list[Task]:
     """A task for every variation not done yet; each plan's ``run`` table names the command, sweep and scenario."""
     run = {"command": " ".join(sys.argv), "sweep_source": source}
     return [Task(id=v.id, scenario_json=v.scenario.to_json(), want_plan=want_plan,
-                 run={**run, "sweep_name": v.name}) for v in variations if v.id not in done]
+                 run={**run, "sweep_name": v.name}, explain=explain, explain_time_limit_s=explain_time_limit_s)
+            for v in variations if v.id not in done]
 
 
 def solve_tasks(tasks: Sequence[Task], region: Region, catalogue: Catalogue, executor: Executor,
