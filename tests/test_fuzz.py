@@ -224,7 +224,7 @@ mutation = st.sampled_from(sorted(FRAME_MUTATIONS)).flatmap(
 # is reported as generated, with its mutations
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning",  # building NaN polygons here
                             "ignore:'crs' was not provided:UserWarning")  # writing the layer without a CRS
-@settings(max_examples=100, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=60, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(mutations=st.lists(mutation, min_size=0, max_size=3),
        file_damage=st.sampled_from([None, None, None, "garbage", "truncated_header", "empty", "rename_parcels",
