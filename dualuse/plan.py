@@ -14,6 +14,7 @@ from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.breakeven import break_evens
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.connectivity import CONNECTIVITY_UNITS, connectivity_figures, plan_adjacency
 from dualuse.model.economics import net_benefit_by_use, pv_lcoe_usd_mwh
 from dualuse.model.family_table import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
@@ -40,6 +41,8 @@ class Plan:
         land, the change of its capital cost and of its retention at which it takes land
         (:func:`~dualuse.model.breakeven.break_evens`; LP only)
     timings : dict — wall time [s] of each stage of the run outside the solve
+    connectivity : dict — the restored area's boundary [km], patches and largest patch [ha]
+        (:data:`~dualuse.model.connectivity.CONNECTIVITY_UNITS`; NaN where the adjacency is not known)
     """
 
     region: Region
@@ -53,6 +56,7 @@ class Plan:
     shadow_prices: list[dict[str, Any]] = field(default_factory=list)
     break_even: dict[str, dict[str, float | None]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    connectivity: dict[str, float] = field(default_factory=dict)
 
     @property
     def status(self) -> Status:
@@ -147,6 +151,9 @@ class Plan:
             self.coef, self.result.served_mwh)
         rows += [{"kpi": k, "unit": unit, "baseline": today[k], "plan": planned[k], "meaning": meaning}
                  for k, (unit, meaning) in ACCESS_EQUITY_UNITS.items()]
+        rows += [{"kpi": k, "unit": unit, "baseline": 0.0 if math.isfinite(self.connectivity.get(k, math.nan))
+                  else math.nan, "plan": self.connectivity.get(k, math.nan), "meaning": meaning}
+                 for k, (unit, meaning) in CONNECTIVITY_UNITS.items()]  # nothing is restored today
         rows += self._economics_rows() + self._priority_rows()
         rows += [{"kpi": f"shadow_{s['name']}", "unit": s["unit"], "baseline": math.nan, "plan": s["value"],
                   "meaning": s["meaning"]} for s in self.shadow_prices]
@@ -243,6 +250,8 @@ def make_plan(region: Region, catalogue: Catalogue, scenario: Scenario, coef: Co
     baseline = baseline_kpis(coef, region, scenario)
     return Plan(region=region, catalogue=catalogue, scenario=scenario, coef=coef, result=result, shares=shares,
                 kpis=kpis, baseline=baseline, shadow_prices=shadow_prices(result, coef, scenario),
+                connectivity=connectivity_figures(plan_adjacency(region, coef), coef.area_ha,
+                                                  shares[:, USES.index("restoration")]),
                 break_even=plan_break_evens(result, coef, catalogue, scenario))
 
 
@@ -252,7 +261,8 @@ def plan_break_evens(result: SolveResult, coef: Coefficients, catalogue: Catalog
     MILP, a plan without duals, or an objective other than ``weighted`` (the break-evens price the weighted
     objective's coefficients)."""
     if result.status is not Status.OPTIMAL or not result.duals or scenario.mode != "share" \
-            or scenario.min_plant_mwp > 0 or scenario.objective_mode != "weighted":
+            or scenario.min_plant_mwp > 0 or scenario.objective_mode != "weighted" \
+            or scenario.restoration_boundary_weight > 0:
         return {}
     return break_evens(coef, catalogue, scenario, result.duals, result.x)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dualuse.inputs.adjacency import Adjacency, region_adjacency
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import MTF_TIER_KWH_YR, Scenario
@@ -53,6 +54,8 @@ class Coefficients:
     annual_cost_usd_yr : ndarray — per pair, the capital cost annualised over the use's life plus the
         yearly operating cost of the whole parcel under the use [USD/yr] (:func:`annual_cost`)
     harvest_value_usd_yr : ndarray — per pair, the yearly harvest at its value per land type [USD/yr]
+    adjacency : Adjacency or None — the parcels' shared boundaries, when the scenario penalises the restored
+        area's boundary (:mod:`dualuse.inputs.adjacency`)
     """
 
     n_parcels: int
@@ -78,6 +81,7 @@ class Coefficients:
     annual_cost_usd_yr: np.ndarray
     harvest_value_usd_yr: np.ndarray
     community_id: tuple[str, ...] = ()
+    adjacency: Adjacency | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -211,6 +215,7 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         annual_cost_usd_yr=annual_cost(catalogue, scenario, use, cost_usd, capacity_mwp, pair_area_ha),
         harvest_value_usd_yr=productivity_t * catalogue.harvest_value_usd_t[lt[parcel]],
         community_id=tuple(region.communities["community_id"].astype(str).tolist()),
+        adjacency=region_adjacency(region) if scenario.restoration_boundary_weight > 0 else None,
     )
 
 

@@ -18,6 +18,7 @@ import pyomo.environ as pyo
 
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.connectivity import boundary_above, boundary_below
 from dualuse.model.families import (
     POOLED,
     FamilyRows,
@@ -249,6 +250,10 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
         Relaxation(slack=+1, parameter="min_restored_ha", per_unit=_one, measure="bound", unit="ha", digits=0)),
     ConstraintFamily("plant_min", plant_min, "breaks", Words("the smallest plant size")),
     ConstraintFamily("plant_on", plant_on, "breaks", Words("PV only where a plant is built")),
+    ConstraintFamily("restoration_boundary_above", boundary_above, "breaks",
+                     Words("the boundary of restoration, one side of each shared edge")),
+    ConstraintFamily("restoration_boundary_below", boundary_below, "breaks",
+                     Words("the boundary of restoration, the other side of each shared edge")),
 )
 
 FAMILY: dict[str, ConstraintFamily] = {f.name: f for f in FAMILIES}
