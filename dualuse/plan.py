@@ -247,11 +247,11 @@ def make_plan(region: Region, catalogue: Catalogue, scenario: Scenario, coef: Co
     shares = np.zeros((coef.n_parcels, len(USES)))
     shares[coef.parcel, coef.use] = result.x
     kpis = compute_kpis(coef, scenario, result.x, result.served_mwh, result.export_mwh)
+    restored = shares[:, USES.index("restoration")]
     baseline = baseline_kpis(coef, region, scenario)
     return Plan(region=region, catalogue=catalogue, scenario=scenario, coef=coef, result=result, shares=shares,
                 kpis=kpis, baseline=baseline, shadow_prices=shadow_prices(result, coef, scenario),
-                connectivity=connectivity_figures(plan_adjacency(region, coef), coef.area_ha,
-                                                  shares[:, USES.index("restoration")]),
+                connectivity=connectivity_figures(plan_adjacency(region, coef, restored), coef.area_ha, restored),
                 break_even=plan_break_evens(result, coef, catalogue, scenario))
 
 

@@ -2,11 +2,13 @@
 
 Two parcels are adjacent when their boundaries share a line; the length of
 that line [km] is the edge's weight.  Parcels that meet at a corner only
-share no length and are not adjacent.  Lengths are measured in an azimuthal
+share no length and are not adjacent.  Boundaries are intersected in the input's
+own CRS, as they are stored: two parcels separated by a gap or a sliver, or
+whose common side was digitised twice with vertices that do not coincide,
+share nothing along it (snap the layer first, e.g. QGIS "Snap geometries to
+layer").  The shared lines' lengths are measured in an azimuthal
 equidistant projection centred on the region (scale error below 0.1 % within
-700 km of the centre), whatever the input CRS; boundaries are compared as
-they are stored, so two parcels separated by a gap or a sliver share nothing
-along it.
+700 km of the centre), whatever the input CRS.
 
 The adjacency is computed once per region and kept beside the region file,
 in ``<region file>.adjacency.npz``, keyed by the region file's SHA-256 and
@@ -37,8 +39,8 @@ from dualuse.inputs.schema import measuring_geometry
 M_PER_KM = 1000.0
 #: The suffix of the adjacency cache beside a region file.
 CACHE_SUFFIX = ".adjacency.npz"
-#: Shared lengths shorter than this [km] are corners or rounding, not boundary (1 mm).
-SHORTEST_EDGE_KM = 1e-6
+#: Shared lengths shorter than this [km] are corners or rounding, not boundary (1 cm).
+SHORTEST_EDGE_KM = 1e-5
 
 _MEMORY: dict[tuple[str, str], Adjacency] = {}
 
@@ -61,20 +63,26 @@ class Adjacency:
 def parcel_adjacency(geometry: gpd.GeoSeries) -> Adjacency:
     """The adjacency of polygons: every pair whose boundaries share a line, with its length [km].
 
-    Candidate pairs come from a shapely ``STRtree`` query (``intersects``),
-    and each candidate's shared length is the length of the intersection of
-    the two boundaries, in the equidistant projection of :func:`length_crs`.
+    Candidate pairs come from a shapely ``STRtree`` query (``intersects``);
+    each candidate's shared line is the intersection of the two boundaries in
+    the input's own CRS (where a vertex of one parcel on the side of another
+    lies on it exactly, as the data were drawn), and its length is measured
+    once that line is projected to the equidistant CRS of :func:`length_crs`.
     """
     measured, _ = measuring_geometry(geometry)
-    if measured.crs is not None:
-        measured = measured.to_crs(length_crs(measured))
     shapes = np.asarray(measured.array, dtype=object)
     tree = shapely.STRtree(shapes)
     a, b = tree.query(shapes, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
-    shared_km = shapely.length(shapely.intersection(shapely.boundary(shapes[a]), shapely.boundary(shapes[b])))
-    shared_km = np.asarray(shared_km, dtype=float) / M_PER_KM
+    boundary = shapely.boundary(shapes)
+    shared = shapely.intersection(boundary[a], boundary[b])
+    line = shapely.length(shared) > 0  # not a corner
+    a, b = a[line], b[line]
+    lines = gpd.GeoSeries(shared[line], crs=measured.crs)
+    if measured.crs is not None and a.size:
+        lines = lines.to_crs(length_crs(measured))
+    shared_km = np.asarray(lines.length, dtype=float) / M_PER_KM
     edge = shared_km > SHORTEST_EDGE_KM
     order = np.lexsort((b[edge], a[edge]))
     return Adjacency(len(shapes), a[edge][order].astype(np.int64), b[edge][order].astype(np.int64),

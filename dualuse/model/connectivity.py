@@ -51,8 +51,8 @@ BOUNDARY_VARIABLE = "restoration_boundary"
 #: A parcel counts as restored, for the patches, when more than this share of it is restored.
 RESTORED_SHARE = 0.5
 #: Up to this many parcels, a plan without the penalty still reports its restored area's boundary and patches
-#: (the adjacency computed once per process, in about 55 µs per parcel); above it, only plans with the penalty.
-FIGURES_PARCELS = 200_000
+#: (the adjacency computed once per process, in about 0.1 ms per parcel); above it, only plans with the penalty.
+FIGURES_PARCELS = 20_000
 
 #: The connectivity figures of a plan: name -> (unit, meaning).
 CONNECTIVITY_UNITS: dict[str, tuple[str, str]] = {
@@ -146,11 +146,14 @@ def penalty_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scena
     return linear(values, [variables[c] for c in columns.tolist()])
 
 
-def plan_adjacency(region: Region, coef: Coefficients) -> Adjacency | None:
+def plan_adjacency(region: Region, coef: Coefficients, restored_share: np.ndarray) -> Adjacency | None:
     """The adjacency a plan's connectivity figures use: the model's, or the region's up to
-    :data:`FIGURES_PARCELS` parcels (computed, not written beside the region), else None."""
+    :data:`FIGURES_PARCELS` parcels (computed, not written beside the region), else None.  A plan that
+    restores nothing needs none (its figures are all 0)."""
     if coef.adjacency is not None:
         return coef.adjacency
+    if not np.any(np.asarray(restored_share) > 0):
+        return Adjacency(region.n_parcels, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     if region.n_parcels > FIGURES_PARCELS or region.parcels is None or "geometry" not in region.parcels:
         return None
     return region_adjacency(region, store=False)
