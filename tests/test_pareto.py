@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from concurrent.futures import Executor
@@ -18,6 +19,7 @@ from dualuse.cli import cli
 from dualuse.export.gpkg import read_table
 from dualuse.inputs.scenario import Scenario, load_scenario
 from dualuse.prepare.example import write_example
+from dualuse.report.html import write_report
 from dualuse.run import solve_region
 from dualuse.studies.executor import open_executor
 from dualuse.studies.pareto import knee, non_dominated
@@ -209,3 +211,9 @@ def test_front_in_three_kpis(region: Path, tmp_path: Path) -> None:
     for name in ("front.png", "front_parallel.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     assert len(read_table(out / "front.gpkg", "front")) == len(points)
+    # the report shows both pictures and names the knee
+    page = write_report(out).html.read_text(encoding="utf-8")
+    for name in ("front.png", "front_parallel.png"):
+        assert base64.b64encode((out / name).read_bytes()).decode("ascii") in page
+    assert ("The knee (point" in page) == bool(points["knee"].any())
+    assert "<th class=\"num\">restored_ha</th>" in page and "epsilon_restored_ha" in page

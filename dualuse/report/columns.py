@@ -101,7 +101,10 @@ def scenario_columns(table: pd.DataFrame) -> list[str]:
 def front_columns(points: pd.DataFrame) -> list[str]:
     """The columns of a front's points table in the report: the two KPIs traded, and how each point was made."""
     traded = [str(points[c].iloc[0]) for c in ("maximise", "against") if c in points and len(points)]
+    if "kpis" in points and len(points):  # a front in three or more KPIs
+        traded = str(points["kpis"].iloc[0]).split(",")
     wanted = ["point", "role", "status", *traded, "epsilon", *[c for c in points.columns if str(c).startswith("rate_")],
-              "objective", "knee", "message"]
+              *[c for c in points.columns if str(c).startswith("epsilon_")], "objective", "knee_distance", "knee",
+              "message"]
     shown = [c for c in dict.fromkeys(wanted) if c in points.columns]
     return shown if len(shown) > 2 else [c for c in points.columns if c != "scenario"]
