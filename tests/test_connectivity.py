@@ -79,19 +79,25 @@ def test_adjacency_is_cached_beside_the_region_by_its_digest(tmp_path: Path) -> 
 
 
 def test_boundary_penalty_in_shares_by_hand(tmp_path: Path) -> None:
-    r"""Two adjacent 100 ha parcels sharing 1 km, 100 ha to restore.  Today's harvest P0 = 100·3 + 100·1
+    r"""Two adjacent 100 ha parcels sharing 1 km, 90 ha to restore.  Today's harvest P0 = 100·3 + 100·1
     = 400 t; restoring a whole parcel keeps a fifth of its harvest, so it costs the objective
-    L_A = 0.8·300/400 = 0.6 and L_B = 0.8·100/400 = 0.2.  With r_A + r_B = 1 and r_A ≤ ½ the objective is
-    −L_B − β + (2β − (L_A − L_B)) r_A: below β* = (L_A − L_B)/2 = 0.2 all restoration goes to B (1 km of
-    boundary between restored and unrestored land), above it it is shared half and half (no boundary)."""
+    L_A = 0.8·300/400 = 0.6 and L_B = 0.8·100/400 = 0.2.  With r_A + r_B = 0.9 and r_A ≤ r_B the objective
+    is −0.9 (L_B + β) + (2β − (L_A − L_B)) r_A: below β* = (L_A − L_B)/2 = 0.2 all restoration goes to B
+    (0.9 km of boundary between restored and unrestored land), above it it is shared equally (no boundary,
+    and no parcel more than half restored: the boundary of shares does not see how thin it is)."""
     region = row_of_squares(tmp_path / "two.gpkg", [3.0, 1.0])
-    # the squares are 1 km in UTM, 100.06 ha on the ground: restore exactly one parcel's area
-    base = load_scenario(None, {**HARVEST_ONLY, "min_restored_ha": float(read_region(region).area_ha[1])})
-    for beta, expected, boundary_km in ((0.0, [0.0, 1.0], 1.0), (0.18, [0.0, 1.0], 1.0), (0.22, [0.5, 0.5], 0.0)):
+    # the squares are 1 km in UTM, 100.06 ha on the ground: restore 0.9 of one parcel's area
+    area_ha = read_region(region).area_ha
+    base = load_scenario(None, {**HARVEST_ONLY, "min_restored_ha": 0.9 * float(area_ha[1])})
+    for beta, expected, boundary_km, patches in ((0.0, [0.0, 0.9], 0.9, 1), (0.18, [0.0, 0.9], 0.9, 1),
+                                                 (0.22, [0.45, 0.45], 0.0, 0)):
         out = tmp_path / f"plan_{beta}.gpkg"
         plan = solve_region(region, out, scenario=base.replace(restoration_boundary_weight=beta))
         np.testing.assert_allclose(restored(out), expected, atol=1e-4)  # areas differ by 1e-6 on the ground
         assert plan.connectivity["restored_boundary_km"] == pytest.approx(boundary_km, abs=1e-3)
+        assert plan.connectivity["restored_patches"] == patches
+        assert plan.connectivity["restored_outside_patches_ha"] == pytest.approx(
+            0.0 if patches else 0.9 * area_ha[1], rel=1e-4)
         harvest = (300.0 * (1 - 0.8 * expected[0]) + 100.0 * (1 - 0.8 * expected[1])) / 400.0
         assert plan.objective == pytest.approx(harvest - beta * plan.connectivity["restored_boundary_km"], rel=1e-5)
         recheck_plan(out, region)
@@ -139,5 +145,11 @@ def test_figures_from_the_shares() -> None:
     figures = connectivity_figures(adjacency, area, np.array([1.0, 0.8, 0.0, 0.6]))
     assert figures["restored_boundary_km"] == pytest.approx(0.2 + 0.8 + 0.6, rel=1e-3)
     assert figures["restored_patches"] == 2 and figures["largest_patch_ha"] == pytest.approx(180.0)
+    assert figures["restored_outside_patches_ha"] == 0.0
+    # spread thinly: no boundary between the parcels, no patch, all of it outside patches
+    thin = connectivity_figures(adjacency, area, np.full(4, 0.4))
+    assert thin == {"restored_boundary_km": 0.0, "restored_patches": 0.0, "largest_patch_ha": 0.0,
+                    "restored_outside_patches_ha": pytest.approx(160.0)}
     nothing = connectivity_figures(adjacency, area, np.zeros(4))
-    assert nothing == {"restored_boundary_km": 0.0, "restored_patches": 0.0, "largest_patch_ha": 0.0}
+    assert nothing == {"restored_boundary_km": 0.0, "restored_patches": 0.0, "largest_patch_ha": 0.0,
+                       "restored_outside_patches_ha": 0.0}

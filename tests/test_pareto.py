@@ -177,6 +177,22 @@ def test_knee_in_three_kpis_by_hand() -> None:
     assert knee_nd(np.column_stack([a, b]), [1, 1])[0] == knee(a, b) == 1
 
 
+def test_pareto_command_in_three_kpis_refuses_bad_usage(region: Path) -> None:
+    runner = CliRunner()
+    twice = runner.invoke(cli, ["pareto", str(region), "--maximise", "access", "--against", "productivity",
+                                "--against", "productivity", "--json"])
+    assert twice.exit_code == 2 and "named twice" in json.loads(twice.stdout)["message"]
+    unknown = runner.invoke(cli, ["pareto", str(region), "--maximise", "access", "--against", "productivity",
+                                  "--against", "harvest"])
+    assert unknown.exit_code == 2 and "restored_ha" in unknown.output
+    too_many = runner.invoke(cli, ["pareto", str(region), "--maximise", "access", "--against", "productivity",
+                                   "--against", "restored_ha", "--against", "energy", "--points", "20"])
+    assert too_many.exit_code == 2 and "8,000 solves" in too_many.output
+    refine_two = runner.invoke(cli, ["pareto", str(region), "--maximise", "access", "--against", "productivity",
+                                     "--refine", "1"])
+    assert refine_two.exit_code == 2 and "three or more KPIs" in refine_two.output
+
+
 def test_front_in_three_kpis(region: Path, tmp_path: Path) -> None:
     out = tmp_path / "three"
     result = CliRunner().invoke(cli, [

@@ -62,6 +62,8 @@ CONNECTIVITY_UNITS: dict[str, tuple[str, str]] = {
     "restored_patches": ("count", "patches of restoration: connected groups of adjacent parcels of which more "
                          "than half is restored"),
     "largest_patch_ha": ("ha", "restored area of the largest patch"),
+    "restored_outside_patches_ha": ("ha", "restored area on parcels at most half restored: restoration spread "
+                                    "thinly, which the boundary of shares does not see"),
 }
 
 
@@ -161,7 +163,8 @@ def plan_adjacency(region: Region, coef: Coefficients, restored_share: np.ndarra
 
 def connectivity_figures(adjacency: Adjacency | None, area_ha: np.ndarray,
                          restored_share: np.ndarray) -> dict[str, float]:
-    """The restored area's boundary [km], its number of patches and the largest patch's restored area [ha].
+    """The restored area's boundary [km], its number of patches, the largest patch's restored area [ha] and
+    the restored area outside any patch [ha].
 
     Parameters
     ----------
@@ -174,12 +177,14 @@ def connectivity_figures(adjacency: Adjacency | None, area_ha: np.ndarray,
     r = np.asarray(restored_share, dtype=float)
     boundary_km = float(adjacency.shared_km @ np.abs(r[adjacency.a] - r[adjacency.b])) if adjacency.n_edges else 0.0
     restored = r > RESTORED_SHARE
+    thin_ha = float(np.sum((np.asarray(area_ha) * r)[~restored]))
     if not restored.any():
-        return {"restored_boundary_km": boundary_km, "restored_patches": 0.0, "largest_patch_ha": 0.0}
+        return {"restored_boundary_km": boundary_km, "restored_patches": 0.0, "largest_patch_ha": 0.0,
+                "restored_outside_patches_ha": thin_ha}
     both = restored[adjacency.a] & restored[adjacency.b]
     n = adjacency.n_parcels
     graph = coo_matrix((np.ones(int(both.sum())), (adjacency.a[both], adjacency.b[both])), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     patch_ha = np.bincount(label[restored], weights=(np.asarray(area_ha) * r)[restored])
     return {"restored_boundary_km": boundary_km, "restored_patches": float(np.unique(label[restored]).size),
-            "largest_patch_ha": float(patch_ha.max())}
+            "largest_patch_ha": float(patch_ha.max()), "restored_outside_patches_ha": thin_ha}

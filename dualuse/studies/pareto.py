@@ -101,10 +101,11 @@ class EpsilonConstraint:
         cost, _ = kpi_expression(m, coef, scenario, "cost_usd")
         cost_scale = cost_scale_usd(coef, scenario)
         m.del_component(m.objective)
-        m.objective = pyo.Objective(expr=PARETO_KPIS[self.optimise] * body / scale
-                                    - scenario.weight_cost * cost / cost_scale
-                                    + penalty_expression(m, coef, scenario),
-                                    sense=pyo.maximize, doc=f"{self.optimise} alone, with the cost tie-break")
+        objective = PARETO_KPIS[self.optimise] * body / scale - scenario.weight_cost * cost / cost_scale
+        if scenario.restoration_boundary_weight > 0:
+            objective = objective + penalty_expression(m, coef, scenario)
+        m.objective = pyo.Objective(expr=objective, sense=pyo.maximize,
+                                    doc=f"{self.optimise} alone, with the cost tie-break")
         if self.held is not None and self.bound is not None:
             held, held_scale = kpi_expression(m, coef, scenario, self.held)
             if PARETO_KPIS[self.held] > 0:
