@@ -156,7 +156,7 @@ def plan_adjacency(region: Region, coef: Coefficients, restored_share: np.ndarra
         return coef.adjacency
     if not np.any(np.asarray(restored_share) > 0):
         return Adjacency(region.n_parcels, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    if region.n_parcels > FIGURES_PARCELS or region.parcels is None or "geometry" not in region.parcels:
+    if region.n_parcels > FIGURES_PARCELS or getattr(region.parcels, "geometry", None) is None:
         return None
     return region_adjacency(region, store=False)
 
