@@ -89,7 +89,8 @@ cost_usd (minimised).
 @click.option("--refine", type=click.IntRange(min=0), default=0,
               help="with two or more --against: rounds of refinement where the front bends")
 @click.option("-o", "--output", default="pareto", metavar="FRONT_DIR",
-              help="front folder: front.gpkg (table front), front.csv, front.png, plans/")
+              help="front folder: front.gpkg (table front), front.csv, front.png, plans/ (and front_parallel.png "
+                   "for three or more KPIs)")
 @click.option("--layer", default=None, help="parcel layer of REGION  [default: parcels]")
 @click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False), default=None,
               help="base scenario TOML file (its objective weights are replaced)")

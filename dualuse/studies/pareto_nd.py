@@ -82,7 +82,11 @@ MOST_SOLVES = 2000
 @dataclass(frozen=True)
 class AugmentedEpsilon:
     """Optimise one KPI with others held at ε (or, with none held, a payoff-table end), the held KPIs'
-    surplus rewarded by :data:`AUGMENT` (see the module docstring); ``apply`` replaces the objective."""
+    surplus rewarded by :data:`AUGMENT` (see the module docstring); ``apply`` replaces the objective.
+
+    ``ranges`` are the held KPIs' ranges over the payoff table (their magnitudes where they do not vary);
+    ``others`` are KPIs rewarded over their magnitudes without being held (the payoff table's tie-break).
+    """
 
     optimise: str
     held: tuple[str, ...] = ()
@@ -98,11 +102,11 @@ class AugmentedEpsilon:
         objective = (PARETO_KPIS[self.optimise] * body / scale
                      - scenario.weight_cost * cost / cost_scale_usd(coef, scenario)
                      + penalty_expression(m, coef, scenario))
-        rewarded = [(k, r) for k, r in zip(self.held, self.ranges)]
-        rewarded += [(k, kpi_expression(m, coef, scenario, k)[1]) for k in self.others]
+        rewarded = [(k, r) for k, r in zip(self.held, self.ranges)] + [(k, 0.0) for k in self.others]
         for kpi, spread in rewarded:
-            held, _ = kpi_expression(m, coef, scenario, kpi)
-            objective = objective + AUGMENT * PARETO_KPIS[kpi] * held / max(spread, 1e-12)
+            held, magnitude = kpi_expression(m, coef, scenario, kpi)
+            spread = spread if spread > SAME_POINT * magnitude else magnitude  # a KPI that does not vary
+            objective = objective + AUGMENT * PARETO_KPIS[kpi] * held / spread
         m.del_component(m.objective)
         m.objective = pyo.Objective(expr=objective, sense=pyo.maximize,
                                     doc=f"{self.optimise}, the held KPIs' surplus rewarded")
