@@ -19,6 +19,7 @@ from dualuse.model.economics import net_benefit_by_use, pv_lcoe_usd_mwh
 from dualuse.model.family_table import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
 from dualuse.model.ldn import balance_class, sdg_status
+from dualuse.model.robustness import Robustness, drought_years_table, robustness_summary_rows
 from dualuse.solve.highs import SolveResult, Status
 from dualuse.vocabulary import LAND_TYPES, LDN_BASELINES, USES
 
@@ -41,6 +42,8 @@ class Plan:
         land, the change of its capital cost and of its retention at which it takes land
         (:func:`~dualuse.model.breakeven.break_evens`; LP only)
     timings : dict — wall time [s] of each stage of the run outside the solve
+    robustness : Robustness or None — with a drought floor, the nominal plan solved without it
+        (:mod:`dualuse.model.robustness`)
     connectivity : dict — the restored area's boundary [km], patches and largest patch [ha]
         (:data:`~dualuse.model.connectivity.CONNECTIVITY_UNITS`; NaN where the adjacency is not known)
     """
@@ -56,6 +59,7 @@ class Plan:
     shadow_prices: list[dict[str, Any]] = field(default_factory=list)
     break_even: dict[str, dict[str, float | None]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    robustness: Robustness | None = None
     connectivity: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -143,6 +147,11 @@ class Plan:
                              "held_to": mode == self.scenario.ldn_baseline})
         return pd.DataFrame(rows)
 
+    def drought_years(self) -> pd.DataFrame:
+        """Per drought year of the region: the plan's harvest, ratio, shortfall and energy, beside the
+        nominal plan's when a drought floor was held (empty without drought years)."""
+        return drought_years_table(self.coef, self.scenario, self.result.x, self.robustness)
+
     def summary(self) -> pd.DataFrame:
         """KPI, unit, baseline and plan side by side; then the shadow prices."""
         rows = [{"kpi": k, "unit": KPI_UNITS[k][0], "baseline": self.baseline.get(k, math.nan),
@@ -162,6 +171,7 @@ class Plan:
                   "meaning": f"{use} enters on at least one parcel when its {name} changes by this share "
                              f"(−0.2 = 20 % lower; empty: no change of this coefficient alone)"}
                  for use, changes in self.break_even.items() for name, change in changes.items()]
+        rows += robustness_summary_rows(self.coef, self.scenario, self.result.x, self.kpis, self.robustness)
         rows.append({"kpi": "objective", "unit": OBJECTIVE_UNITS[self.scenario.objective_mode][0], "baseline": math.nan,
                      "plan": self.objective, "meaning": OBJECTIVE_UNITS[self.scenario.objective_mode][1]})
         return pd.DataFrame(rows)

@@ -31,6 +31,8 @@ from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario, load_scenario, make_scenario
 from dualuse.model.build import build_model
 from dualuse.model.coefficients import Coefficients, compute_coefficients
+from dualuse.model.drought import check_drought_inputs, drought_active
+from dualuse.model.robustness import Robustness
 from dualuse.plan import Plan, make_plan
 from dualuse.solve.highs import SolveResult, solve, solve_model
 from dualuse.solve.priorities import solve_priorities
@@ -107,6 +109,7 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     t = time.perf_counter()
     coef = compute_coefficients(region, catalogue, scenario)
     timings["coefficients_s"] = time.perf_counter() - t
+    check_drought_inputs(coef, scenario, region.path)
     t = time.perf_counter()
     region = presolve(region, coef, scenario, explain=explain, time_limit_s=time_limit_s)
     timings["presolve_s"] = time.perf_counter() - t
@@ -123,8 +126,25 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     t = time.perf_counter()
     plan = make_plan(region, catalogue, scenario, coef, result)
     timings["plan_s"] = time.perf_counter() - t
+    if drought_active(coef, scenario):
+        t = time.perf_counter()
+        plan.robustness = nominal_plan(region, catalogue, scenario, plan, time_limit_s=time_limit_s, adjust=adjust)
+        timings["nominal_s"] = time.perf_counter() - t
     plan.timings.update(timings)
     return plan
+
+
+def nominal_plan(region: Region, catalogue: Catalogue, scenario: Scenario, robust: Plan, *,
+                 time_limit_s: float | None = None, adjust: Adjustment | None = None) -> Robustness:
+    """The price of robustness: the same scenario solved without the drought floor, beside the robust plan.
+
+    Dropping a requirement can only raise the optimum, so the nominal solve
+    has a plan whenever the robust one has.
+    """
+    nominal = run_scenario(region, catalogue, scenario.replace(drought_food_floor=0.0), explain=False,
+                           time_limit_s=time_limit_s, adjust=adjust)
+    return Robustness(nominal_x=nominal.result.x, nominal_objective=nominal.objective,
+                      robust_objective=robust.objective, nominal_kpis=dict(nominal.kpis))
 
 
 def _build_and_solve(coef: Coefficients, scenario: Scenario, adjust: Adjustment | None, *,

@@ -46,3 +46,14 @@ STYLES_TABLE = "layer_styles"
 # --- study folders
 SWEEP_TABLE = "sweep"
 FRONT_TABLE = "front"
+
+# --- drought years (region input and plan output)
+#: The optional table of each parcel's productivity in each drought year of the region.
+PRODUCTIVITY_SCENARIOS_TABLE = "productivity_scenarios"
+#: The optional table of the drought years' probabilities.
+DROUGHT_SCENARIOS_TABLE = "scenarios"
+#: The plan's table of harvest and energy per drought year (robust plan and nominal plan side by side).
+DROUGHT_YEARS_TABLE = "drought_years"
+#: The stress test's tables: per drought year for the region, and per drought year and community.
+STRESS_TABLE = "stress"
+STRESS_COMMUNITIES_TABLE = "stress_communities"

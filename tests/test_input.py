@@ -241,15 +241,15 @@ def test_plan_opens_styled_in_qgis(tmp_path):
     assert CliRunner().invoke(cli, ["solve", str(region), "-o", str(out)]).exit_code == 0
     with sqlite3.connect(out) as con:
         rows = con.execute("SELECT f_table_schema, f_table_name, f_geometry_column, useAsDefault, styleQML "
-                           "FROM layer_styles").fetchall()
+                           "FROM layer_styles WHERE f_table_name = 'plan'").fetchall()
         kind = con.execute("SELECT data_type FROM gpkg_contents WHERE table_name='layer_styles'").fetchone()
         geom = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name='plan'").fetchone()
     assert kind == ("attributes",)
     (schema, table, column, default, qml), = rows
     assert (schema, table, column, default) == ("", "plan", geom[0], 1)
-    assert 'type="categorizedSymbol" attr="use"' in qml
+    assert 'type="RuleRenderer"' in qml
     for use in ("current", "solar", "agrivoltaic", "grazing", "restoration"):
-        assert f'value="{use}"' in qml
+        assert f"filter=\"&quot;use&quot; = '{use}'\"" in qml
     assert not list(tmp_path.glob("*.aux.xml"))
     assert sorted(pyogrio.list_layers(out)[:, 0].tolist()) == ["communities", "layer_styles", "ldn_balance", "plan",
                                                                "run", "summary"]

@@ -95,7 +95,10 @@ def base_args(inputs: dict[str, Path], out: Path, **override: object) -> list[ob
 
 
 def parcels_of(path: Path) -> gpd.GeoDataFrame:
-    return gpd.read_file(path, layer="parcels", engine="pyogrio").set_index("parcel_id")
+    """The parcels of a prepared region, indexed by the number of their text id (P0000001 → 1)."""
+    frame = gpd.read_file(path, layer="parcels", engine="pyogrio")
+    assert frame["parcel_id"].str.fullmatch(r"P\d{7,}").all()
+    return frame.set_index(frame["parcel_id"].str[1:].astype(int).rename("parcel_id"))
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +289,7 @@ def test_raster_not_covering_part_of_the_aoi_names_the_parcels(inputs: dict[str,
     assert result.exit_code == 2
     message = result.output
     assert "prod_west.tif" in message and "no data for 2 of 4 parcel(s)" in message
-    assert "(rows: 2, 4)" in message and "--allow-missing" in message
+    assert "(rows: P0000002, P0000004)" in message and "--allow-missing" in message
     assert "Traceback" not in message and not out.exists()
 
     result = run(*base_args(inputs, out, productivity=west_only, allow_missing=True))
@@ -540,7 +543,8 @@ def test_prepare_then_solve(inputs: dict[str, Path], tmp_path: Path) -> None:
     plan = tmp_path / "plan.gpkg"
     result = run("solve", region_path, "-o", plan)
     assert result.exit_code == 0, result.output
-    layer = gpd.read_file(plan, layer="plan", engine="pyogrio").set_index("parcel_id")
+    layer = gpd.read_file(plan, layer="plan", engine="pyogrio")
+    layer = layer.set_index(layer["parcel_id"].str[1:].astype(int).rename("parcel_id"))
     assert sorted(layer.index) == [1, 2, 3, 4]
     region = read_region(region_path)
     assert layer["area_ha"].sum() == pytest.approx(region.area_ha.sum(), rel=1e-6)

@@ -380,7 +380,7 @@ def test_sweep_report_plots_each_kpi_against_each_varied_parameter(sweep_folder:
     assert set(by_name) == {"sweep_budget_usd", "sweep_budget_usd_shadow"}
     feasible = table[table["status"] == "optimal"].sort_values("budget_usd")
     for kpi in ("objective", "access", "households_served", "cost_usd"):
-        x, y = by_name["sweep_budget_usd"].data[f"{kpi}|0.0"]
+        x, y = by_name["sweep_budget_usd"].data[kpi]  # the LDN target of every plan is 0: one line
         assert list(x) == list(feasible["budget_usd"]) and list(y) == pytest.approx(list(feasible[kpi]))
     # the budget buys more: the objective does not fall as the budget grows
     assert feasible["objective"].is_monotonic_increasing
@@ -516,7 +516,11 @@ def test_a_front_folder_alone_gets_its_front_and_points_table(folder: Path) -> N
     page = report.html.read_text(encoding="utf-8")
     assert report.pngs == [] and report.figures == []
     assert base64.b64encode(buffer.getvalue()).decode("ascii") in page
-    assert "<th class=\"num\">access</th>" in page and "<th class=\"num\">productivity</th>" in page
+    # columns headed by their labels with units, the page titled for what it is
+    assert '<th class="num">Unserved demand met [share]</th>' in page
+    assert '<th class="num">Harvest relative to today</th>' in page
+    assert "<h1>Trade-off front of unserved demand met against harvest relative to today: front</h1>" in page
+    assert "Policy sweep" not in page
     assert "budget_usd" not in page  # the scenario JSON stays in the CSV
 
 
@@ -538,3 +542,113 @@ def test_a_whole_parcel_plan_without_communities(folder: Path) -> None:
     figure = report.figures[0]
     assert figure.data["uses"] == [u for u in USES if (plan["use"] == u).any()]
     assert "Community" not in figure.legend
+
+
+# --------------------------------------------------------------------------- reading and printing
+
+
+def test_sweep_charts_keep_their_grouping_for_ten_values(folder: Path) -> None:
+    results = folder / "sweep_ten"
+    results.mkdir()
+    budgets, targets = [1e7, 2e7, 4e7], [round(0.05 * k, 2) for k in range(10)]
+    rows = [{"id": f"s{b:.0f}_{t}", "name": f"b{b:.0e} t{t}", "budget_usd": b, "ldn_target": t, "status": "optimal",
+             "objective": b / 1e7 - t, "access": min(1.0, b / 4e7) * (1 - t)} for b in budgets for t in targets]
+    pd.DataFrame(rows).to_csv(results / "results.csv", index=False)
+    report = write_report(results)
+    by_name = {f.name: f for f in report.figures}
+    against_budget = by_name["sweep_budget_usd"].data
+    # one line per LDN target, each through the three budgets in order: no zig-zag through all of them
+    lines = {k: v for k, v in against_budget.items() if k.startswith("access|")}
+    assert len(lines) == len(targets)
+    for target in targets:
+        x, y = lines[f"access|{target:g}"]
+        assert list(x) == budgets
+        assert list(y) == pytest.approx([min(1.0, b / 4e7) * (1 - target) for b in budgets])
+    against_target = by_name["sweep_ldn_target"].data
+    assert sorted(k for k in against_target if k.startswith("objective|")) == sorted(
+        f"objective|{b:,.0f}" for b in budgets)
+    page = report.html.read_text(encoding="utf-8")
+    assert "Budget [USD]" in page and "LDN net-gain target [share of area]" in page  # labels with units
+    assert "<h1>Policy sweep: sweep_ten</h1>" in page
+
+
+def _renamed_plan(plan_path: Path, target: Path, names: dict[str, str]) -> Path:
+    """A copy of a plan whose communities are renamed (in both layers)."""
+    shutil.copyfile(plan_path, target)
+    for layer in ("plan", "communities"):
+        frame = gpd.read_file(plan_path, layer=layer, engine="pyogrio")
+        frame["community_id"] = frame["community_id"].replace(names)
+        pyogrio.write_dataframe(frame, target, layer=layer, driver="GPKG")
+    return target
+
+
+def test_user_text_is_escaped_for_html_and_drawn_as_written(plan_path: Path, folder: Path) -> None:
+    communities = pd.DataFrame(pyogrio.read_dataframe(plan_path, layer="communities", read_geometry=False))
+    first, second, third = communities["community_id"].iloc[:3]
+    # "$...$" is matplotlib's mathtext, and "$x^$" is bad mathtext: user text must be drawn as it is written
+    names = {first: "$5 well", second: "<script>alert(1)</script> & co", third: "Spring $x^$ (east)"}
+    renamed = _renamed_plan(plan_path, folder / "renamed.gpkg", names)
+    report = write_report(renamed, folder / "renamed.html")
+    page = report.html.read_text(encoding="utf-8")
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page and "$5 well" in page
+    access = next(f for f in report.figures if f.name == "access")
+    assert {"$5 well", "Spring $x^$ (east)"} <= set(access.legend)
+
+
+def test_share_changes_are_in_percentage_points(page: str, plan_path: Path) -> None:
+    summary = _summary(plan_path)
+    today, plan = summary["access"]
+    row = re.search(r"<td>Share of unserved demand met</td>(.*?)</tr>", page, re.S)
+    assert row, "the KPI table has the access row"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+    assert cells[-1] == f"{100 * (plan - today):+.1f} pp"
+    assert cells[1] == f"{today:.1%}" and cells[2] == f"{plan:.1%}"
+
+
+_PRINT_PROBE = """<script>
+window.addEventListener("load", function () {
+  var main = document.querySelector("main");
+  var out = document.createElement("pre");
+  out.id = "probe";
+  out.textContent = JSON.stringify(Array.prototype.map.call(document.querySelectorAll("table"), function (t) {
+    return [t.scrollWidth, main.clientWidth, t.getBoundingClientRect().right, main.getBoundingClientRect().right];
+  }));
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_printed_tables_fit_the_page(folder: Path, sweep_folder: Path) -> None:
+    # the print rules applied on screen, in a window as wide as an A4 landscape page's text (273 mm)
+    page = write_report(sweep_folder, folder / "print_sweep.html").html.read_text(encoding="utf-8")
+    assert "@media print" in page and "size: A4 landscape" in page
+    screen = page.replace("@media print", "@media all").replace("</body>", _PRINT_PROBE + "</body>")
+    probe_page = folder / "print_probe.html"
+    probe_page.write_text(screen, encoding="utf-8")
+    run = _chromium("--virtual-time-budget=10000", f"--window-size={round(273 / 25.4 * 96)},800", "--dump-dom",
+                    probe_page.as_uri(), user_data=folder / "chromium-print")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', run.stdout, re.S)
+    assert found, run.stderr[-2000:]
+    tables = json.loads(found.group(1).replace("&quot;", '"'))
+    assert tables, "the page has tables"
+    for scroll_width, main_width, right, main_right in tables:
+        assert scroll_width <= main_width + 1 and right <= main_right + 1, (scroll_width, main_width)
+
+
+def test_a_third_varied_parameter_gets_a_chart_per_value(folder: Path) -> None:
+    from dualuse.report.charts import sweep_figures
+    from dualuse.report.read import SweepFolder
+
+    rows = [{"budget_usd": b, "ldn_target": t, "max_pv_share": m, "status": "optimal", "objective": b / 1e7 - t + m}
+            for b in (1e7, 2e7, 3e7) for t in (0.0, 0.1) for m in (0.1, 0.3)]
+    figures = {f.name: f for f in sweep_figures(SweepFolder(folder, pd.DataFrame(rows), "", [], {}))}
+    # against the budget: lines by one parameter, a chart per value of the other; every line is monotone in x
+    assert {"sweep_budget_usd_1", "sweep_budget_usd_2"} <= set(figures)
+    for name in ("sweep_budget_usd_1", "sweep_budget_usd_2"):
+        assert len(figures[name].data) == 2
+        for x, y in figures[name].data.values():
+            assert list(x) == [1e7, 2e7, 3e7] and np.all(np.diff(y) > 0)
+    assert "—" in figures["sweep_budget_usd_1"].title

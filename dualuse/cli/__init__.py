@@ -15,11 +15,13 @@ from typing import Any
 import click
 
 from dualuse import __version__
+from dualuse.cli.alternatives import no_regret_command, portfolio_command
 from dualuse.cli.catalogue import catalogue
 from dualuse.cli.options import emit_json
 from dualuse.cli.prepare import prepare
 from dualuse.cli.report import report
 from dualuse.cli.solve import example, parameters, solve, validate
+from dualuse.cli.stress import stress
 from dualuse.cli.studies import pareto_command, sweep_command
 from dualuse.errors import DualuseError
 
@@ -54,6 +56,8 @@ def cli() -> None:
 
 
 for _command in (solve, validate, parameters, catalogue, example, sweep_command, pareto_command, report, prepare):
+    cli.add_command(_command)
+for _command in (portfolio_command, no_regret_command, stress):
     cli.add_command(_command)
 
 

@@ -33,6 +33,12 @@ Examples:
 """
 
 
+def _drought_years(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from dualuse.prepare.drought_rasters import parse_scenarios
+
+    return parse_scenarios(items)
+
+
 @click.command(epilog=_PREPARE_EPILOG)
 @click.argument("aoi", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
@@ -87,6 +93,10 @@ Examples:
 @click.option("--household-size", type=float, default=None, help="people per household")
 @click.option("--reach-km", type=float, default=None,
               help="a parcel supplies the nearest settlement within this distance [km]")
+@click.option("--productivity-scenario", "productivity_scenarios", multiple=True, metavar="NAME=FILE.tif",
+              callback=lambda ctx, param, value: _drought_years(value),
+              help="productivity raster of a drought year (e.g. NPP of a historical drought), in the unit of "
+                   "--productivity; repeat for each year; writes the table productivity_scenarios")
 @click.option("--allow-missing", is_flag=True,
               help="leave out parcels without PV, productivity, SOC or land cover data (and give parcels "
                    "without degradation or slope data 0) instead of failing")

@@ -44,6 +44,7 @@ _HEADLINE = (
 
 def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
     """The JSON object that ``solve --json`` prints."""
+    from dualuse.cli.stress import drought_json
     from dualuse.model.kpis import KPI_UNITS
     from dualuse.plan import planner_prices
 
@@ -58,6 +59,7 @@ def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
         "planner_prices": planner_prices(plan),
         "break_even": plan.break_even,
         "priority_levels": plan.result.priority_levels,
+        "drought": drought_json(plan),
         "economics": {row["kpi"]: row["plan"] for row in plan.summary().to_dict("records")
                       if row["kpi"] == "lcoe_pv_usd_mwh" or row["kpi"].startswith("net_benefit_")},
         "timings": {**plan.result.timings, **plan.timings},
@@ -84,6 +86,7 @@ def solve(region: str | None, output: str, layer: str | None, scenario_file: str
           catalogue: str | None, time_limit: float | None, write_lp: str | None, rerun: str | None,
           as_json: bool) -> None:
     """Choose the use of every parcel of REGION and write the plan as a styled GeoPackage."""
+    from dualuse.cli.stress import drought_text
     from dualuse.model.breakeven import describe_change
     from dualuse.plan import planner_prices
     from dualuse.run import solve_region
@@ -120,6 +123,8 @@ def solve(region: str | None, output: str, layer: str | None, scenario_file: str
     for use, changes in plan.break_even.items():
         said = "; ".join(f"{name} {describe_change(change)}" for name, change in changes.items())
         click.echo(f"  {use} takes no land; it enters on a parcel at: {said}")
+    for line in drought_text(plan):
+        click.echo(line)
 
 
 def _planner_text(planner: dict[str, Any]) -> str:

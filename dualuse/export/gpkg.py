@@ -25,16 +25,18 @@ import pyogrio
 import shapely
 
 from dualuse import __version__
-from dualuse.export.qgis_style import qml_categorised, write_style
+from dualuse.export.fields import COMMUNITY_FIELDS, LDN_BALANCE_FIELDS, PLAN_FIELDS, SUMMARY_FIELDS
+from dualuse.export.layer_meta import describe_layer
+from dualuse.export.qgis_style import communities_qml, plan_qml, table_qml
 from dualuse.files import atomic_path, check_output_path
 from dualuse.plan import Plan
 from dualuse.vocabulary import (
     COMMUNITIES_LAYER,
+    DROUGHT_YEARS_TABLE,
     LDN_BALANCE_TABLE,
     PLAN_LAYER,
     RUN_TABLE,
     SUMMARY_TABLE,
-    USES,
 )
 
 os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside files whose metadata GDAL reads
@@ -42,7 +44,9 @@ os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # no *.aux.xml beside files who
 
 def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, Any] | None = None) -> Path:
     """Write a plan GeoPackage atomically: layers ``plan`` and ``communities``, tables ``summary``,
-    ``ldn_balance`` and ``run``, and the QGIS default style of ``plan`` in ``layer_styles``."""
+    ``ldn_balance``, ``drought_years`` (a region with drought years) and ``run``; the QGIS default styles of
+    ``plan`` and ``communities`` in ``layer_styles``, and every field's alias with its unit
+    (:mod:`dualuse.export.fields`)."""
     destination = check_output_path(output, (plan.region.path,))
     t0 = time.perf_counter()
     with atomic_path(destination) as temp:
@@ -54,12 +58,26 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
             pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG", use_arrow=True)
         pyogrio.write_dataframe(_strings_to_object(plan.summary()), temp, layer=SUMMARY_TABLE, driver="GPKG")
         pyogrio.write_dataframe(_strings_to_object(plan.ldn_balance()), temp, layer=LDN_BALANCE_TABLE, driver="GPKG")
+        drought_years = plan.drought_years()
+        if not drought_years.empty:
+            pyogrio.write_dataframe(drought_years.astype({"scenario": object}), temp, layer=DROUGHT_YEARS_TABLE,
+                                    driver="GPKG")
         plan.timings["write_s"] = time.perf_counter() - t0
         run = run_record(plan, extra_run or {})
         pyogrio.write_dataframe(pd.DataFrame([run]), temp, layer=RUN_TABLE, driver="GPKG")
-        write_style(temp, PLAN_LAYER, frame.geometry.name if frame.geometry.name != "geometry" else "geom",
-                    qml_categorised("use", USES))
+        describe_layers(temp, communities is not None)
     return destination
+
+
+def describe_layers(path: Path, with_communities: bool) -> None:
+    """The field aliases and default QGIS styles of a plan file's layers and tables."""
+    describe_layer(path, PLAN_LAYER, PLAN_FIELDS, plan_qml, "dualuse plan",
+                   "Plan: fill by dominant land use, PV hatched wherever installed")
+    if with_communities:
+        describe_layer(path, COMMUNITIES_LAYER, COMMUNITY_FIELDS, communities_qml, "dualuse communities",
+                       "Communities shaded by the share of their demand the plan meets")
+    describe_layer(path, SUMMARY_TABLE, SUMMARY_FIELDS, table_qml, "dualuse summary", "Field aliases")
+    describe_layer(path, LDN_BALANCE_TABLE, LDN_BALANCE_FIELDS, table_qml, "dualuse LDN balance", "Field aliases")
 
 
 def _geometry_type(frame: gpd.GeoDataFrame) -> str:

@@ -36,6 +36,9 @@ TABLES: dict[str, tuple[str, float, float]] = {
     "soc_rate_t_ha_yr": ("t C/ha/yr", -10.0, 10.0),
 }
 FLAGS = ("allowed_in_protected",)
+#: A use's harvest in a drought year, per land type, as a ratio of the current use's harvest in that year: name,
+#: unit, lowest, highest.  A land type it does not name keeps the use's normal-year ``retention``.
+DROUGHT_RETENTION = ("drought_retention", "ratio of the drought year's current-use harvest", 0.0, 10.0)
 #: The value of a tonne of harvest, per land type (a catalogue-level table, for the net-benefit objective).
 HARVEST_VALUE = ("harvest_value_usd_t", "USD/t DM", 0.0, 1e6)
 #: The land-cover transition matrix of a catalogue that names none.
@@ -64,6 +67,12 @@ class LandUse:
     soc_rate_t_ha_yr: np.ndarray
     cover: np.ndarray  # land-type code of the cover left behind, per land type
     sources: dict[str, str] = field(default_factory=dict)
+    drought_retention: np.ndarray | None = None  # per land type; None: the normal-year retention
+
+    @property
+    def drought_retention_or_normal(self) -> np.ndarray:
+        """Per land type, the use's harvest ratio in a drought year (its ``retention`` where none is given)."""
+        return self.retention if self.drought_retention is None else self.drought_retention
 
     @property
     def allowed(self) -> np.ndarray:
@@ -111,6 +120,7 @@ class Catalogue:
                 "allowed_land_types": list(u.allowed_land_types),
                 **{k: dict(zip(LAND_TYPES, getattr(u, k).tolist())) for k in TABLES},
                 "cover": dict(zip(LAND_TYPES, (LAND_TYPES[c] for c in u.cover))),
+                DROUGHT_RETENTION[0]: dict(zip(LAND_TYPES, u.drought_retention_or_normal.tolist())),
                 "sources": u.sources,
             } for u in self.uses},
         }
@@ -213,6 +223,10 @@ def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
     for key, (unit, lo, hi) in TABLES.items():
         values[key] = _per_land_type(raw.get(key), lo, hi, lambda p: fail(key, p, f"give {key} [{unit}] as "
                                      "{ default = <number>, <land type> = <number>, ... }"))
+    values[DROUGHT_RETENTION[0]] = _drought_retention(raw.get(DROUGHT_RETENTION[0]), values["retention"],
+                                                      lambda p: fail(DROUGHT_RETENTION[0], p, "give "
+                                                      f"{DROUGHT_RETENTION[0]} [{DROUGHT_RETENTION[1]}] as "
+                                                      "{ <land type> = <number>, ... } (default: retention)"))
     cover = raw.get("cover", {"default": "same"})
     cover_fail = lambda p: fail("cover", p, 'give cover = { default = "same" | <land type>, <land type> = ... }')  # noqa: E731
     if not isinstance(cover, dict) or "default" not in cover:
@@ -233,6 +247,24 @@ def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
     return LandUse(name=name, label=str(raw.get("label", name)), description=str(raw.get("description", "")),
                    allowed_land_types=tuple(allowed), cover=codes,
                    sources={str(k): str(v) for k, v in sources.items()}, **values)
+
+
+def _drought_retention(raw: Any, retention: np.ndarray, fail: Any) -> np.ndarray | None:
+    """The drought-year harvest ratio per land type: the table's value, its ``default``, else the normal
+    retention of the land type; None when the use gives none."""
+    if raw is None:
+        return None
+    _, lo, hi = DROUGHT_RETENTION[1:]
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raw = {"default": raw}
+    if not isinstance(raw, dict):
+        raise fail(f"must be a number or a table by land type, got {raw!r}")
+    unknown = set(raw) - set(LAND_TYPES) - {"default"}
+    if unknown:
+        raise fail(f"unknown land types {sorted(unknown)}")
+    normal = dict(zip(LAND_TYPES, retention.tolist()))
+    table = {"default": 0.0, **{t: raw.get(t, raw.get("default", normal[t])) for t in LAND_TYPES}}
+    return _per_land_type(table, lo, hi, fail)
 
 
 def _per_land_type(raw: Any, lo: float, hi: float, fail: Any) -> np.ndarray:

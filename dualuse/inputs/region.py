@@ -29,6 +29,7 @@ from dualuse.inputs.checks import (
     measure_unbuilt,
 )
 from dualuse.inputs.columns import check_column_names
+from dualuse.inputs.drought import DroughtYears, read_drought_years
 from dualuse.inputs.layers import open_parcels, read_communities
 from dualuse.inputs.overlaps import OVERLAP_TOLERANCE, check_overlaps
 from dualuse.inputs.schema import (
@@ -53,6 +54,7 @@ class Region:
     area_ha : ndarray — parcel area from an equal-area CRS [ha]
     land_type : ndarray of int8 — index into :data:`LAND_TYPES`
     community : ndarray of int64 — index into ``communities``, −1 for none
+    drought : DroughtYears or None — the region's drought years (:mod:`dualuse.inputs.drought`), if any
     """
 
     parcels: gpd.GeoDataFrame
@@ -72,6 +74,7 @@ class Region:
     layer: str = DEFAULT_LAYER
     input_sha256: str = ""
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    drought: DroughtYears | None = None
 
     @property
     def n_parcels(self) -> int:
@@ -138,6 +141,9 @@ def check_region(path: str | os.PathLike[str], layer: str | None = None, *,
     with np.errstate(invalid="ignore", over="ignore"):  # areas out of the CRS's range: check_areas names them
         region = _build_region(path, layer_name, parcels, communities, community_index, problems)
     check_areas(region.parcels, region.area_ha, layer_name, problems)
+    drought = read_drought_years(path, region.parcel_id, region.pv_yield_kwh_kwp, problems)
+    if drought is not None:
+        region = replace(region, drought=drought)
     if not any(p.severity == "error" for p in problems):
         measured = np.asarray(measuring_geometry(region.parcels.geometry)[0].array, dtype=object)
         check_overlaps(region.parcels, measured, region.area_ha, layer_name, problems, overlap_tolerance)

@@ -125,6 +125,17 @@ PARAMETERS: tuple[Parameter, ...] = (
               source="Trends.Earth: SOC change of −10 % or worse is degraded, +10 % or better improved"),
     Parameter("food_floor", float, "share of today", 0.95,
               "food-security floor φ: the plan's harvest ≥ φ × today's", lo=0.0, hi=10.0),
+    Parameter("drought_food_floor", float, "share of today's in the year", 0.0,
+              "drought food floor φ_d: in the region's drought years (table productivity_scenarios) the plan's "
+              "harvest ≥ φ_d × today's harvest in the same year, as drought_scope says (0 = off)", lo=0.0, hi=10.0),
+    Parameter("drought_scope", str, "—", "every_scenario",
+              "how the drought floor holds: in every drought year, on the probability-weighted mean of the "
+              "years' harvest ratios (expected), or on the mean of the worst cvar_alpha share of them (cvar)",
+              choices=("every_scenario", "expected", "cvar")),
+    Parameter("cvar_alpha", float, "share of probability", 0.2,
+              "with drought_scope = cvar: the share of the drought years' probability, worst first, whose mean "
+              "harvest ratio must reach drought_food_floor (1 = expected; towards 0 = the worst year)",
+              lo=1e-6, hi=1.0),
     Parameter("mtf_tier", int, "tier", 3,
               "Multi-Tier Framework tier of household supply, for communities without household_kwh_yr",
               lo=1, hi=5, source=MTF_SOURCE),
@@ -226,6 +237,9 @@ class Scenario:
     productivity_threshold: float
     soc_threshold: float
     food_floor: float
+    drought_food_floor: float
+    drought_scope: str
+    cvar_alpha: float
     mtf_tier: int
     delivery_efficiency: float
     connection_cost_usd: float

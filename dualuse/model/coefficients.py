@@ -15,6 +15,7 @@ from dualuse.inputs.adjacency import Adjacency, region_adjacency
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import MTF_TIER_KWH_YR, Scenario
+from dualuse.model.drought_years import DroughtCoefficients, drought_coefficients
 from dualuse.model.ldn import balance_class, ldn_classes, sdg_status
 from dualuse.vocabulary import LAND_TYPES, USES
 
@@ -54,6 +55,7 @@ class Coefficients:
     annual_cost_usd_yr : ndarray — per pair, the capital cost annualised over the use's life plus the
         yearly operating cost of the whole parcel under the use [USD/yr] (:func:`annual_cost`)
     harvest_value_usd_yr : ndarray — per pair, the yearly harvest at its value per land type [USD/yr]
+    drought : DroughtCoefficients or None — harvest and energy per drought year (:mod:`dualuse.model.drought_years`)
     adjacency : Adjacency or None — the parcels' shared boundaries, when the scenario penalises the restored
         area's boundary (:mod:`dualuse.inputs.adjacency`)
     """
@@ -81,6 +83,7 @@ class Coefficients:
     annual_cost_usd_yr: np.ndarray
     harvest_value_usd_yr: np.ndarray
     community_id: tuple[str, ...] = ()
+    drought: DroughtCoefficients | None = None
     adjacency: Adjacency | None = None
 
     @property
@@ -215,6 +218,7 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         annual_cost_usd_yr=annual_cost(catalogue, scenario, use, cost_usd, capacity_mwp, pair_area_ha),
         harvest_value_usd_yr=productivity_t * catalogue.harvest_value_usd_t[lt[parcel]],
         community_id=tuple(region.communities["community_id"].astype(str).tolist()),
+        drought=drought_coefficients(region.drought, catalogue, parcel, use, area_ha, lt, capacity_mwp),
         adjacency=region_adjacency(region) if scenario.restoration_boundary_weight > 0 else None,
     )
 

@@ -35,6 +35,7 @@ from dualuse.model.families import (
     plant_on,
     pv_cap,
 )
+from dualuse.model.drought import drought_cvar, drought_cvar_tail, drought_expected, drought_floor
 from dualuse.model.rows import Rows
 
 
@@ -177,6 +178,23 @@ def _percent_of_harvest_t(coef: Coefficients) -> float:
     return coef.baseline_productivity_t / 100.0
 
 
+def _percentage_point(coef: Coefficients) -> float:
+    return 0.01
+
+
+def _drought_words(name: str, row: str = "", whole: str = "", others: str = "") -> Words:
+    return Words(name, row=row, whole=whole, others=others,
+                 short="{requirement} falls {amount} short{under}",
+                 relaxed="{requirement} is {amount} out of reach: lower drought_food_floor from {current} to "
+                         "{suggested} or below",
+                 fix="lower drought_food_floor from {current} to {suggested} or below")
+
+
+def _drought_relaxation() -> Relaxation:
+    return Relaxation(slack=+1, parameter="drought_food_floor", per_unit=_one, measure="per_unit",
+                      unit="share of the drought year's harvest today", digits=4)
+
+
 #: Every constraint family, in the order of its rows in the model (``allocation`` first: row i is parcel i).
 FAMILIES: tuple[ConstraintFamily, ...] = (
     ConstraintFamily("allocation", allocation, "allocation", Words("every parcel wholly allocated")),
@@ -250,6 +268,32 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
         Relaxation(slack=+1, parameter="min_restored_ha", per_unit=_one, measure="bound", unit="ha", digits=0)),
     ConstraintFamily("plant_min", plant_min, "breaks", Words("the smallest plant size")),
     ConstraintFamily("plant_on", plant_on, "breaks", Words("PV only where a plant is built")),
+    ConstraintFamily(
+        "drought_floor", drought_floor, "coupling",
+        _drought_words("the drought food floor", row="the drought food floor in drought year '{group}'",
+                       whole="the drought food floor", others="the drought food floor in the other drought years"),
+        _drought_relaxation(),
+        Dual(name="drought_floor_{group}", unit="objective per 1 % of the year's harvest today",
+             meaning="objective gained per percentage point lower drought food floor in drought year {group}",
+             sign=-1, per=_percentage_point)),
+    ConstraintFamily(
+        "drought_expected", drought_expected, "coupling",
+        _drought_words("the expected drought food floor"), _drought_relaxation(),
+        Dual(name="drought_expected", unit="objective per 1 % of the years' harvest today",
+             meaning="objective gained per percentage point lower floor on the drought years' expected harvest "
+                     "ratio", sign=-1, per=_percentage_point)),
+    ConstraintFamily(
+        "drought_cvar", drought_cvar, "coupling",
+        _drought_words("the drought food floor on the worst years (CVaR)"), _drought_relaxation(),
+        Dual(name="drought_cvar", unit="objective per 1 % of the years' harvest today",
+             meaning="objective gained per percentage point lower floor on the mean harvest ratio of the worst "
+                     "cvar_alpha of the drought years", sign=-1, per=_percentage_point)),
+    ConstraintFamily("drought_cvar_tail", drought_cvar_tail, "coupling",
+                     Words("the drought years' shortfall below the worst-years quantile"),
+                     dual=Dual(name="drought_tail_{group}", unit="objective per unit harvest ratio",
+                               meaning="objective gained per unit more harvest ratio in drought year {group}: above "
+                                       "0 only for the years in the worst cvar_alpha share, which bind",
+                               sign=-1, per=_unit)),
     ConstraintFamily("restoration_boundary_above", boundary_above, "breaks",
                      Words("the boundary of restoration, one side of each shared edge")),
     ConstraintFamily("restoration_boundary_below", boundary_below, "breaks",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import time
 import warnings
 from collections.abc import Callable
@@ -42,6 +43,7 @@ import pyogrio
 import pyproj
 
 from dualuse.errors import OutputError, UsageError
+from dualuse.export.layer_meta import describe_region
 from dualuse.files import atomic_path, is_open_elsewhere
 from dualuse.inputs.schema import equal_area_ha
 from dualuse.prepare.columns import (
@@ -55,6 +57,7 @@ from dualuse.prepare.columns import (
     resolve_missing,
 )
 from dualuse.prepare.communities import Settlements, assign_communities
+from dualuse.prepare.drought_rasters import fill_productivity_scenarios, keep_with_scenarios, scenarios_table
 from dualuse.prepare.geometry import crs_name, to_crs
 from dualuse.prepare.input_files import first_line, require_file
 from dualuse.prepare.legends import BUILTIN_LEGENDS
@@ -69,6 +72,7 @@ from dualuse.vocabulary import (
     COMMUNITIES_LAYER,
     M2_PER_HA,
     PARCELS_LAYER,
+    PRODUCTIVITY_SCENARIOS_TABLE,
     SOURCES_TABLE,
 )
 
@@ -108,6 +112,8 @@ class PrepareOptions:
     sliver_share : float — clipped cells smaller than this share of ``cell_ha`` join a neighbour
     crs : str or None — projected CRS (metres) to tile in; default a local Lambert equal-area
     allow_missing : bool — drop parcels without data in a required raster instead of failing
+    productivity_scenarios : tuple of (name, path) — a productivity raster per drought year, in the unit of
+        ``productivity`` (:mod:`~dualuse.prepare.drought_rasters`)
     """
 
     aoi: str
@@ -140,6 +146,7 @@ class PrepareOptions:
     sliver_share: float = 0.25
     crs: str | None = None
     allow_missing: bool = False
+    productivity_scenarios: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -154,6 +161,7 @@ class PreparedRegion:
     crs : pyproj.CRS — the projected CRS the parcels were tiled in
     timings_s : dict — seconds per stage
     notes : list of str — what the user should know (dropped parcels, defaults used)
+    productivity_scenarios : DataFrame or None — one row per (parcel, drought year), when drought rasters were given
     """
 
     parcels: gpd.GeoDataFrame
@@ -162,6 +170,7 @@ class PreparedRegion:
     crs: pyproj.CRS
     timings_s: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    productivity_scenarios: pd.DataFrame | None = None
 
 
 Log = Callable[[str], None]
@@ -208,6 +217,14 @@ def _prepare_region(options: PrepareOptions, log: Log) -> PreparedRegion:
     _fill_rasters(filled, options, clock)
     _fill_vectors(filled, options, clock)
     keep = resolve_missing(filled, _origins(options), options.allow_missing, options.aoi)
+    drought_years = None
+    if options.productivity_scenarios:
+        with clock("productivity_scenarios"):
+            values = fill_productivity_scenarios(filled, options.productivity_scenarios, options.productivity_scale)
+            parcel_id = filled.parcels["parcel_id"].to_numpy()
+            keep = keep_with_scenarios(values, keep, options.allow_missing, parcel_id,
+                                       dict(options.productivity_scenarios), filled.notes)
+            drought_years = scenarios_table(values, parcel_id, keep)
     communities = None
     if options.settlements is not None:
         with clock("communities"):
@@ -218,7 +235,8 @@ def _prepare_region(options: PrepareOptions, log: Log) -> PreparedRegion:
         parcels = parcel_layer(filled, keep)
     return PreparedRegion(parcels=parcels, communities=communities,
                           sources=pd.DataFrame(filled.sources, columns=list(SOURCE_COLUMNS)),
-                          crs=filled.crs, timings_s=clock.timings_s, notes=filled.notes)
+                          crs=filled.crs, timings_s=clock.timings_s, notes=filled.notes,
+                          productivity_scenarios=drought_years)
 
 
 def _tile(options: PrepareOptions) -> ParcelColumns:
@@ -337,14 +355,33 @@ def write_region(prepared: PreparedRegion, output: str | os.PathLike[str]) -> No
     try:
         with atomic_path(out) as temp, warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            pyogrio.write_dataframe(prepared.parcels, temp, layer=PARCELS_LAYER, driver="GPKG",
-                                    promote_to_multi=True)
-            if prepared.communities is not None:
-                pyogrio.write_dataframe(prepared.communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG")
+            parcels, communities = in_authority_crs(prepared.parcels, prepared.communities)
+            pyogrio.write_dataframe(parcels, temp, layer=PARCELS_LAYER, driver="GPKG", promote_to_multi=True)
+            if communities is not None:
+                pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG")
             pyogrio.write_dataframe(prepared.sources, temp, layer=SOURCES_TABLE, driver="GPKG")
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            if prepared.productivity_scenarios is not None:
+                pyogrio.write_dataframe(prepared.productivity_scenarios, temp, layer=PRODUCTIVITY_SCENARIOS_TABLE,
+                                        driver="GPKG")
+            describe_region(temp)
+    except (OSError, sqlite3.Error, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise OutputError(f"cannot write {out}: {first_line(exc)}. Fix: choose a folder you can "
                           "write to, with free space") from None
+
+
+def in_authority_crs(parcels: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None
+                     ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The layers in a CRS with an authority code, as every GIS can name it: a CRS that has one is kept; the
+    default local equal-area CRS is replaced by the UTM zone (an EPSG code) of the region's centre.
+
+    The cells were cut in the equal-area CRS and keep their area on the ground: only their vertices move.
+    """
+    crs = pyproj.CRS.from_user_input(parcels.crs) if parcels.crs is not None else None
+    if crs is None or crs.to_authority() is not None or not len(parcels):
+        return parcels, communities
+    utm = parcels.estimate_utm_crs()
+    moved = communities.to_crs(utm) if isinstance(communities, gpd.GeoDataFrame) and communities.crs else communities
+    return parcels.to_crs(utm), moved
 
 
 def check_options(options: PrepareOptions) -> None:
@@ -419,5 +456,6 @@ def _input_paths(options: PrepareOptions) -> list[tuple[str, str]]:
              ("--soc", options.soc), ("--land-cover", options.land_cover),
              ("--degradation", options.degradation), ("--dem", options.dem), ("--slope", options.slope),
              ("--protected", options.protected), ("--grid-lines", options.grid_lines),
-             ("--settlements", options.settlements)]
+             ("--settlements", options.settlements),
+             *((f"--productivity-scenario {name}", path) for name, path in options.productivity_scenarios)]
     return [(option, path) for option, path in pairs if path is not None]

@@ -21,8 +21,16 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from dualuse.export.layer_meta import describe_region
 from dualuse.files import atomic_path, check_output_path
-from dualuse.vocabulary import COMMUNITIES_LAYER, LAND_TYPES, PARCELS_LAYER
+from dualuse.prepare.example_droughts import example_drought_years
+from dualuse.vocabulary import (
+    COMMUNITIES_LAYER,
+    DROUGHT_SCENARIOS_TABLE,
+    LAND_TYPES,
+    PARCELS_LAYER,
+    PRODUCTIVITY_SCENARIOS_TABLE,
+)
 
 CRS = "EPSG:32632"  # WGS 84 / UTM zone 32N
 ORIGIN_M = (350_000.0, 1_450_000.0)
@@ -262,10 +270,15 @@ def _communities(rng: np.random.Generator, settlements: _Settlements) -> tuple[n
 
 
 def write_example(path: str | os.PathLike[str], parcels: int = 2000, seed: int = 42) -> None:
-    """Write an example region GeoPackage (layer ``parcels``, table ``communities``), atomically."""
+    """Write an example region GeoPackage (layer ``parcels``, tables ``communities``, and the drought years
+    ``productivity_scenarios`` and ``scenarios``), atomically."""
     region = make_example(parcels, seed)
     destination = check_output_path(path)
     with atomic_path(destination) as temp:
         region.parcels.to_file(temp, layer=PARCELS_LAYER, driver="GPKG", engine="pyogrio", geometry_type="Polygon",
                                use_arrow=True)
         pyogrio.write_dataframe(region.communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG")
+        years, weights = example_drought_years(region.parcels, seed)
+        pyogrio.write_dataframe(years, temp, layer=PRODUCTIVITY_SCENARIOS_TABLE, driver="GPKG")
+        pyogrio.write_dataframe(weights, temp, layer=DROUGHT_SCENARIOS_TABLE, driver="GPKG")
+        describe_region(temp)

@@ -68,13 +68,19 @@ def tiling_crs(aoi: shapely.Geometry, aoi_crs: pyproj.CRS, requested: str | None
 
 def tile_parcels(aoi: shapely.Geometry, crs: pyproj.CRS, cell_ha: float, shape: str, sliver_share: float
                  ) -> gpd.GeoDataFrame:
-    """The parcels of an area of interest (in ``crs``), numbered ``parcel_id`` 1, 2, … in tiling order.
+    """The parcels of an area of interest (in ``crs``), with a text ``parcel_id`` P0000001, P0000002, … in
+    tiling order (as ``dualuse example`` writes them).
 
     See :func:`tile_polygon` for the cells and their order.
     """
     geometry = tile_polygon(aoi, cell_ha, shape, sliver_share)
-    return gpd.GeoDataFrame({"parcel_id": np.arange(1, geometry.size + 1, dtype=np.int64)},
-                            geometry=geometry, crs=crs)
+    return gpd.GeoDataFrame({"parcel_id": parcel_ids(geometry.size)}, geometry=geometry, crs=crs)
+
+
+def parcel_ids(count: int) -> np.ndarray:
+    """Text ids P0000001 … for ``count`` parcels, zero-padded to at least 7 digits so they sort as numbers."""
+    width = max(7, len(str(count)))
+    return np.array([f"P{k:0{width}d}" for k in range(1, count + 1)], dtype=object)
 
 
 def tile_polygon(aoi: shapely.Geometry, cell_ha: float, shape: str = "hex", sliver_share: float = 0.25

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
+import matplotlib.cm
+import matplotlib.colors
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
@@ -42,7 +44,7 @@ from dualuse.report.figure import (
     Figure,
     render,
 )
-from dualuse.report.numbers import format_bar_value
+from dualuse.report.numbers import format_bar_value, format_short
 from dualuse.report.read import PlanFile, SweepFolder
 
 #: Width of every chart [in]: the page's width at print size.
@@ -271,7 +273,8 @@ def _other_communities_note(rest: pd.DataFrame) -> str:
 
 
 def sweep_figures(sweep: SweepFolder) -> list[Figure]:
-    """Each headline KPI (and each shadow price) against each varied numeric parameter."""
+    """Each headline KPI (and each shadow price) against each varied numeric parameter, one line per
+    combination of the other varied parameters' values."""
     if sweep.table is None or not len(sweep.table):
         return []
     table = sweep.table[has_plan(sweep.table)]
@@ -288,74 +291,153 @@ def sweep_figures(sweep: SweepFolder) -> list[Figure]:
     for parameter in columns["varied"]:
         if table[parameter].nunique() < 2:  # the scenarios with a plan all share one value: nothing to plot
             continue
-        others = [c for c in (*columns["varied"], *columns["categorical"]) if c != parameter]
-        group = min(others, key=lambda c: table[c].nunique()) if others else None
-        if group is not None and table[group].nunique() > MAX_GROUPS:
-            group = None
-        if kpis:
-            figures.append(sweep_chart(table, parameter, kpis, labels, group))
-        if shadows:
-            scaled = table.assign(**{c: table[c] * shadow_scale(c) for c in shadows})
-            chart = sweep_chart(scaled, parameter, shadows, labels, group,
-                                title=f"Shadow prices against {labels[parameter]}")
-            chart.name = f"sweep_{parameter}_shadow"
-            figures.append(chart)
+        # lines by the other parameter with the most values (a colour ramp takes any number), a chart per
+        # combination of the values of the rest
+        group = sorted((c for c in (*columns["varied"], *columns["categorical"])
+                        if c != parameter and table[c].nunique() > 1), key=lambda c: -table[c].nunique())
+        for suffix, where, part in _facets(table, group[1:], labels):
+            if kpis:
+                chart = sweep_chart(part, parameter, kpis, labels, group[:1],
+                                    title=f"Indicators against {labels[parameter]}{where}")
+                chart.name = f"sweep_{parameter}{suffix}"
+                figures.append(chart)
+            if shadows:
+                scaled = part.assign(**{c: part[c] * shadow_scale(c) for c in shadows})
+                chart = sweep_chart(scaled, parameter, shadows, labels, group[:1],
+                                    title=f"Shadow prices against {labels[parameter]}{where}")
+                chart.name = f"sweep_{parameter}{suffix}_shadow"
+                figures.append(chart)
     return figures
 
 
+def _facets(table: pd.DataFrame, columns: Sequence[str], labels: dict[str, str]
+            ) -> list[tuple[str, str, pd.DataFrame]]:
+    """The rows of a sweep split by the values of ``columns`` (a chart each, so that every line of a chart is
+    one combination of the parameters): (name suffix, title suffix, rows); one part without columns."""
+    if not columns:
+        return [("", "", table)]
+    parts = []
+    for k, (values, part) in enumerate(table.groupby(list(columns), sort=True)):
+        values = values if isinstance(values, tuple) else (values,)
+        where = ", ".join(f"{labels.get(c, c).split(' [')[0]} {format_short(v)}" for c, v in zip(columns, values))
+        parts.append((f"_{k + 1}", f" — {where}", part))
+    return parts
+
+
+@dataclass(frozen=True)
+class SweepLines:
+    """The lines of a sweep chart: one per combination of the grouping parameters' values.
+
+    ``keys`` are the combinations (tuples, in sorted order), ``texts`` their legend texts, ``colours``
+    their colours; ``ramp`` is set when one numeric parameter groups more than :data:`MAX_GROUPS` values,
+    drawn as a colour ramp with a colour bar instead of a legend.
+    """
+
+    columns: tuple[str, ...]
+    keys: tuple[tuple[Any, ...], ...]
+    texts: tuple[str, ...]
+    colours: tuple[Any, ...]
+    ramp: Any = None  # a ScalarMappable for the colour bar
+
+
+def _value_text(value: Any) -> str:
+    return format_short(value)
+
+
+def sweep_lines(table: pd.DataFrame, group: Sequence[str], labels: dict[str, str]) -> SweepLines:
+    """The lines of a sweep chart grouped by ``group`` (none: one line)."""
+    if not group:
+        return SweepLines((), ((),), ("",), (PLAN,))
+    keys = tuple(sorted({tuple(row) for row in table[list(group)].itertuples(index=False, name=None)},
+                        key=lambda k: tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in k)))
+    if len(group) == 1:
+        texts = tuple(_value_text(k[0]) for k in keys)
+    else:
+        texts = tuple(", ".join(f"{labels.get(c, c).split(' [')[0]} {_value_text(v)}" for c, v in zip(group, k))
+                      for k in keys)
+    numeric = len(group) == 1 and pd.api.types.is_numeric_dtype(table[group[0]])
+    if numeric and len(keys) > MAX_GROUPS:
+        values = np.array([k[0] for k in keys], dtype=float)
+        norm = matplotlib.colors.Normalize(float(values.min()), float(values.max()))
+        ramp = matplotlib.cm.ScalarMappable(norm=norm, cmap=matplotlib.colormaps["viridis"])
+        return SweepLines(tuple(group), keys, texts, tuple(ramp.to_rgba(values)), ramp)
+    colours = matplotlib.colormaps["viridis"](np.linspace(0.05, 0.85, max(len(keys), 1)))
+    return SweepLines(tuple(group), keys, texts, tuple(colours))
+
+
 def sweep_chart(table: pd.DataFrame, parameter: str, kpis: Sequence[str], labels: dict[str, str],
-                group: str | None = None, title: str = "") -> Figure:
-    """Small multiples: each KPI against one varied parameter, one line per value of ``group``.
+                group: Sequence[str] | str | None = None, title: str = "") -> Figure:
+    """Small multiples: each KPI against one varied parameter, one line per combination of the values of the
+    ``group`` parameters, however many: a legend up to :data:`MAX_GROUPS` lines (or several grouping
+    parameters), a colour ramp with its colour bar beyond.
 
     Only rows with a plan (status optimal or feasible) should be passed; the
     others are listed in the report's table.  ``data`` holds each line's
-    (x, y), keyed ``kpi`` or ``kpi|group value``.
+    (x, y), keyed ``kpi`` or ``kpi|legend text``.
     """
+    group = [group] if isinstance(group, str) else list(group or [])
+    lines = sweep_lines(table, group, labels)
     columns = 3
     rows = max(1, math.ceil(len(kpis) / columns))
     title = title or f"Indicators against {labels.get(parameter, parameter)}"
-    data: dict[str, Any] = {}
-    groups = [None] if group is None else sorted(table[group].dropna().unique().tolist())
-    head_in = 0.95 if group is not None else 0.6
+    legend_rows = 0 if lines.ramp is not None or not group else math.ceil(len(lines.keys) / min(len(lines.keys), 6))
+    head_in = 0.6 + (0.35 + 0.2 * legend_rows if group and lines.ramp is None else 0.0)
     height = 2.6 * rows + head_in
+    data: dict[str, Any] = {}
     with matplotlib.rc_context(STYLE):
         fig = MplFigure(figsize=(CHART_WIDTH_IN, height))
         axes = fig.subplots(rows, columns, squeeze=False)
+        right = 0.88 if lines.ramp is not None else 0.97
         fig.subplots_adjust(hspace=0.8, wspace=0.42, top=1 - (head_in + 0.25) / height, bottom=0.5 / height,
-                            left=0.08, right=0.97)
+                            left=0.08, right=right)
         fig.suptitle(title, x=0.01, y=1 - 0.06 / height, ha="left", va="top", fontsize=12, fontweight="bold")
-        handles: list[Any] = []
+        drawn: list[Any] = []
         for k, (ax, kpi) in enumerate(zip(axes.flat, kpis)):
-            lines = _draw_sweep_panel(ax, table, parameter, kpi, group, groups, labels, data)
-            if k == 0:
-                handles = lines
+            handles = _draw_sweep_panel(ax, table, parameter, kpi, lines, labels, data)
+            drawn = handles if k == 0 else drawn
         for ax in list(axes.flat)[len(kpis):]:
             ax.set_visible(False)
-        if handles:
-            fig.legend([h for h, _ in handles], [t for _, t in handles], loc="upper left", ncols=min(len(handles), 8),
-                       fontsize=8.5, bbox_to_anchor=(0.01, 1 - 0.38 / height), title=labels.get(group, group),
-                       title_fontproperties={"size": 8.5}, alignment="left", handlelength=1.8, columnspacing=1.5)
+        _sweep_key(fig, lines, drawn, labels, height, right)
         png = render(fig)
     return Figure(f"sweep_{parameter}", title, png, legend=[labels.get(k, k) for k in kpis], data=data)
 
 
-def _draw_sweep_panel(ax: Axes, table: pd.DataFrame, parameter: str, kpi: str, group: str | None,
-                      groups: list[Any], labels: dict[str, str], data: dict[str, Any]) -> list[tuple[Any, str]]:
-    """One KPI against the parameter, a line per group value (recorded in ``data``); the lines and their
-    legend texts where there are groups."""
-    colours = matplotlib.colormaps["viridis"](np.linspace(0.05, 0.8, max(len(groups), 1)))
+def _sweep_key(fig: MplFigure, lines: SweepLines, handles: list[Any], labels: dict[str, str], height: float,
+               right: float) -> None:
+    """The key of a sweep chart's lines: a colour bar for a ramp, else a legend above the panels."""
+    if not lines.columns:
+        return
+    name = " · ".join(labels.get(c, c) for c in lines.columns)
+    if lines.ramp is not None:
+        bar_axes = fig.add_axes((right + 0.025, 0.5 / height, 0.015, 1 - (0.6 + 0.75) / height))
+        bar = fig.colorbar(lines.ramp, cax=bar_axes)
+        bar.set_label(name, fontsize=8.5)
+        bar.ax.tick_params(labelsize=7.5)
+        return
+    fig.legend(handles, list(lines.texts), loc="upper left", ncols=min(len(handles), 6), fontsize=8.5,
+               bbox_to_anchor=(0.01, 1 - 0.38 / height), title=name, title_fontproperties={"size": 8.5},
+               alignment="left", handlelength=1.8, columnspacing=1.5)
+
+
+def _draw_sweep_panel(ax: Axes, table: pd.DataFrame, parameter: str, kpi: str, lines: SweepLines,
+                      labels: dict[str, str], data: dict[str, Any]) -> list[Any]:
+    """One KPI against the parameter, a line per combination of the grouping values (recorded in ``data``);
+    the lines drawn."""
     locator = dict(nbins=5, steps=[1, 2, 2.5, 5, 10])
-    lines = []
-    for colour, value in zip(colours, groups):
-        part = table if value is None else table[table[group] == value]
+    handles = []
+    keyed = table.set_index(list(lines.columns)).index if lines.columns else None
+    for key, text, colour in zip(lines.keys, lines.texts, lines.colours):
+        if keyed is None:
+            part = table
+        else:
+            part = table[keyed.isin([key if len(key) > 1 else key[0]])]
         part = part.sort_values(parameter)
         x = part[parameter].to_numpy(float)
         yv = part[kpi].to_numpy(float)
-        line, = ax.plot(x, yv, marker="o", markersize=3.5, linewidth=1.5, color=PLAN if value is None else colour,
-                        zorder=3)
-        data[f"{kpi}" if value is None else f"{kpi}|{value}"] = (x, yv)
-        if value is not None:
-            lines.append((line, f"{value:,.6g}" if isinstance(value, (int, float)) else str(value)))
+        line, = ax.plot(x, yv, marker="o", markersize=3.5 if len(lines.keys) <= MAX_GROUPS else 2.5,
+                        linewidth=1.5 if len(lines.keys) <= MAX_GROUPS else 1.1, color=colour, zorder=3)
+        data[kpi if not lines.columns else f"{kpi}|{text}"] = (x, yv)
+        handles.append(line)
     ax.set_title("\n".join(textwrap.wrap(labels.get(kpi, kpi), 36)), fontsize=9.5)
     ax.set_xlabel(labels.get(parameter, parameter), fontsize=8, color=MUTED)
     ax.grid(color=GRID, linewidth=0.6, zorder=0)
@@ -363,7 +445,7 @@ def _draw_sweep_panel(ax: Axes, table: pd.DataFrame, parameter: str, kpi: str, g
     ax.yaxis.set_major_formatter(_Ticks())
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(**locator))
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(**locator))
-    return lines
+    return handles
 
 
 class _Ticks(matplotlib.ticker.Formatter):

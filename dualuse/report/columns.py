@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dualuse.inputs.scenario import PARAMETER_BY_NAME
+from dualuse.model.kpis import KPI_UNITS
 from dualuse.report.read import PLAN_STATUSES
 
 #: KPIs plotted against each varied parameter, in order, where the results have them.
@@ -27,7 +28,14 @@ _PARAMETER_LABELS = {"budget_usd": "Budget", "ldn_target": "LDN net-gain target"
                      "delivery_efficiency": "Delivery efficiency", "grid_cost_usd_mw_km": "Grid connection cost",
                      "weight_access": "Weight of access", "weight_energy": "Weight of energy",
                      "weight_productivity": "Weight of harvest", "weight_cost": "Weight of cost",
-                     "horizon_years": "LDN horizon", "mtf_tier": "MTF tier", "min_plant_mwp": "Smallest PV plant"}
+                     "horizon_years": "LDN horizon", "mtf_tier": "MTF tier", "min_plant_mwp": "Smallest PV plant",
+                     "ldn_scope": "LDN scope", "ldn_baseline": "LDN baseline assumption",
+                     "productivity_threshold": "Productivity change threshold", "soc_threshold": "SOC change threshold",
+                     "priorities": "Priorities", "priority_tolerance": "Priority tolerance",
+                     "price_household_usd_mwh": "Household electricity price",
+                     "price_export_usd_mwh": "Grid export price", "discount_rate": "Discount rate",
+                     "delivery_lifetime_years": "Delivery lifetime", "mode": "Allocation mode",
+                     "lp_method": "LP method", "mip_gap": "MIP gap"}
 _SUFFIX_UNITS = (("_usd", "USD"), ("_mwh", "MWh/yr"), ("_mw", "MWp"), ("_ha", "ha"), ("_t", "t"), ("_s", "s"),
                  ("_km", "km"))
 #: Shadow prices plotted per 1,000 units, so that their values read as ordinary numbers.
@@ -55,10 +63,35 @@ def column_label(name: str, units: dict[str, str]) -> str:
         return "Food floor [objective per point of today's harvest]"
     if name in PARAMETER_BY_NAME:
         p = PARAMETER_BY_NAME[name]
-        label = _PARAMETER_LABELS.get(name, name)
-        return f"{label} [{p.unit}]" if p.unit not in ("—", "-", "") else label
+        label = _PARAMETER_LABELS.get(name) or _first_phrase(p.help) or name
+        return f"{label} [{p.unit}]" if p.unit not in _NO_UNIT else label
+    if name in KPI_UNITS:
+        unit, meaning = KPI_UNITS[name]
+        label = _first_phrase(meaning) or name
+        return f"{label} [{unit}]" if unit not in _NO_UNIT else label
     unit = units.get(name) or next((u for suffix, u in _SUFFIX_UNITS if name.endswith(suffix)), "")
     return f"{name} [{unit}]" if unit else name
+
+
+#: Units not worth printing in a label.
+_NO_UNIT = ("—", "-", "")
+
+
+def _first_phrase(text: str) -> str:
+    """The first phrase of a parameter's help or a KPI's meaning, capitalised: its label."""
+    for stop in (":", ";", ",", " (", " — "):
+        text = text.split(stop)[0]
+    text = text.strip()
+    return text[:1].upper() + text[1:]
+
+
+def header_label(name: str, units: dict[str, str]) -> str:
+    """The head of a results table's column: the column's label, or its name for ids and texts."""
+    if name in _META or name in ("role", "maximise", "against", "epsilon"):
+        return {"id": "Id", "name": "Scenario", "status": "Status", "message": "Message", "solve_s": "Solve [s]",
+                "point": "Point", "knee": "Knee", "role": "Role", "epsilon": "ε (held value)"}.get(name, name)
+    label = column_label(name, units)
+    return label.replace("per 1,000 ", "per ") if shadow_scale(name) != 1.0 else label  # tables are unscaled
 
 
 def classify_columns(table: pd.DataFrame) -> dict[str, list[str]]:

@@ -34,6 +34,7 @@ LABELLED_COMMUNITIES, CHARTED_COMMUNITIES = 40, 25
 
 #: The matplotlib settings of every figure.
 STYLE: dict[str, Any] = {
+    "text.parse_math": False,  # user text (community names, scenario names) is drawn as written: "$5 well"
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "text.color": INK,

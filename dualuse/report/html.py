@@ -29,7 +29,16 @@ from dualuse.files import atomic_write
 from dualuse.report.charts import access_chart, kpi_chart, ldn_chart, sweep_figures
 from dualuse.report.figure import Figure
 from dualuse.report.maps import land_use_map
+from dualuse.report.no_regret_page import (
+    PORTFOLIO_CSV,
+    folder_no_regret,
+    no_regret_figures,
+    no_regret_parts,
+    portfolio_html,
+    read_portfolio_table,
+)
 from dualuse.report.numbers import access_table, area_by_use_ha, ldn_balance
+from dualuse.report.drought import drought_chart, read_drought_years
 from dualuse.report.plan_page import plan_html
 from dualuse.report.read import PlanFile, read_plan_file, read_sweep_folder
 from dualuse.report.sweep_page import sweep_html
@@ -60,6 +69,8 @@ def write_report(source: str | os.PathLike[str], output: str | os.PathLike[str] 
     Report
     """
     source = Path(source)
+    if source.is_dir() and (source / PORTFOLIO_CSV).is_file():
+        return write_portfolio_report(source, output)
     if source.is_dir():
         return write_sweep_report(source, output)
     return write_plan_report(source, output)
@@ -91,9 +102,25 @@ def write_sweep_report(folder: str | os.PathLike[str], output: str | os.PathLike
     t = time.perf_counter()
     sweep = read_sweep_folder(folder)
     figures = sweep_figures(sweep)
-    page = sweep_html(sweep, figures, out.stem)
-    pngs = write_files(out, figures, page)
-    return Report(out, pngs, figures, {"total_s": time.perf_counter() - t})
+    agreement = folder_no_regret(folder)
+    maps = no_regret_figures(agreement) if agreement is not None else []
+    extra = no_regret_parts(agreement, maps, out.stem) if agreement is not None else []
+    page = sweep_html(sweep, figures, out.stem, extra)
+    pngs = write_files(out, figures + maps, page)
+    return Report(out, pngs, figures + maps, {"total_s": time.perf_counter() - t})
+
+
+def write_portfolio_report(folder: str | os.PathLike[str], output: str | os.PathLike[str] | None = None) -> Report:
+    """Read a portfolio folder and write its HTML report: the plans, their gaps, and the no-regret maps."""
+    folder = Path(folder)
+    out = check_report_path(output if output is not None else folder / "report.html")
+    t = time.perf_counter()
+    table = read_portfolio_table(folder)
+    agreement = folder_no_regret(folder)
+    maps = no_regret_figures(agreement) if agreement is not None else []
+    page = portfolio_html(folder, table, agreement, maps, out.stem)
+    pngs = write_files(out, maps, page)
+    return Report(out, pngs, maps, {"total_s": time.perf_counter() - t})
 
 
 def check_report_path(output: str | os.PathLike[str]) -> Path:
@@ -124,6 +151,9 @@ def plan_figures(pf: PlanFile, ldn: pd.DataFrame, seconds: dict[str, float] | No
     ]
     if pf.has_communities:
         steps.append(("access", lambda: access_chart(access_table(pf.communities))))
+    drought_years = read_drought_years(pf)
+    if drought_years is not None:
+        steps.append(("drought", lambda: drought_chart(pf, drought_years)))
     figures = []
     for name, draw in steps:
         t = time.perf_counter()

@@ -27,7 +27,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from pyproj import CRS, Transformer
 
-from dualuse.palette import USE_COLOURS, USE_LABELS
+from dualuse.palette import PV_SHARE_SHOWN, PV_USES, USE_COLOURS, USE_LABELS
 from dualuse.report.figure import (
     DPI,
     INK,
@@ -43,8 +43,6 @@ from dualuse.vocabulary import USES
 FINE_MAP_PARCELS, FINE_MAP_DPI = 20_000, 220
 #: Parcels are outlined up to this many, where each is several pixels wide.
 OUTLINED_PARCELS = 6000
-#: Uses that carry PV panels.
-PV_USES = ("solar", "agrivoltaic")
 #: Width of the map and of the panel beside it (legend, scale bar, north arrow, notes) [in].
 MAP_WIDTH_IN, SIDE_WIDTH_IN = 7.4, 2.9
 #: The map's height is its width × the region's aspect, within these bounds [in].
@@ -187,7 +185,7 @@ class _MapLayout:
 
 def land_use_map(geometry: gpd.GeoSeries, use: np.ndarray, area_by_use_ha: dict[str, float],
                  communities: gpd.GeoDataFrame | None = None, title: str = "Land use in the plan",
-                 pv_share: np.ndarray | None = None) -> Figure:
+                 pv_share: np.ndarray | None = None, other_label: str | None = None) -> Figure:
     """The plan's map: each parcel coloured by its dominant use, with scale bar, north arrow and legend.
 
     Parameters
@@ -199,6 +197,8 @@ def land_use_map(geometry: gpd.GeoSeries, use: np.ndarray, area_by_use_ha: dict[
     pv_share : ndarray, optional — share of each parcel under solar or agrivoltaics; parcels with some PV
       where it is not the dominant use get a marker, so that small PV sites show on the map
     title : str — the map's title
+    other_label : str, optional — draw the parcels whose ``use`` is none of the uses as white outlines, with
+      this legend label (without it they are not drawn)
 
     Returns
     -------
@@ -213,8 +213,11 @@ def land_use_map(geometry: gpd.GeoSeries, use: np.ndarray, area_by_use_ha: dict[
     with matplotlib.rc_context(STYLE):
         fig = MplFigure(figsize=(layout.width_in, layout.height_in))
         ax = _map_axes(fig, layout)
+        entries = []
+        if other_label is not None:
+            entries += _draw_others(ax, frame, use, other_label)
         _draw_uses(ax, paths, outlined=n <= OUTLINED_PARCELS)
-        entries = _use_entries(paths, area_by_use_ha)
+        entries = _use_entries(paths, area_by_use_ha) + entries
         if pv_share is not None:
             entries += _draw_partial_pv(ax, frame, use, pv_share)
         if communities is not None and len(communities):
@@ -266,6 +269,17 @@ def _draw_uses(ax: Axes, paths: dict[str, MplPath], outlined: bool) -> None:
                                 linewidth=0.25 if outlined else 0.0, antialiased=True, zorder=2))
 
 
+def _draw_others(ax: Axes, frame: MapFrame, use: np.ndarray, label: str) -> list[_LegendEntry]:
+    """Outline the parcels whose use is none of the uses in grey, on white; their legend entry."""
+    others = ~np.isin(np.asarray(use, dtype=object), USES)
+    if not others.any():
+        return []
+    path = use_paths(frame.geometry[others], np.full(int(others.sum()), USES[0], dtype=object))[USES[0]]
+    ax.add_artist(PathPatch(path, facecolor="white", edgecolor="#9a9a9a", linewidth=0.3, antialiased=True, zorder=1))
+    return [_LegendEntry(Patch(facecolor="white", edgecolor="#9a9a9a", linewidth=0.4), label,
+                         f"{label}\n{int(others.sum()):,} parcels")]
+
+
 def _use_entries(paths: dict[str, MplPath], area_by_use_ha: dict[str, float]) -> list[_LegendEntry]:
     """A legend entry for each use on the map, with its area [ha]."""
     return [_LegendEntry(Patch(facecolor=USE_COLOURS[name], edgecolor="#7a7a7a", linewidth=0.4), USE_LABELS[name],
@@ -275,7 +289,7 @@ def _use_entries(paths: dict[str, MplPath], area_by_use_ha: dict[str, float]) ->
 
 def _draw_partial_pv(ax: Axes, frame: MapFrame, use: np.ndarray, pv_share: np.ndarray) -> list[_LegendEntry]:
     """Mark the parcels with some PV (at least 0.5 %) whose dominant use is not PV; their legend entry."""
-    partial = (np.asarray(pv_share, dtype=float) >= 0.005) & ~np.isin(use, PV_USES)
+    partial = (np.asarray(pv_share, dtype=float) >= PV_SHARE_SHOWN) & ~np.isin(use, PV_USES)
     if not partial.any():
         return []
     centres = shapely.centroid(frame.geometry[partial])

@@ -55,6 +55,17 @@ def format_short(value: Any) -> str:
     return f"{value:,.6g}"
 
 
+def format_change(value: float, percent: bool = False) -> str:
+    """A change with its sign: a change of a share in percentage points (``+3.2 pp``), others by magnitude."""
+    if value is None or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+        return "–"
+    if percent:
+        points = 100.0 * value
+        return "0 pp" if abs(points) < 0.05 else f"{points:+.1f} pp"
+    text = format_number(value)
+    return ("+" + text) if value > 0 else text
+
+
 def format_signed(value: float) -> str:
     """A whole number of ha with its sign; magnitudes under 0.5 print as 0."""
     return "0" if abs(value) < 0.5 else f"{value:+,.0f}"

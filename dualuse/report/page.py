@@ -22,6 +22,8 @@ from dualuse.report.read import PLAN_STATUSES
 
 #: Messages longer than this are cut short in a table (and given in full below it).
 MESSAGE_CHARS = 60
+#: Tables of more columns than this print in smaller type.
+WIDE_COLUMNS = 8
 #: The style sheet of every page.
 CSS = """
 :root { --ink:#222; --muted:#666; --line:#e2e4e8; --plan:#1f4e79; --ok:#1a9641; --bad:#c0392b; }
@@ -62,9 +64,25 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; border-top: 1
   padding-top: 10px; }
 @media (max-width: 720px) { .cards { grid-template-columns: 1fr; } main { padding: 20px; } }
 td:first-child code { white-space: nowrap; }
-@media print { body { background: #fff; } main { box-shadow: none; margin: 0; padding: 0; max-width: none; }
-  h2 { break-after: avoid; } }
+@media print {
+  @page { size: A4; margin: 14mm 12mm; }
+  body { background: #fff; font-size: 10pt; }
+  main { box-shadow: none; margin: 0; padding: 0; max-width: none; }
+  h2, h3 { break-after: avoid; }
+  .scroll { overflow: visible; }
+  table { width: 100%; table-layout: auto; font-size: 8.5pt; break-inside: auto; }
+  table.wide { font-size: 6.8pt; }
+  table.wide th, table.wide td { padding: 2px 3px; }
+  thead { display: table-header-group; }
+  tr, .card, figure, li { break-inside: avoid; }
+  th, td, td.num, th.num { white-space: normal; overflow-wrap: anywhere; }
+  td:first-child code { white-space: normal; }
+  figure img { max-width: 100%; height: auto; }
+  a { color: inherit; text-decoration: none; }
+}
 """
+#: The print page of a page with wide tables (a sweep's scenarios): landscape.
+LANDSCAPE_CSS = "@media print { @page { size: A4 landscape; margin: 12mm; } }"
 
 
 def escape(value: Any) -> str:
@@ -98,20 +116,24 @@ def figure_html(figure: Figure, alt: str, caption: str, png_name: str, print_siz
             f'<figcaption>{caption} <span class="mono">({escape(png_name)})</span></figcaption></figure>')
 
 
-def table_html(header: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], total: bool = False) -> str:
+def table_html(header: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], total: bool = False,
+               wide: bool = False) -> str:
     """A table of HTML cells; ``header`` gives each column's title and whether it is numeric (right-aligned);
-    with ``total`` the last row is set apart as a total."""
+    with ``total`` the last row is set apart as a total; a ``wide`` table prints in smaller type."""
     head = "".join(f'<th class="num">{escape(h)}</th>' if num else f"<th>{escape(h)}</th>" for h, num in header)
     body = []
     for k, row in enumerate(rows):
         cls = ' class="total"' if total and k == len(rows) - 1 else ""
         cells = "".join(f'<td class="num">{c}</td>' if num else f"<td>{c}</td>" for c, (_, num) in zip(row, header))
         body.append(f"<tr{cls}>{cells}</tr>")
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    cls = ' class="wide"' if wide else ""
+    return (f'<div class="scroll"><table{cls}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+            "</table></div>")
 
 
-def frame_table_html(frame: pd.DataFrame, status: bool = False) -> str:
-    """A data frame as a table: numbers short, and with ``status`` the status coloured and long messages cut."""
+def frame_table_html(frame: pd.DataFrame, status: bool = False, headers: dict[str, str] | None = None) -> str:
+    """A data frame as a table: numbers short, and with ``status`` the status coloured and long messages cut;
+    ``headers`` gives a column's head (its label with unit) where it is not the column's name."""
     header = [(str(c), pd.api.types.is_numeric_dtype(frame[c])) for c in frame.columns]
     rows = []
     for record in frame.itertuples(index=False):
@@ -127,7 +149,8 @@ def frame_table_html(frame: pd.DataFrame, status: bool = False) -> str:
             else:
                 cells.append(escape(value) if pd.notna(value) else "")
         rows.append(cells)
-    return table_html(header, rows)
+    heads = [((headers or {}).get(name, name), numeric) for name, numeric in header]
+    return table_html(heads, rows, wide=len(heads) > WIDE_COLUMNS)
 
 
 def cards_html(cards: Sequence[tuple[str, str, str]]) -> str:
@@ -142,13 +165,14 @@ def sentences_html(sentences: Sequence[str]) -> str:
     return '<ul class="sentences">' + "".join(f"<li>{s}</li>" for s in sentences) + "</ul>"
 
 
-def page_html(title: str, body: str) -> str:
-    """The whole page: head, style sheet, ``body`` and a footer saying what made it and when."""
+def page_html(title: str, body: str, landscape: bool = False) -> str:
+    """The whole page: head, style sheet, ``body`` and a footer saying what made it and when; ``landscape``
+    prints it on landscape pages."""
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f'<meta name="generator" content="dualuse {__version__}">\n<title>{escape(title)}</title>\n'
-            f"<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}\n"
+            f"<style>{CSS}{LANDSCAPE_CSS if landscape else ''}</style>\n</head>\n<body>\n<main>\n{body}\n"
             f"<footer>Made by dualuse {__version__} on {created}. This file is self-contained: its figures are "
             "embedded and it needs no network; the same figures are saved as PNG files beside it.</footer>\n"
             "</main>\n</body>\n</html>\n")

@@ -11,10 +11,12 @@ import pandas as pd
 
 from dualuse.inputs.scenario import PARAMETERS
 from dualuse.palette import USE_COLOURS, USE_LABELS
+from dualuse.report.drought import drought_section, read_drought_years
 from dualuse.report.figure import LABELLED_COMMUNITIES, Figure
 from dualuse.report.numbers import (
     access_table,
     area_by_use_ha,
+    format_change,
     format_number,
     format_short,
     format_signed,
@@ -67,6 +69,9 @@ def plan_html(pf: PlanFile, figures: list[Figure], ldn: pd.DataFrame, ldn_notes:
                 _ldn_section(pf.scenario, ldn, ldn_notes, by_name["ldn"], stem)]
     if pf.has_communities:
         sections.append(_access_section(pf, by_name["access"], stem))
+    drought_years = read_drought_years(pf)
+    if drought_years is not None and "drought" in by_name:
+        sections.append(drought_section(pf, drought_years, by_name["drought"], stem))
     sections += [_shadow_price_section(pf), _scenario_and_run_section(pf)]
     return page_html(f"Land-use plan for {pf.region_name}", "\n".join(sections))
 
@@ -121,13 +126,14 @@ def _land_use_section(pf: PlanFile, map_figure: Figure, stem: str) -> str:
 def _kpi_section(pf: PlanFile, kpi_figure: Figure, stem: str) -> str:
     """Section 2: the headline indicators today and with the plan, as a chart and a table."""
     rows = [[escape(r.label), escape(r.unit), format_number(r.today, r.percent), format_number(r.plan, r.percent),
-             ("+" if r.change > 0 else "") + format_number(r.change, r.percent)] for r in kpi_table(pf).itertuples()]
+             format_change(r.change, r.percent)] for r in kpi_table(pf).itertuples()]
     return "\n".join([
         "<h2>2. Headline indicators: today and with the plan</h2>",
         figure_html(kpi_figure, "Headline indicators, today and with the plan",
                     "Grey: today (every parcel under its current use, nothing delivered). Blue: the plan. "
                     "Dashed lines: the reference named beside them.", f"{stem}_kpis.png"),
         table_html([("Indicator", False), ("Unit", False), ("Today", True), ("Plan", True), ("Change", True)], rows),
+        '<p class="note">Changes of a share are in percentage points (pp): from 40 % to 50 % is +10 pp.</p>',
     ])
 
 

@@ -4,11 +4,18 @@ charts against each varied parameter, the fronts with their points, and the tabl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from dualuse.report.columns import classify_columns, front_columns, scenario_columns
+from dualuse.report.columns import (
+    classify_columns,
+    column_label,
+    front_columns,
+    header_label,
+    scenario_columns,
+)
 from dualuse.report.figure import Figure
 from dualuse.report.numbers import format_short
 from dualuse.report.page import (
@@ -21,7 +28,7 @@ from dualuse.report.page import (
 from dualuse.report.read import PARALLEL_PNG, PLAN_STATUSES, SweepFolder
 
 
-def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str) -> str:
+def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str, extra: Sequence[str] = ()) -> str:
     """The sweep report as one HTML page.
 
     Parameters
@@ -29,11 +36,13 @@ def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str) -> str:
     sweep : SweepFolder — the folder read
     figures : list of Figure — the charts of :func:`~dualuse.report.charts.sweep_figures`
     stem : str — the stem of the PNG files beside the page
+    extra : more sections, before the table of scenarios (what the plans agree on)
     """
-    parts = [f"<header><h1>Policy sweep: {escape(sweep.path.name)}</h1>"
+    title = report_title(sweep)
+    parts = [f"<header><h1>{escape(title)}</h1>"
              f'<p class="sub">{escape(sweep.table_source or str(sweep.path))}</p></header>']
     if sweep.table is not None:
-        parts += _overview(sweep.table)
+        parts += _overview(sweep.table, sweep.units)
     if figures:
         parts.append("<h2>Indicators against the varied parameters</h2>")
         for figure in figures:
@@ -42,12 +51,31 @@ def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str) -> str:
                                      f"{stem}_{figure.name}.png"))
     if sweep.fronts:
         parts += _fronts(sweep)
+    parts += list(extra)
     if sweep.table is not None:
-        parts += _scenarios(sweep.table, sweep.table_source)
-    return page_html(f"Policy sweep: {sweep.path.name}", "\n".join(parts))
+        parts += _scenarios(sweep.table, sweep.table_source, sweep.units)
+    return page_html(title, "\n".join(parts), landscape=sweep.table is not None)
 
 
-def _overview(table: pd.DataFrame) -> list[str]:
+def report_title(sweep: SweepFolder) -> str:
+    """What the page is: a policy sweep, a trade-off (Pareto) front between two named indicators, or both."""
+    traded = ""
+    for _, points in sweep.fronts:
+        if points is not None and len(points) and {"maximise", "against"} <= set(points.columns):
+            maximise, against = (column_label(str(points[c].iloc[0]), sweep.units).split(" [")[0]
+                                 for c in ("maximise", "against"))
+            traded = f" of {maximise.lower()} against {against.lower()}"
+            break
+    if sweep.table is None and sweep.fronts:
+        kind = "Trade-off front" + traded if len(sweep.fronts) == 1 else "Trade-off fronts"
+    elif sweep.fronts:
+        kind = "Policy sweep and trade-off fronts"
+    else:
+        kind = "Policy sweep"
+    return f"{kind}: {sweep.path.name}"
+
+
+def _overview(table: pd.DataFrame, units: dict[str, str]) -> list[str]:
     """Cards counting the scenarios per status, and the values each varied parameter takes."""
     columns = classify_columns(table)
     statuses = table["status"].astype(str).value_counts() if "status" in table else pd.Series(dtype=int)
@@ -56,7 +84,7 @@ def _overview(table: pd.DataFrame) -> list[str]:
     varied = columns["varied"] + columns["categorical"]
     if varied:
         text = "<p>Varied: " + "; ".join(
-            f"<code>{escape(c)}</code> over "
+            f"{escape(column_label(c, units))} (<code>{escape(c)}</code>) over "
             f"{escape(', '.join(format_short(v) for v in sorted(table[c].dropna().unique())))}"
             for c in varied) + ".</p>"
     else:
@@ -79,7 +107,9 @@ def _fronts(sweep: SweepFolder) -> list[str]:
                                                      "indicators.", str(png.relative_to(sweep.path)),
                                  print_size=False))
         if points is not None and len(points):
-            parts.append(frame_table_html(points[front_columns(points)], status=True))
+            shown = front_columns(points)
+            parts.append(frame_table_html(points[shown], status=True,
+                                          headers={c: header_label(c, sweep.units) for c in shown}))
     return parts
 
 
@@ -111,15 +141,18 @@ def _front_in_several(sweep: SweepFolder, png: Path, points: pd.DataFrame) -> li
     else:
         parts.append('<p class="note">The front has no knee: no plan stands out from a straight trade-off '
                      "between its ends.</p>")
-    parts.append(frame_table_html(points[front_columns(points)], status=True))
+    shown = front_columns(points)
+    parts.append(frame_table_html(points[shown], status=True,
+                                  headers={c: header_label(c, sweep.units) for c in shown}))
     return parts
 
 
-def _scenarios(table: pd.DataFrame, table_source: str) -> list[str]:
-    """The table of scenarios (the columns a reader needs; the file has the rest) and the message of each
-    scenario that has one."""
+def _scenarios(table: pd.DataFrame, table_source: str, units: dict[str, str]) -> list[str]:
+    """The table of scenarios (the columns a reader needs, headed by their labels with units; the file has
+    the rest) and the message of each scenario that has one."""
     shown = scenario_columns(table)
-    parts = ["<h2>Scenarios</h2>", frame_table_html(table[shown], status=True)]
+    parts = ["<h2>Scenarios</h2>", frame_table_html(table[shown], status=True,
+                                                    headers={c: header_label(c, units) for c in shown})]
     if len(shown) < len(table.columns):
         parts.append(f'<p class="note">{len(table.columns) - len(shown)} more columns (every KPI and the '
                      f"scenario of each row) are in {escape(Path(table_source.split(' ')[0]).name)}.</p>")
