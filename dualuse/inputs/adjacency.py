@@ -15,9 +15,11 @@ in ``<region file>.adjacency.npz``, keyed by the region file's SHA-256 and
 the parcel layer's name: any change to the file's bytes makes the cache stale
 and it is computed again.  (A table inside the region GeoPackage would change
 the input's digest that every plan records, and would go stale without
-notice when the parcels are edited in a GIS.)  A cache that cannot be written
-(a read-only folder) is not an error: the adjacency is then computed again by
-the next process that needs it.
+notice when the parcels are edited in a GIS.)  The cache is written when a
+model needs the adjacency (a scenario with a boundary penalty); computed only
+for a plan's connectivity figures, it stays in the process's memory.  A cache
+that cannot be written (a read-only folder) is not an error: the adjacency is
+then computed again by the next process that needs it.
 """
 
 from __future__ import annotations
