@@ -16,6 +16,7 @@ from dualuse.inputs.adjacency import CACHE_SUFFIX, parcel_adjacency, region_adja
 from dualuse.inputs.region import read_region
 from dualuse.inputs.scenario import load_scenario
 from dualuse.model.connectivity import connectivity_figures
+from dualuse.report.html import write_report
 from dualuse.run import solve_region
 
 CRS = "EPSG:32632"
@@ -121,6 +122,9 @@ def test_whole_parcels_join_above_the_gain_of_splitting(tmp_path: Path) -> None:
         assert figures["largest_patch_ha"] == pytest.approx(100.0 * (3 - patches), rel=1e-3)
         loss = 0.8 * np.dot(expected, [100.0, 300.0, 200.0]) / 600.0
         assert plan.objective == pytest.approx(1.0 - loss - beta * figures["restored_boundary_km"], rel=1e-5)
+    # the plan report says how joined up the restoration is
+    page = write_report(out).html.read_text(encoding="utf-8")
+    assert "in 1 patch(es) of adjacent parcels" in page and "km of boundary with unrestored land" in page
 
 
 def test_the_penalty_takes_the_generic_path_and_the_run_table_says_why(tmp_path: Path) -> None:
