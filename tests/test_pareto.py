@@ -232,4 +232,4 @@ def test_front_in_three_kpis(region: Path, tmp_path: Path) -> None:
     for name in ("front.png", "front_parallel.png"):
         assert base64.b64encode((out / name).read_bytes()).decode("ascii") in page
     assert ("The knee (point" in page) == bool(points["knee"].any())
-    assert "<th class=\"num\">restored_ha</th>" in page and "epsilon_restored_ha" in page
+    assert ">Restored [ha]</th>" in page and ">ε of Restored [ha]</th>" in page

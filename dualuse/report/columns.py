@@ -90,6 +90,10 @@ def header_label(name: str, units: dict[str, str]) -> str:
     if name in _META or name in ("role", "maximise", "against", "epsilon"):
         return {"id": "Id", "name": "Scenario", "status": "Status", "message": "Message", "solve_s": "Solve [s]",
                 "point": "Point", "knee": "Knee", "role": "Role", "epsilon": "ε (held value)"}.get(name, name)
+    if name.startswith("epsilon_") and name[len("epsilon_"):] in KPI_UNITS:  # a front's held bound
+        return f"ε of {column_label(name[len('epsilon_'):], units)}"
+    if name == "knee_distance":
+        return "Distance beyond the extremes' plane [scaled]"
     label = column_label(name, units)
     return label.replace("per 1,000 ", "per ") if shadow_scale(name) != 1.0 else label  # tables are unscaled
 
