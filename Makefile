@@ -1,11 +1,12 @@
 # make demo: set up .venv and solve the bundled example region (writes plan.gpkg)
 # make test: set up .venv and run the whole test suite
+# make test-newest: the fast tests in a fresh .venv-newest holding the newest releases pyproject.toml allows
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench example clean browser
+.PHONY: demo test test-fast test-newest bench example clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,19 @@ test: $(STAMP) browser
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# make test-newest: a fresh venv with the newest release of every dependency that pyproject.toml's bounds
+# allow (whatever .venv holds), a table of the installed releases and of the newer ones the upper bounds keep
+# out, then the fast tests (NEWEST_TESTS='tests/test_json.py' for others)
+NEWEST := .venv-newest
+NEWEST_TESTS ?= -m "not slow"
+test-newest:
+	rm -rf $(NEWEST)
+	$(PYTHON) -m venv $(NEWEST)
+	$(NEWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(NEWEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	$(NEWEST)/bin/python tools/newer_releases.py
+	$(NEWEST)/bin/python -m pytest -q $(NEWEST_TESTS)
+
 # make bench: the structured path, the generic path and the bare-highspy floor side by side (SIZES=100000 for a quicker run)
 SIZES ?= 100000,1000000
 bench: $(STAMP)
@@ -41,4 +55,4 @@ example: $(STAMP)
 	$(BIN)/dualuse example -o data/example_region.gpkg --parcels 2000 --seed 42
 
 clean:
-	rm -rf $(VENV) plan.gpkg .pytest_cache
+	rm -rf $(VENV) $(NEWEST) plan.gpkg .pytest_cache

@@ -55,14 +55,16 @@ def write_region(path: Path, parcels: int, seed: int, parcels_per_community: int
         return
     import pandas as pd
     import pyogrio
-    from scipy.spatial import cKDTree
+    import shapely
 
     frame = make_example(parcels, seed).parcels.copy()
     rng = np.random.default_rng(seed)
     n_communities = max(1, parcels // parcels_per_community)
-    centre = frame.geometry.centroid
-    xy = np.column_stack([centre.x, centre.y])
-    _, nearest = cKDTree(xy[rng.choice(parcels, n_communities, replace=False)]).query(xy)
+    centre = frame.geometry.centroid.to_numpy()
+    seats = centre[rng.choice(parcels, n_communities, replace=False)]
+    parcel, seat = shapely.STRtree(seats).query_nearest(centre, all_matches=False)
+    nearest = np.empty(parcels, dtype=np.int64)
+    nearest[parcel] = seat
     ids = np.array([f"K{k:06d}" for k in range(n_communities)], dtype=object)
     frame["community_id"] = ids[nearest]
     frame.to_file(path, layer="parcels", driver="GPKG", engine="pyogrio")

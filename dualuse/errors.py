@@ -114,6 +114,55 @@ class UnboundedError(DualuseError):
     exit_code = 5
 
 
+#: The optional parts of dualuse: extra -> the modules it installs (``pip install 'dualuse[extra]'``).
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "dask": ("distributed",),
+    "prepare": ("rasterio", "exactextract"),
+    "report": ("matplotlib",),
+    "arrow": ("pyarrow",),
+}
+
+
+class MissingExtraError(UsageError):
+    """An optional part of dualuse is used without the libraries it needs (exit 2)."""
+
+    def __init__(self, extra: str, purpose: str, module: str) -> None:
+        self.extra = extra
+        self.module = module
+        self.install = f"pip install 'dualuse[{extra}]'"
+        super().__init__(f"{purpose} needs {module}, which is not installed; install it with: {self.install}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": "MissingExtraError", "message": str(self), "extra": self.extra, "module": self.module,
+                "install": self.install}
+
+
+def require_extra(extra: str, purpose: str) -> None:
+    """Import the modules of an optional part of dualuse, or raise :class:`MissingExtraError`.
+
+    Parameters
+    ----------
+    extra : a key of :data:`EXTRAS`: ``dask``, ``prepare`` or ``report``
+    purpose : what needs it, as the message starts ("dualuse report", "a sweep on Dask")
+    """
+    import importlib
+
+    for module in EXTRAS[extra]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise MissingExtraError(extra, purpose, module) from None
+
+
+def has_extra(extra: str) -> bool:
+    """Whether the modules of an optional part of dualuse can be imported."""
+    try:
+        require_extra(extra, "")
+    except MissingExtraError:
+        return False
+    return True
+
+
 def _plain(value: Any) -> Any:
     """A numpy scalar as a plain Python value, for JSON."""
     return value.item() if hasattr(value, "item") else value

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -20,6 +21,7 @@ from dualuse.model.family_table import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
 from dualuse.model.ldn import balance_class, sdg_status
 from dualuse.model.robustness import Robustness, drought_years_table, robustness_summary_rows
+from dualuse.model.livelihoods import livelihood_columns, worst_shares
 from dualuse.solve.highs import SolveResult, Status
 from dualuse.vocabulary import LAND_TYPES, LDN_BASELINES, USES
 
@@ -103,6 +105,36 @@ class Plan:
         }
         return out
 
+    def to_geodataframe(self) -> gpd.GeoDataFrame:
+        """The plan layer as the GeoPackage holds it, in the region's CRS: the input columns, then the plan's
+        (:meth:`parcel_values`; an input column of the same name as a plan column is kept as
+        ``input_<name>``), one row per parcel in the input's order, geometry column ``geom``."""
+        values = self.parcel_values()
+        source = self.region.parcels
+        geometry_name = source.geometry.name
+        frame = pd.DataFrame(index=range(len(source)))
+        for column in source.columns:
+            if column == geometry_name:
+                continue
+            target = f"input_{column}" if column in values else column
+            frame[target] = source[column].to_numpy()
+        for column, array in values.items():
+            frame[column] = array
+        frame["use"] = frame["use"].astype(object)
+        geo = gpd.GeoDataFrame(frame, geometry=source.geometry.to_numpy(), crs=source.crs)
+        return geo.rename_geometry("geom")
+
+    def kpis_frame(self) -> pd.DataFrame:
+        """The KPIs, one row each (index ``kpi``): ``value`` of the plan, ``baseline`` today, ``change``
+        (value − baseline), ``unit`` and ``meaning``."""
+        frame = pd.DataFrame({"kpi": list(KPI_UNITS),
+                              "value": [self.kpis[k] for k in KPI_UNITS],
+                              "baseline": [self.baseline.get(k, math.nan) for k in KPI_UNITS],
+                              "unit": [unit for unit, _ in KPI_UNITS.values()],
+                              "meaning": [meaning for _, meaning in KPI_UNITS.values()]}).set_index("kpi")
+        frame.insert(2, "change", frame["value"] - frame["baseline"])
+        return frame
+
     def community_values(self) -> pd.DataFrame:
         """Per community: demand, energy served, households served."""
         coef = self.coef
@@ -115,6 +147,12 @@ class Plan:
                                                where=coef.household_mwh > 0)
         frame["access_share"] = np.divide(served, coef.demand_mwh, out=np.zeros_like(served),
                                           where=coef.demand_mwh > 0)
+        rural = self.region.communities.get("rural_households")
+        if rural is not None:
+            frame["rural_households"] = rural.to_numpy(dtype=float)
+        for column, values in livelihood_columns(coef, self.result.x, served,
+                                                 None if rural is None else rural.to_numpy(dtype=float)).items():
+            frame[column] = values
         return frame
 
     def ldn_balance(self) -> pd.DataFrame:
@@ -160,6 +198,11 @@ class Plan:
             self.coef, self.result.served_mwh)
         rows += [{"kpi": k, "unit": unit, "baseline": today[k], "plan": planned[k], "meaning": meaning}
                  for k, (unit, meaning) in ACCESS_EQUITY_UNITS.items()]
+        worst_today = worst_shares(self.coef, (self.coef.use == USES.index("current")).astype(float),
+                                   np.zeros_like(self.coef.demand_mwh))
+        worst = worst_shares(self.coef, self.result.x, self.result.served_mwh)
+        rows += [{"kpi": k, "unit": unit, "baseline": worst_today[k], "plan": worst[k], "meaning": meaning}
+                 for k, (unit, meaning) in LIVELIHOOD_EQUITY_UNITS.items()]
         rows += [{"kpi": k, "unit": unit, "baseline": 0.0 if math.isfinite(self.connectivity.get(k, math.nan))
                   else math.nan, "plan": self.connectivity.get(k, math.nan), "meaning": meaning}
                  for k, (unit, meaning) in CONNECTIVITY_UNITS.items()]  # nothing is restored today
@@ -222,6 +265,14 @@ ACCESS_EQUITY_UNITS: dict[str, tuple[str, str]] = {
                          "with demand"),
     "access_gini": ("—", "Gini coefficient of the access shares of the communities with demand (0: all the "
                     "same share; towards 1: access to a few)"),
+}
+
+
+#: The communities' worst-kept livelihoods, beside the KPIs (a minimum over communities, not linear):
+#: name -> (unit, meaning).
+LIVELIHOOD_EQUITY_UNITS: dict[str, tuple[str, str]] = {
+    "min_income_share": ("share of today", "the lowest share of today's land-based income any community keeps"),
+    "min_jobs_share": ("share of today", "the lowest share of today's jobs on its land any community keeps"),
 }
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from dualuse.diagnose.status import raise_for_status
-from dualuse.errors import InfeasibleError, InputError
+from dualuse.errors import InfeasibleError, InputError, has_extra
 from dualuse.export.gpkg import read_table, write_plan
 from dualuse.files import check_output_path, file_sha256
 from dualuse.inputs.catalogue import Catalogue, load_catalogue
@@ -313,7 +313,7 @@ def _plan_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The ``plan`` layer as a plain table, rows sorted by parcel id, the geometry as WKB."""
     import pyogrio
 
-    frame = pyogrio.read_dataframe(path, layer="plan", use_arrow=True)
+    frame = pyogrio.read_dataframe(path, layer="plan", use_arrow=has_extra("arrow"))
     key = "parcel_id" if "parcel_id" in frame.columns else frame.columns[0]
     frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
     frame["geom_wkb"] = frame.geometry.to_wkb()

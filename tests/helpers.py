@@ -177,9 +177,61 @@ def recheck_plan(path: str | Path, region_path: str | Path) -> dict[str, float]:
     assert restored >= scenario["min_restored_ha"] * (1 - RTOL) - 1e-6
     if scenario["mode"] == "whole":
         assert np.all(np.isclose(shares, 0, atol=1e-6) | np.isclose(shares, 1, atol=1e-6))
+
+    # 7. livelihoods per community: the written figures, and the floors
+    if communities is not None and "community_id" in plan:
+        written = communities.set_index("community_id")
+        again = livelihoods_by_community(plan, catalogue, scenario, written["households_served"])
+        for ours, theirs in LIVELIHOOD_FIGURES:
+            np.testing.assert_allclose(again[ours], written.loc[again.index, theirs], rtol=RTOL, atol=1e-6,
+                                       err_msg=theirs)
+        for floor, today, planned in (("livelihood_floor", "income_usd_yr_today", "income_usd_yr"),
+                                      ("jobs_floor", "jobs_fte_today", "jobs_fte")):
+            held = written[today] > 0
+            assert (written.loc[held, planned] >= scenario.get(floor, 0.0) * written.loc[held, today] * (1 - RTOL)
+                    - 1e-6).all(), f"{floor} fails"
     return {"cost_usd": total_cost, "served_mwh": served, "households_connected": connected, "energy_mwh": float(energy.sum()),
             "productivity_t": float(harvest.sum()), "restored_ha": restored, "ldn_net_ha": float(net.sum()),
             "export_mwh": export}
+
+
+#: The livelihood figures :func:`livelihoods_by_community` recomputes, and their columns in the communities layer.
+LIVELIHOOD_FIGURES = (("income_today", "income_usd_yr_today"), ("income", "income_usd_yr"),
+                      ("jobs_today", "jobs_fte_today"), ("jobs", "jobs_fte"),
+                      ("construction", "construction_job_years"))
+
+
+def livelihoods_by_community(plan: pd.DataFrame, catalogue: Any, scenario: dict[str, Any],
+                             households_served: pd.Series) -> pd.DataFrame:
+    """Per community, today's and the plan's income [USD/yr], jobs [FTE] and construction [job-years], from the
+    plan layer's shares and input columns and the catalogue's figures alone (parcels without a community left
+    out)."""
+    from dualuse.vocabulary import LAND_TYPES
+
+    def per_use(name: str) -> pd.DataFrame:
+        return pd.DataFrame({u.name: getattr(u, name) for u in catalogue.uses}, index=list(LAND_TYPES))
+
+    retention, labour, soc_rate = per_use("retention"), per_use("labour_fte_ha_yr"), per_use("soc_rate_t_ha_yr")
+    lt = plan["land_type"].str.lower()
+    harvest_usd_ha = (plan["productivity_t_ha"]
+                      * pd.Series(catalogue.harvest_value_usd_t, index=list(LAND_TYPES))[lt].to_numpy())
+    out = pd.DataFrame({"income_today": plan["area_ha"] * harvest_usd_ha,
+                        "jobs_today": plan["area_ha"] * labour.loc[lt, "current"].to_numpy()}, index=plan.index)
+    out["income"] = out["jobs"] = out["construction"] = 0.0
+    for u in catalogue.uses:
+        share_ha = plan[f"share_{u.name}"] * plan["area_ha"]
+        capacity_mwp = share_ha * u.density_mwp_ha
+        carbon_t_co2_yr = share_ha * soc_rate.loc[lt, u.name].clip(lower=0).to_numpy() * 44.0 / 12.0
+        out["income"] += (share_ha * (harvest_usd_ha * retention.loc[lt, u.name].to_numpy() + u.land_lease_usd_ha_yr
+                                      + u.pes_usd_ha_yr)
+                          + u.sales_share_to_community * scenario["price_export_usd_mwh"] * capacity_mwp
+                          * plan["pv_yield_kwh_kwp"] + catalogue.carbon_price_usd_t_co2 * carbon_t_co2_yr)
+        out["jobs"] += share_ha * labour.loc[lt, u.name].to_numpy() + capacity_mwp * u.operation_fte_mwp
+        out["construction"] += capacity_mwp * u.construction_job_years_mwp
+    out["community_id"] = plan["community_id"]
+    totals = out.dropna(subset=["community_id"]).groupby("community_id").sum()
+    totals["jobs"] += catalogue.minigrid_fte_household * households_served.reindex(totals.index).fillna(0.0)
+    return totals
 
 
 def five_parcels(path: str | Path) -> Path:

@@ -299,7 +299,7 @@ def test_prepare_writes_the_productivity_of_each_drought_year(tmp_path) -> None:
     region = read_region(out)
     assert region.drought is not None and region.drought.names == ("1984",)
     by_parcel = dict(zip(region.parcel_id.tolist(), region.drought.productivity_t_ha[0].tolist()))
-    assert by_parcel == pytest.approx({1: 1.0, 2: 0.5, 3: 1.0, 4: 0.5})
+    assert by_parcel == pytest.approx({"P0000001": 1.0, "P0000002": 0.5, "P0000003": 1.0, "P0000004": 0.5})
     bad = CliRunner().invoke(cli, ["prepare", str(files["aoi"]), "-o", str(tmp_path / "x.gpkg"), "--cell-ha", "100",
                                    "--pvout", str(files["pvout"]), "--productivity", str(files["productivity"]),
                                    "--soc", str(files["soc"]), "--land-cover", str(files["land_cover"]),

@@ -281,7 +281,7 @@ def test_matrix_equals_standard_form_compiler(region: Any, overrides: dict[str, 
 
 #: A scenario in which every family of the table has rows (the example region has communities).
 EVERY_FAMILY = {"max_pv_share": 0.1, "min_restored_ha": 500.0, "min_plant_mwp": 2.0, "min_access_share": 0.2,
-                "restoration_boundary_weight": 0.001}
+                "livelihood_floor": 0.5, "jobs_floor": 0.5, "restoration_boundary_weight": 0.001}
 #: The drought families have rows under their own drought_scope only (the example region has drought years).
 DROUGHT_SCOPE = {"drought_floor": "every_scenario", "drought_expected": "expected", "drought_cvar": "cvar",
                  "drought_cvar_tail": "cvar"}

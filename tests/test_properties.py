@@ -156,9 +156,12 @@ def test_splitting_every_parcel_in_two_leaves_every_total_unchanged(tmp_path_fac
 def scaled(catalogue: Catalogue, scenario: Scenario, factor: float) -> tuple[Catalogue, Scenario]:
     uses = tuple(dataclasses.replace(u, capex_usd_ha=u.capex_usd_ha * factor, capex_usd_mwp=u.capex_usd_mwp * factor,
                                      opex_usd_mwp_yr=u.opex_usd_mwp_yr * factor,
-                                     opex_usd_ha_yr=u.opex_usd_ha_yr * factor)
+                                     opex_usd_ha_yr=u.opex_usd_ha_yr * factor,
+                                     land_lease_usd_ha_yr=u.land_lease_usd_ha_yr * factor,
+                                     pes_usd_ha_yr=u.pes_usd_ha_yr * factor)
                  for u in catalogue.uses)
-    return (dataclasses.replace(catalogue, uses=uses, harvest_value_usd_t=catalogue.harvest_value_usd_t * factor),
+    return (dataclasses.replace(catalogue, uses=uses, harvest_value_usd_t=catalogue.harvest_value_usd_t * factor,
+                                carbon_price_usd_t_co2=catalogue.carbon_price_usd_t_co2 * factor),
             scenario.replace(budget_usd=scenario.budget_usd * factor,
                              price_household_usd_mwh=scenario.price_household_usd_mwh * factor,
                              price_export_usd_mwh=scenario.price_export_usd_mwh * factor,
@@ -176,7 +179,8 @@ def test_scaling_every_cost_and_the_budget_leaves_the_plan_unchanged(region_file
     np.testing.assert_allclose(plan.shares, base_plan.shares, atol=1e-7)
     assert plan.objective == pytest.approx(base_plan.objective, rel=1e-7)
     for key, value in base_plan.kpis.items():
-        expected = value * factor if key in ("cost_usd", "budget_usd", "net_benefit_usd_yr") else value
+        expected = value * factor if key in ("cost_usd", "budget_usd", "net_benefit_usd_yr", "income_usd_yr") \
+            else value
         assert plan.kpis[key] == pytest.approx(expected, rel=1e-6, abs=1e-6), key
 
 

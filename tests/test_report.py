@@ -95,13 +95,14 @@ def _summary(path: Path) -> dict[str, tuple[float, float]]:
 
 def test_report_is_one_self_contained_file_with_its_figures_beside_it(report, page: str) -> None:  # noqa: ANN001
     names = sorted(p.name for p in report.pngs)
-    assert names == ["ministry_access.png", "ministry_kpis.png", "ministry_ldn.png", "ministry_map.png"]
+    assert names == ["ministry_access.png", "ministry_kpis.png", "ministry_ldn.png", "ministry_livelihoods.png",
+                     "ministry_map.png"]
     assert sorted(p.name for p in report.html.parent.iterdir()) == sorted([*names, "ministry.html"])
     # nothing fetched from anywhere: no external src/href, no script, no stylesheet link
     assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", page)
     assert "<script" not in page.lower() and "<link" not in page.lower() and "url(" not in page
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(embedded) == 4
+    assert len(embedded) == len(names)
     on_disk = {p.read_bytes() for p in report.pngs}
     assert {base64.b64decode(e) for e in embedded} == on_disk  # the same figures, embedded and beside
 
@@ -316,7 +317,7 @@ def test_report_renders_in_headless_chromium(report, page: str, plan_path: Path,
     console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], f"console messages: {console}"
     assert not probe["title"].startswith("ERROR"), probe["title"]
-    assert len(probe["sizes"]) == 4
+    assert len(probe["sizes"]) == len(report.figures) == 5
     for size, figure in zip(probe["sizes"], report.figures):
         width, height = (int(v) for v in size.split("x"))
         assert width > 0 and height > 0
@@ -487,7 +488,7 @@ def test_the_page_is_written_last_so_a_report_cut_short_has_none(plan_path: Path
     monkeypatch.setattr("dualuse.files.os.replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         write_report(plan_path, out / "plan.html")
-    assert _files(out) == ["plan_access.png", "plan_kpis.png", "plan_ldn.png", "plan_map.png"]
+    assert _files(out) == ["plan_access.png", "plan_kpis.png", "plan_ldn.png", "plan_livelihoods.png", "plan_map.png"]
 
 
 def test_temporaries_a_killed_report_left_are_removed_by_the_next(plan_path: Path, folder: Path) -> None:

@@ -17,6 +17,7 @@ import click
 from dualuse import __version__
 from dualuse.cli.alternatives import no_regret_command, portfolio_command
 from dualuse.cli.catalogue import catalogue
+from dualuse.cli.new import new
 from dualuse.cli.options import emit_json
 from dualuse.cli.prepare import prepare
 from dualuse.cli.report import report
@@ -57,7 +58,7 @@ def cli() -> None:
 
 for _command in (solve, validate, parameters, catalogue, example, sweep_command, pareto_command, report, prepare):
     cli.add_command(_command)
-for _command in (portfolio_command, no_regret_command, stress):
+for _command in (portfolio_command, no_regret_command, stress, new):
     cli.add_command(_command)
 
 

@@ -25,12 +25,14 @@ _EPILOG = """Examples:
 def catalogue(catalogue: str | None, as_json: bool) -> None:
     """Print a land-use catalogue: each use's coefficients with unit and source, its LDN response and covers,
     and the land-cover transition matrix."""
-    from dualuse.inputs.catalogue import SCALARS, TABLES, load_catalogue
+    from dualuse.inputs.catalogue import LABOUR, LIVELIHOOD_GLOBALS, LIVELIHOOD_SCALARS, SCALARS, TABLES, load_catalogue
 
     want_json(as_json)
     loaded = load_catalogue(catalogue)
     data = loaded.to_dict()
-    data["units"] = {k: unit for k, (unit, _, _) in {**SCALARS, **TABLES}.items()}
+    data["units"] = {k: unit for k, (unit, _, _) in {**SCALARS, **TABLES, **LIVELIHOOD_SCALARS}.items()}
+    data["units"][LABOUR[0]] = LABOUR[1]
+    data["livelihood_units"] = {k: unit for k, (unit, _, _) in LIVELIHOOD_GLOBALS.items()}
     if as_json:
         emit_json(data, indent=2)
         return
@@ -64,4 +66,8 @@ def _text(data: dict[str, Any]) -> str:
     lines.append("  " + " " * 11 + "".join(f"{t[:6]:>7}" for t in types))
     for t, row in data["land_cover_transition"].items():
         lines.append(f"  {t:<11}" + "".join(f"{row[c]:>7d}" for c in types))
+    for key, unit in data["livelihood_units"].items():
+        lines.append(f"{key} [{unit}]: {data[key]:g}")
+        if key in data["livelihood_sources"]:
+            lines.append(f"  source: {data['livelihood_sources'][key]}")
     return "\n".join(lines)

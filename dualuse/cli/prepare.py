@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from dualuse.cli.options import emit_json, want_json
+from dualuse.errors import require_extra
 
 _PREPARE_EPILOG = """\b
 Units and scales:
@@ -34,6 +35,7 @@ Examples:
 
 
 def _drought_years(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    require_extra("prepare", "dualuse prepare")
     from dualuse.prepare.drought_rasters import parse_scenarios
 
     return parse_scenarios(items)
@@ -103,10 +105,11 @@ def _drought_years(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
 def prepare(aoi: str, output: str, as_json: bool, **options: Any) -> None:
     """Build a region GeoPackage from rasters and vectors: tile AOI into parcels and fill every column."""
+    want_json(as_json)
+    require_extra("prepare", "dualuse prepare")
     from dualuse.prepare.assemble import PrepareOptions
     from dualuse.prepare.assemble import prepare as run_prepare
 
-    want_json(as_json)
     prepared = run_prepare(PrepareOptions(aoi=aoi, **options), output,
                            log=lambda text: click.echo(text, err=True))
     for note in prepared.notes:

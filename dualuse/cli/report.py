@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dualuse.cli.options import emit_json, want_json
+from dualuse.errors import require_extra
 
 _REPORT_EPILOG = """\b
 Examples:
@@ -23,6 +24,7 @@ def report(source: str, output: str | None, as_json: bool) -> None:
     """Write a self-contained HTML report (maps, LDN balance, access, trade-offs) of a plan file or a sweep
     results folder, with its figures as PNG files beside it."""
     want_json(as_json)
+    require_extra("report", "dualuse report")
     from dualuse.report.html import write_report
 
     written = write_report(source, output)

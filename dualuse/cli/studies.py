@@ -146,4 +146,4 @@ def pareto_command(region: str, maximise: str, against: tuple[str, ...], points:
     for _, row in frame.iterrows():
         mark = "  <- knee" if row["knee"] else ""
         click.echo(f"  {int(row['point']):4d} {row[maximise]:20.6g} {row[against]:20.6g}  {row[rate]:34.4g}{mark}")
-    click.echo(f"front: {output}/front.gpkg (table front), {output}/front.csv, {output}/front.png")
+    click.echo("front: " + ", ".join(str(path) for path in front.files))

@@ -34,6 +34,7 @@ from dualuse.model.coefficients import Coefficients
 from dualuse.model.families import RESTORATION, ldn_groups
 from dualuse.model.family_table import FAMILIES, FAMILY, requirement
 from dualuse.model.kpis import delivery_cost_usd_per_mwh
+from dualuse.model.livelihoods import most_livelihoods, today_livelihoods
 from dualuse.vocabulary import LAND_TYPES, USES
 
 #: Coefficients above this (in any row) make HiGHS's tolerances meaningless.
@@ -191,6 +192,7 @@ def presolve_checks(coef: Coefficients, scenario: Scenario, region: Region | Non
     findings += _check_communities(coef, scenario, region)
     findings += _check_access_floor(coef, scenario, region)
     findings += _check_plant_size(coef, scenario)
+    findings += _check_livelihood_floors(coef, scenario)
     findings += _check_coefficients(coef, scenario, region)
     return sorted(findings, key=lambda f: f.severity != "error")
 
@@ -423,6 +425,27 @@ def _check_access_floor(coef: Coefficients, scenario: Scenario, region: Region |
             "link these communities to parcels that can carry PV, or accept that they are not served",
             current=scenario.min_access_share, ids=tuple(ids[floor.left_out][:5].tolist()),
             count=int(floor.left_out.size)))
+    return out
+
+
+def _check_livelihood_floors(coef: Coefficients, scenario: Scenario) -> list[Finding]:
+    """An error for the communities that cannot keep the livelihood or jobs floor with every parcel under its
+    best use for it (:func:`~dualuse.model.livelihoods.most_livelihoods`)."""
+    today, most = today_livelihoods(coef), most_livelihoods(coef)
+    ids = np.asarray(coef.community_id, dtype=object) if coef.community_id else np.arange(coef.demand_mwh.size)
+    out = []
+    for parameter, key, what in (("livelihood_floor", "income_usd_yr", "land-based income"),
+                                 ("jobs_floor", "jobs_fte", "jobs")):
+        floor, base, reach = getattr(scenario, parameter), getattr(today, key), getattr(most, key)
+        short = (floor > 0) & (base > 0) & (reach < floor * base * (1 - TOLERANCE))
+        if short.any():
+            share = float((reach[short] / base[short]).min())
+            out.append(Finding(
+                "error", f"{parameter}_reachable", parameter,
+                f"{short.sum()} community(ies) cannot keep {floor:g} × today's {what}, even with every parcel "
+                f"under its best use for it (the least reaches {share:.4f} × today's)",
+                f"lower {parameter} to {floor_text(share)} or below (further if other requirements bind too)",
+                current=floor, suggested=share, ids=tuple(ids[short][:5].tolist()), count=int(short.sum())))
     return out
 
 

@@ -25,6 +25,7 @@ import pyogrio
 import shapely
 
 from dualuse import __version__
+from dualuse.errors import has_extra
 from dualuse.export.fields import COMMUNITY_FIELDS, LDN_BALANCE_FIELDS, PLAN_FIELDS, SUMMARY_FIELDS
 from dualuse.export.layer_meta import describe_layer
 from dualuse.export.qgis_style import communities_qml, plan_qml, table_qml
@@ -52,10 +53,11 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
     with atomic_path(destination) as temp:
         frame = plan_frame(plan)
         pyogrio.write_dataframe(frame, temp, layer=PLAN_LAYER, driver="GPKG",
-                                geometry_type=_geometry_type(frame), use_arrow=True)
+                                geometry_type=_geometry_type(frame), use_arrow=has_extra("arrow"))
         communities = communities_frame(plan)
         if communities is not None:
-            pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG", use_arrow=True)
+            pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG",
+                                    use_arrow=has_extra("arrow"))
         pyogrio.write_dataframe(_strings_to_object(plan.summary()), temp, layer=SUMMARY_TABLE, driver="GPKG")
         pyogrio.write_dataframe(_strings_to_object(plan.ldn_balance()), temp, layer=LDN_BALANCE_TABLE, driver="GPKG")
         drought_years = plan.drought_years()
@@ -91,22 +93,8 @@ def _strings_to_object(frame: pd.DataFrame) -> pd.DataFrame:
 
 def plan_frame(plan: Plan) -> gpd.GeoDataFrame:
     """The plan layer: the input columns, then the plan's columns (an input column of the same name
-    as a plan column is kept as ``input_<name>``)."""
-    values = plan.parcel_values()
-    source = plan.region.parcels
-    geometry_name = source.geometry.name
-    frame = pd.DataFrame(index=range(len(source)))
-    for column in source.columns:
-        if column == geometry_name:
-            continue
-        target = f"input_{column}" if column in values else column
-        frame[target] = source[column].to_numpy()
-    for column, array in values.items():
-        frame[column] = array
-    frame["use"] = frame["use"].astype(object)
-    geo = gpd.GeoDataFrame(frame, geometry=source.geometry.to_numpy(), crs=source.crs)
-    geo = geo.rename_geometry("geom")
-    return geo
+    as a plan column is kept as ``input_<name>``): :meth:`Plan.to_geodataframe`."""
+    return plan.to_geodataframe()
 
 
 def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:

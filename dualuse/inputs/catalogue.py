@@ -39,6 +39,22 @@ FLAGS = ("allowed_in_protected",)
 #: A use's harvest in a drought year, per land type, as a ratio of the current use's harvest in that year: name,
 #: unit, lowest, highest.  A land type it does not name keeps the use's normal-year ``retention``.
 DROUGHT_RETENTION = ("drought_retention", "ratio of the drought year's current-use harvest", 0.0, 10.0)
+#: The livelihood coefficients of a use (optional: a catalogue without them counts no work or income for the use):
+#: name -> (unit, lowest, highest).
+LIVELIHOOD_SCALARS: dict[str, tuple[str, float, float]] = {
+    "construction_job_years_mwp": ("job-years/MWp", 0.0, 1e4),
+    "operation_fte_mwp": ("FTE/MWp", 0.0, 1e3),
+    "land_lease_usd_ha_yr": ("USD/ha/yr", 0.0, 1e7),
+    "sales_share_to_community": ("share of PV sales", 0.0, 1.0),
+    "pes_usd_ha_yr": ("USD/ha/yr", 0.0, 1e7),
+}
+#: The per-land-type labour of a use (optional, as the livelihood scalars): name, unit, lowest, highest.
+LABOUR = ("labour_fte_ha_yr", "FTE/ha/yr", 0.0, 100.0)
+#: The catalogue-level livelihood coefficients (optional): name -> (unit, lowest, highest).
+LIVELIHOOD_GLOBALS: dict[str, tuple[str, float, float]] = {
+    "carbon_price_usd_t_co2": ("USD/t CO2", 0.0, 1e5),
+    "minigrid_fte_household": ("FTE/household served", 0.0, 10.0),
+}
 #: The value of a tonne of harvest, per land type (a catalogue-level table, for the net-benefit objective).
 HARVEST_VALUE = ("harvest_value_usd_t", "USD/t DM", 0.0, 1e6)
 #: The land-cover transition matrix of a catalogue that names none.
@@ -73,6 +89,12 @@ class LandUse:
     def drought_retention_or_normal(self) -> np.ndarray:
         """Per land type, the use's harvest ratio in a drought year (its ``retention`` where none is given)."""
         return self.retention if self.drought_retention is None else self.drought_retention
+    labour_fte_ha_yr: np.ndarray = field(default_factory=lambda: np.zeros(len(LAND_TYPES)))
+    construction_job_years_mwp: float = 0.0
+    operation_fte_mwp: float = 0.0
+    land_lease_usd_ha_yr: float = 0.0
+    sales_share_to_community: float = 0.0
+    pes_usd_ha_yr: float = 0.0
 
     @property
     def allowed(self) -> np.ndarray:
@@ -101,6 +123,9 @@ class Catalogue:
     sha256: str
     harvest_value_usd_t: np.ndarray = field(default_factory=lambda: np.zeros(len(LAND_TYPES)))
     harvest_value_source: str = ""
+    carbon_price_usd_t_co2: float = 0.0
+    minigrid_fte_household: float = 0.0
+    livelihood_sources: dict[str, str] = field(default_factory=dict)
 
     def use(self, name: str) -> LandUse:
         return self.uses[USES.index(name)]
@@ -112,6 +137,8 @@ class Catalogue:
             "land_cover_matrix": self.land_cover_matrix, "matrix_source": self.matrix_source,
             HARVEST_VALUE[0]: dict(zip(LAND_TYPES, self.harvest_value_usd_t.tolist())),
             "harvest_value_source": self.harvest_value_source,
+            **{k: getattr(self, k) for k in LIVELIHOOD_GLOBALS},
+            "livelihood_sources": self.livelihood_sources,
             "land_cover_transition": {t: dict(zip(LAND_TYPES, row)) for t, row in
                                       zip(LAND_TYPES, self.land_cover_transition.tolist())},
             "uses": {u.name: {
@@ -119,6 +146,8 @@ class Catalogue:
                 "response": u.response,
                 "allowed_land_types": list(u.allowed_land_types),
                 **{k: dict(zip(LAND_TYPES, getattr(u, k).tolist())) for k in TABLES},
+                **{k: getattr(u, k) for k in LIVELIHOOD_SCALARS},
+                LABOUR[0]: dict(zip(LAND_TYPES, u.labour_fte_ha_yr.tolist())),
                 "cover": dict(zip(LAND_TYPES, (LAND_TYPES[c] for c in u.cover))),
                 DROUGHT_RETENTION[0]: dict(zip(LAND_TYPES, u.drought_retention_or_normal.tolist())),
                 "sources": u.sources,
@@ -162,7 +191,11 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     key, unit, lo, hi = HARVEST_VALUE
     harvest_value = _per_land_type(raw.get(key), lo, hi, lambda p: InputError(
         p, path=where, column=key, fix=f"give {key} [{unit}] as {{ default = <number>, <land type> = <number> }}"))
+    livelihood = {name: _optional_number(raw, name, unit, lo, hi, lambda problem, fix, name=name: InputError(
+        problem, path=where, column=name, fix=fix)) for name, (unit, lo, hi) in LIVELIHOOD_GLOBALS.items()}
+    livelihood_sources = {name: str(raw[f"{name}_source"]) for name in LIVELIHOOD_GLOBALS if f"{name}_source" in raw}
     return Catalogue(harvest_value_usd_t=harvest_value, harvest_value_source=str(raw.get(f"{key}_source", "")),
+                     livelihood_sources=livelihood_sources, **livelihood,
                      uses=uses, land_cover_transition=transition, land_cover_matrix=matrix, matrix_source=source,
                      name=str(raw.get("catalogue", path.stem)), version=str(raw.get("version", "")), path=where,
                      sha256=hashlib.sha256(raw_bytes).hexdigest())
@@ -227,8 +260,22 @@ def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
                                                       lambda p: fail(DROUGHT_RETENTION[0], p, "give "
                                                       f"{DROUGHT_RETENTION[0]} [{DROUGHT_RETENTION[1]}] as "
                                                       "{ <land type> = <number>, ... } (default: retention)"))
-    cover = raw.get("cover", {"default": "same"})
-    cover_fail = lambda p: fail("cover", p, 'give cover = { default = "same" | <land type>, <land type> = ... }')  # noqa: E731
+    codes = _cover_codes(raw.get("cover", {"default": "same"}), lambda p: fail(
+        "cover", p, 'give cover = { default = "same" | <land type>, <land type> = ... }'))
+    for key, (unit, lo, hi) in LIVELIHOOD_SCALARS.items():
+        values[key] = _optional_number(raw, key, unit, lo, hi, lambda problem, fix, key=key: fail(key, problem, fix))
+    labour, unit, lo, hi = LABOUR
+    values[labour] = (np.zeros(len(LAND_TYPES)) if labour not in raw else _per_land_type(
+        raw[labour], lo, hi, lambda p: fail(labour, p, f"give {labour} [{unit}] as "
+                                            "{ default = <number>, <land type> = <number>, ... }")))
+    sources = raw.get("sources", {})
+    return LandUse(name=name, label=str(raw.get("label", name)), description=str(raw.get("description", "")),
+                   allowed_land_types=tuple(allowed), cover=codes,
+                   sources={str(k): str(v) for k, v in sources.items()}, **values)
+
+
+def _cover_codes(cover: Any, cover_fail: Any) -> np.ndarray:
+    """A use's land cover at the horizon per land type, as land-type codes ("same" keeps the land type)."""
     if not isinstance(cover, dict) or "default" not in cover:
         raise cover_fail(f"must be a table with a default, got {cover!r}")
     codes = np.empty(len(LAND_TYPES), dtype=np.int8)
@@ -243,10 +290,7 @@ def _load_use(name: str, raw: dict[str, Any], where: str) -> LandUse:
     unknown = set(cover) - set(LAND_TYPES) - {"default"}
     if unknown:
         raise cover_fail(f"unknown land types {sorted(unknown)}")
-    sources = raw.get("sources", {})
-    return LandUse(name=name, label=str(raw.get("label", name)), description=str(raw.get("description", "")),
-                   allowed_land_types=tuple(allowed), cover=codes,
-                   sources={str(k): str(v) for k, v in sources.items()}, **values)
+    return codes
 
 
 def _drought_retention(raw: Any, retention: np.ndarray, fail: Any) -> np.ndarray | None:
@@ -265,6 +309,16 @@ def _drought_retention(raw: Any, retention: np.ndarray, fail: Any) -> np.ndarray
     normal = dict(zip(LAND_TYPES, retention.tolist()))
     table = {"default": 0.0, **{t: raw.get(t, raw.get("default", normal[t])) for t in LAND_TYPES}}
     return _per_land_type(table, lo, hi, fail)
+
+
+def _optional_number(raw: dict[str, Any], key: str, unit: str, lo: float, hi: float, fail: Any) -> float:
+    """An optional number of a catalogue table: 0 when absent, else checked against its range."""
+    if key not in raw:
+        return 0.0
+    value = raw[key]
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
+        raise fail(f"must be a number from {lo:g} to {hi:g} [{unit}], got {value!r}", f"set {key} = <number in {unit}>")
+    return float(value)
 
 
 def _per_land_type(raw: Any, lo: float, hi: float, fail: Any) -> np.ndarray:

@@ -20,11 +20,10 @@ from typing import Any, NoReturn
 
 import geopandas as gpd
 import pandas as pd
-import pyarrow as pa
 import pyogrio
 import shapely
 
-from dualuse.errors import InputError
+from dualuse.errors import InputError, has_extra
 from dualuse.inputs.geopackage import (
     GeoPackageContents,
     LayerEntry,
@@ -130,7 +129,7 @@ def _read_layer(path: str, entry: LayerEntry, problems: list[Problem], label: st
     """Read a layer (curved ones row by row, so that GDAL linearises them), 3-D geometries flattened."""
     curved = entry.curved
     try:
-        frame = _read(path, entry.name, arrow=not curved, read_geometry=read_geometry)
+        frame = _read(path, entry.name, arrow=not curved and has_extra("arrow"), read_geometry=read_geometry)
     except NotImplementedError:  # on the Arrow path, pyogrio and shapely refuse curved geometries they meet
         curved = True
         try:
@@ -156,6 +155,10 @@ def _read(path: str, name: str, *, arrow: bool, read_geometry: bool) -> gpd.GeoD
 
 def _check_utf8(path: str, entry: LayerEntry, frame: pd.DataFrame, label: str) -> None:
     """Refuse text columns that Arrow holds without having checked them (their bytes are not UTF-8)."""
+    if not has_extra("arrow"):  # read without Arrow: the text was decoded as it was read
+        return
+    import pyarrow as pa
+
     for column in frame.columns:
         values = frame[column]
         if pd.api.types.is_string_dtype(values) and hasattr(values.array, "__arrow_array__"):

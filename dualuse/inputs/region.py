@@ -163,7 +163,8 @@ def _read_communities(path: str, parcel_layer: str, parcel_crs: Any,
     empty = pd.DataFrame({"community_id": pd.Series([], dtype="string"),
                           "unserved_households": pd.Series([], dtype=float),
                           "household_kwh_yr": pd.Series([], dtype=float),
-                          "mtf_tier": pd.Series([], dtype=float)})
+                          "mtf_tier": pd.Series([], dtype=float),
+                          "rural_households": pd.Series([], dtype=float)})
     frame = read_communities(path, parcel_layer, parcel_crs, COMMUNITIES_LAYER, problems)
     if frame is None:
         return None
@@ -174,7 +175,7 @@ def _read_communities(path: str, parcel_layer: str, parcel_crs: Any,
     check_communities(frame, layer, problems)
     if any(p.severity == "error" and p.column == "community_id" for p in problems[before:]):
         return None  # the parcels cannot be linked to communities without usable ids
-    keep = ["community_id", "unserved_households", "household_kwh_yr", "mtf_tier"]
+    keep = ["community_id", "unserved_households", "household_kwh_yr", "mtf_tier", "rural_households"]
     if "geometry" in frame.columns and frame["geometry"].notna().any():
         keep.append("geometry")
     return frame.reindex(columns=keep).reset_index(drop=True)

@@ -219,6 +219,15 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("time_limit_s", float, "s", 600.0, "solver time limit", lo=0.0),
     Parameter("threads", int, "—", 1, "solver threads", lo=1, hi=256),
     Parameter("seed", int, "—", 0, "solver random seed", lo=0, hi=2**31 - 1),
+    Parameter("livelihood_floor", float, "share of today", 0.0,
+              "livelihood floor: every community keeps at least this share of today's land-based income (harvest "
+              "value, PV lease and sales share, payments for ecosystem services and soil carbon) (0 = off)",
+              lo=0.0, hi=10.0),
+    Parameter("jobs_floor", float, "share of today", 0.0,
+              "jobs floor: every community keeps at least this share of today's work on its land (farming, herding, "
+              "restoration, PV and mini-grid operation, in FTE) (0 = off)", lo=0.0, hi=10.0),
+    Parameter("weight_livelihoods", float, "—", 0.0,
+              "objective weight of livelihoods (the region's land-based income relative to today's)", lo=0.0),
 )
 
 PARAMETER_BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
@@ -268,6 +277,9 @@ class Scenario:
     time_limit_s: float
     threads: int
     seed: int
+    livelihood_floor: float
+    jobs_floor: float
+    weight_livelihoods: float
 
     @property
     def household_kwh_yr(self) -> float:

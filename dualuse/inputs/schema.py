@@ -103,6 +103,8 @@ COMMUNITY_COLUMNS: tuple[Column, ...] = (
     Column("mtf_tier", "int", "tier", "Multi-Tier Framework tier of the community's household supply "
            "(1–5, a whole number), for its household demand when household_kwh_yr is empty; default: the "
            "scenario's mtf_tier", False, lo=1.0, hi=5.0),
+    Column("rural_households", "float", "households", "households that live from the community's land (farming, "
+           "herding), for the livelihood figures per household", False, lo=0.0, hi=1e9),
 )
 
 #: How to fix a wrong value, per column.
@@ -118,6 +120,7 @@ FIXES: dict[str, str] = {
     "unserved_households": "give a household count, 0 or more",
     "household_kwh_yr": "give kWh per household per year, 0 or more, or leave it empty for the tier default",
     "mtf_tier": "give a Multi-Tier Framework tier as a whole number 1 to 5, or leave it empty for the scenario's",
+    "rural_households": "give a household count, 0 or more, or leave it empty",
 }
 
 

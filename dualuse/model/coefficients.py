@@ -7,7 +7,7 @@ model's variable index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import MTF_TIER_KWH_YR, Scenario
 from dualuse.model.drought_years import DroughtCoefficients, drought_coefficients
 from dualuse.model.ldn import balance_class, ldn_classes, sdg_status
+from dualuse.model.livelihood_values import livelihood_values
 from dualuse.vocabulary import LAND_TYPES, USES
 
 KWH_PER_MWH = 1000.0
@@ -56,6 +57,10 @@ class Coefficients:
         yearly operating cost of the whole parcel under the use [USD/yr] (:func:`annual_cost`)
     harvest_value_usd_yr : ndarray — per pair, the yearly harvest at its value per land type [USD/yr]
     drought : DroughtCoefficients or None — harvest and energy per drought year (:mod:`dualuse.model.drought_years`)
+    jobs_fte, construction_job_years, income_usd_yr : ndarray — per pair, the permanent work [FTE], the work of
+        building its PV [job-years] and the land-based income [USD/yr] of the whole parcel under the use
+        (:mod:`dualuse.model.livelihood_values`)
+    minigrid_fte_household : float — local mini-grid operation work per household served [FTE/household]
     adjacency : Adjacency or None — the parcels' shared boundaries, when the scenario penalises the restored
         area's boundary (:mod:`dualuse.inputs.adjacency`)
     """
@@ -84,6 +89,10 @@ class Coefficients:
     harvest_value_usd_yr: np.ndarray
     community_id: tuple[str, ...] = ()
     drought: DroughtCoefficients | None = None
+    jobs_fte: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    construction_job_years: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    income_usd_yr: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    minigrid_fte_household: float = 0.0
     adjacency: Adjacency | None = None
 
     @property
@@ -206,6 +215,10 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
     np.maximum.at(max_energy, parcel, energy_mwh)
     max_cost = np.zeros(region.n_parcels)
     np.maximum.at(max_cost, parcel, cost_usd)
+    harvest_value_usd_yr = productivity_t * catalogue.harvest_value_usd_t[lt[parcel]]
+    livelihood = livelihood_values(catalogue, use, lt[parcel], pair_area_ha, capacity_mwp, energy_mwh,
+                                   harvest_value_usd_yr, soc_change_t, scenario.price_export_usd_mwh,
+                                   scenario.horizon_years)
     return Coefficients(
         n_parcels=region.n_parcels, parcel=parcel.astype(np.int64), use=use.astype(np.int64),
         energy_mwh=energy_mwh, capacity_mwp=capacity_mwp, productivity_t=productivity_t, cost_usd=cost_usd,
@@ -216,9 +229,11 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         max_cost_usd=(float(max_cost.sum()) + scenario.delivery_cost_usd_mwh * float(demand_mwh.sum())
                       + scenario.connection_cost_usd * float(households[demand_mwh > 0].sum())),
         annual_cost_usd_yr=annual_cost(catalogue, scenario, use, cost_usd, capacity_mwp, pair_area_ha),
-        harvest_value_usd_yr=productivity_t * catalogue.harvest_value_usd_t[lt[parcel]],
+        harvest_value_usd_yr=harvest_value_usd_yr,
         community_id=tuple(region.communities["community_id"].astype(str).tolist()),
         drought=drought_coefficients(region.drought, catalogue, parcel, use, area_ha, lt, capacity_mwp),
+        jobs_fte=livelihood.jobs_fte, construction_job_years=livelihood.construction_job_years,
+        income_usd_yr=livelihood.income_usd_yr, minigrid_fte_household=catalogue.minigrid_fte_household,
         adjacency=region_adjacency(region) if scenario.restoration_boundary_weight > 0 else None,
     )
 

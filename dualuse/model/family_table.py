@@ -36,6 +36,7 @@ from dualuse.model.families import (
     pv_cap,
 )
 from dualuse.model.drought import drought_cvar, drought_cvar_tail, drought_expected, drought_floor
+from dualuse.model.livelihoods import jobs_floor, livelihood_floor
 from dualuse.model.rows import Rows
 
 
@@ -195,6 +196,7 @@ def _drought_relaxation() -> Relaxation:
                       unit="share of the drought year's harvest today", digits=4)
 
 
+
 #: Every constraint family, in the order of its rows in the model (``allocation`` first: row i is parcel i).
 FAMILIES: tuple[ConstraintFamily, ...] = (
     ConstraintFamily("allocation", allocation, "allocation", Words("every parcel wholly allocated")),
@@ -294,6 +296,32 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
                                meaning="objective gained per unit more harvest ratio in drought year {group}: above "
                                        "0 only for the years in the worst cvar_alpha share, which bind",
                                sign=-1, per=_unit)),
+    ConstraintFamily(
+        "livelihood_floor", livelihood_floor, "coupling",
+        Words("the livelihood floor", row="the livelihood floor of community '{group}'",
+              whole="the livelihood floor", others="the livelihood floor of the other communities",
+              short="{requirement} falls {amount} short{under}",
+              relaxed="{requirement} is {amount} out of reach: lower livelihood_floor from {current} to "
+                      "{suggested} or below",
+              fix="lower livelihood_floor from {current} to {suggested} or below"),
+        Relaxation(slack=+1, parameter="livelihood_floor", per_unit=_one, measure="per_unit",
+                   unit="share of today's income", digits=4),
+        Dual(name="livelihood_floor_{group}", unit="objective per 1 % of today's income",
+             meaning="objective gained per percentage point lower share of today's land-based income kept by "
+                     "community {group}", sign=-1, per=_percentage_point)),
+    ConstraintFamily(
+        "jobs_floor", jobs_floor, "coupling",
+        Words("the jobs floor", row="the jobs floor of community '{group}'",
+              whole="the jobs floor", others="the jobs floor of the other communities",
+              short="{requirement} falls {amount} short{under}",
+              relaxed="{requirement} is {amount} out of reach: lower jobs_floor from {current} to "
+                      "{suggested} or below",
+              fix="lower jobs_floor from {current} to {suggested} or below"),
+        Relaxation(slack=+1, parameter="jobs_floor", per_unit=_one, measure="per_unit",
+                   unit="share of today's jobs", digits=4),
+        Dual(name="jobs_floor_{group}", unit="objective per 1 % of today's jobs",
+             meaning="objective gained per percentage point lower share of today's jobs kept by community {group}",
+             sign=-1, per=_percentage_point)),
     ConstraintFamily("restoration_boundary_above", boundary_above, "breaks",
                      Words("the boundary of restoration, one side of each shared edge")),
     ConstraintFamily("restoration_boundary_below", boundary_below, "breaks",

@@ -163,6 +163,11 @@ def _most_per_parcel(coef: Coefficients, values: np.ndarray) -> float:
     return max(float(largest.sum()), 1.0)
 
 
+def _today(coef: Coefficients, values: np.ndarray) -> float:
+    """Σ of per-pair ``values`` over the current-use pairs: the region's value today."""
+    return float(values[coef.use == USES.index("current")].sum())
+
+
 def _area(coef: Coefficients, scenario: Scenario) -> float:
     return max(float(coef.area_ha.sum()), 1.0)
 
@@ -257,6 +262,17 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("budget_usd", "USD", "budget", lambda c, s: _row([], constant=s.budget_usd),
         lambda c, s: max(s.budget_usd, 1.0)),
     *(_use_area(u) for u in USES),
+    Kpi("livelihoods", "share", "land-based income of the region relative to today's",
+        lambda c, s: _row([_pairs(c, c.income_usd_yr)], _today(c, c.income_usd_yr))),
+    Kpi("income_usd_yr", "USD/yr", "land-based income: harvest value, PV lease and sales share to the communities, "
+        "payments for ecosystem services and soil carbon", lambda c, s: _row([_pairs(c, c.income_usd_yr)]),
+        lambda c, s: _most_per_parcel(c, c.income_usd_yr)),
+    Kpi("jobs_fte", "FTE", "permanent work on the land: farming, herding, restoration, PV and mini-grid operation",
+        lambda c, s: _row([_pairs(c, c.jobs_fte), _served(c, c.minigrid_fte_household * _per_household(c))]),
+        lambda c, s: _most_per_parcel(c, c.jobs_fte)),
+    Kpi("construction_job_years", "job-years", "work of building the plan's PV (once, not every year)",
+        lambda c, s: _row([_pairs(c, c.construction_job_years)]),
+        lambda c, s: _most_per_parcel(c, c.construction_job_years)),
 )
 
 KPI: dict[str, Kpi] = {k.name: k for k in KPIS}

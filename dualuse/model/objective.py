@@ -42,6 +42,7 @@ OBJECTIVE_TERMS: tuple[tuple[str, str, int], ...] = (
     ("weight_energy", "energy", +1),
     ("weight_productivity", "productivity", +1),
     ("weight_cost", "cost_usd", -1),
+    ("weight_livelihoods", "livelihoods", +1),
 )
 
 
@@ -80,6 +81,7 @@ def add_weighted_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: S
         + w_e \frac{\sum_c s_c + g}{E_{max}}
         + w_p \frac{\sum_{iu} p_{iu} x_{iu}}{P_0}
         - w_k \frac{\sum_{iu} k_{iu} x_{iu} + \kappa \sum_c s_c}{K_{max}}
+        + w_l \frac{\sum_{iu} I_{iu} x_{iu}}{I_0}
 
     Every normaliser is read from the data, none from a constraint's
     right-hand side, so that a limit that does not bind (a budget, the
@@ -87,7 +89,8 @@ def add_weighted_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: S
     the plan or the objective when it moves: :math:`\sum_c D_c` is the
     unserved households' demand; :math:`E_{max}` the region's most
     generation, every parcel under its most productive PV use
-    (``max_energy_mwh``); :math:`P_0` today's harvest; :math:`K_{max}` the
+    (``max_energy_mwh``); :math:`P_0` today's harvest; :math:`I_0` today's land-based income
+    (:mod:`dualuse.model.livelihood_values`); :math:`K_{max}` the
     cost of the costliest plan, every parcel under its costliest eligible use
     and all demand delivered (:func:`~dualuse.model.kpis.cost_scale_usd`).
     The objective's shadow prices are then in these units: one unit of

@@ -21,6 +21,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from dualuse.errors import has_extra
 from dualuse.export.layer_meta import describe_region
 from dualuse.files import atomic_path, check_output_path
 from dualuse.prepare.example_droughts import example_drought_years
@@ -276,7 +277,7 @@ def write_example(path: str | os.PathLike[str], parcels: int = 2000, seed: int =
     destination = check_output_path(path)
     with atomic_path(destination) as temp:
         region.parcels.to_file(temp, layer=PARCELS_LAYER, driver="GPKG", engine="pyogrio", geometry_type="Polygon",
-                               use_arrow=True)
+                               use_arrow=has_extra("arrow"))
         pyogrio.write_dataframe(region.communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG")
         years, weights = example_drought_years(region.parcels, seed)
         pyogrio.write_dataframe(years, temp, layer=PRODUCTIVITY_SCENARIOS_TABLE, driver="GPKG")

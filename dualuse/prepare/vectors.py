@@ -11,7 +11,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from dualuse.errors import InputError
+from dualuse.errors import InputError, has_extra
 from dualuse.prepare.geometry import (
     M_PER_KM,
     crs_name,
@@ -46,7 +46,7 @@ def read_vector(path: str, option: str, layer: str | None, layer_option: str, *,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = pyogrio.read_dataframe(path, layer=layer, where=where, bbox=read_bbox, use_arrow=True,
+            frame = pyogrio.read_dataframe(path, layer=layer, where=where, bbox=read_bbox, use_arrow=has_extra("arrow"),
                                            fid_as_index=True)
     except Exception as exc:
         if where:

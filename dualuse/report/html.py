@@ -28,6 +28,7 @@ from dualuse.errors import OutputError
 from dualuse.files import atomic_write
 from dualuse.report.charts import access_chart, kpi_chart, ldn_chart, sweep_figures
 from dualuse.report.figure import Figure
+from dualuse.report.livelihoods import has_livelihoods, income_change_map, livelihood_table
 from dualuse.report.maps import land_use_map
 from dualuse.report.no_regret_page import (
     PORTFOLIO_CSV,
@@ -154,6 +155,9 @@ def plan_figures(pf: PlanFile, ldn: pd.DataFrame, seconds: dict[str, float] | No
     drought_years = read_drought_years(pf)
     if drought_years is not None:
         steps.append(("drought", lambda: drought_chart(pf, drought_years)))
+    if has_livelihoods(pf.communities) and "community_id" in plan:
+        steps.append(("livelihoods", lambda: income_change_map(plan.geometry, plan["community_id"],
+                                                               livelihood_table(pf.communities))))
     figures = []
     for name, draw in steps:
         t = time.perf_counter()

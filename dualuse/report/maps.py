@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -87,9 +88,10 @@ def _north_deg(geometry: gpd.GeoSeries, crs: CRS) -> float:
     return math.degrees(math.atan2(nx - cx, ny - cy))
 
 
-def use_paths(geometry: np.ndarray, use: np.ndarray) -> dict[str, MplPath]:
-    """One compound path per use: every ring of every parcel of that use, exteriors counter-clockwise
-    and holes clockwise, so that holes stay empty under either fill rule."""
+def use_paths(geometry: np.ndarray, use: np.ndarray, names: Sequence[str] = USES) -> dict[str, MplPath]:
+    """One compound path per use (or per class of ``names``, the labels of ``use``): every ring of every
+    parcel of that use, exteriors counter-clockwise and holes clockwise, so that holes stay empty under
+    either fill rule."""
     oriented = shapely.orient_polygons(geometry, exterior_cw=False)
     parts, part_parcel = shapely.get_parts(oriented, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
@@ -103,7 +105,7 @@ def use_paths(geometry: np.ndarray, use: np.ndarray) -> dict[str, MplPath]:
     vertex_use = np.asarray(use, dtype=object)[part_parcel[ring_part[ring_of_vertex]]] if len(coords) else \
         np.array([], dtype=object)
     out: dict[str, MplPath] = {}
-    for name in USES:
+    for name in names:
         mask = vertex_use == name
         if mask.any():
             out[name] = MplPath(coords[mask], codes[mask])

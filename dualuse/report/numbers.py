@@ -260,6 +260,8 @@ def objective_sentence(pf: PlanFile) -> str:
     parts = [f"{s.get('weight_access', '?')} × the share of unserved demand met",
              f"{s.get('weight_energy', '?')} × energy delivered as a share of the region's most generation",
              f"{s.get('weight_productivity', '?')} × harvest relative to today"]
+    if s.get("weight_livelihoods"):
+        parts.append(f"{s['weight_livelihoods']} × land-based income relative to today")
     text = ("The objective is " + ", plus ".join(parts) + f", less {s.get('weight_cost', '?')} × the cost as a "
             f"share of the costliest plan's; this plan scores {format_number(pf.kpi('objective'))}.")
     per_household = household_objective(pf)

@@ -13,6 +13,7 @@ from dualuse.inputs.scenario import PARAMETERS
 from dualuse.palette import USE_COLOURS, USE_LABELS
 from dualuse.report.drought import drought_section, read_drought_years
 from dualuse.report.figure import LABELLED_COMMUNITIES, Figure
+from dualuse.report.livelihoods import livelihood_section, livelihood_table
 from dualuse.report.numbers import (
     access_table,
     area_by_use_ha,
@@ -72,6 +73,8 @@ def plan_html(pf: PlanFile, figures: list[Figure], ldn: pd.DataFrame, ldn_notes:
     drought_years = read_drought_years(pf)
     if drought_years is not None and "drought" in by_name:
         sections.append(drought_section(pf, drought_years, by_name["drought"], stem))
+    if "livelihoods" in by_name:
+        sections.append(livelihood_section(livelihood_table(pf.communities), by_name["livelihoods"], stem))
     sections += [_shadow_price_section(pf), _scenario_and_run_section(pf)]
     return page_html(f"Land-use plan for {pf.region_name}", "\n".join(sections))
 

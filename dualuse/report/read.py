@@ -19,7 +19,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from dualuse.errors import InputError
+from dualuse.errors import InputError, has_extra
 from dualuse.vocabulary import (
     COMMUNITIES_LAYER,
     PLAN_LAYER,
@@ -135,7 +135,7 @@ def _read_plan_layer(path: Path) -> gpd.GeoDataFrame:
                          column=missing[0], fix="write the plan again with `dualuse solve` (the plan layer of "
                                                 "this dualuse version has them)")
     columns = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "community_id") if c in fields]
-    plan = pyogrio.read_dataframe(path, layer=PLAN_LAYER, columns=columns, use_arrow=True)
+    plan = pyogrio.read_dataframe(path, layer=PLAN_LAYER, columns=columns, use_arrow=has_extra("arrow"))
     if not isinstance(plan, gpd.GeoDataFrame) or plan.geometry.isna().all():
         raise InputError("the layer has no geometry", path=str(path), layer=PLAN_LAYER, fix=_REWRITE_PLAN)
     if len(plan) == 0:
@@ -171,7 +171,7 @@ def _read_run(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _read_communities(path: Path) -> pd.DataFrame:
     """The communities layer, with its demand and what the plan serves."""
-    communities = pyogrio.read_dataframe(path, layer=COMMUNITIES_LAYER, use_arrow=True)
+    communities = pyogrio.read_dataframe(path, layer=COMMUNITIES_LAYER, use_arrow=has_extra("arrow"))
     for column in COMMUNITY_COLUMNS:
         if column not in communities:
             raise InputError("missing column", path=str(path), layer=COMMUNITIES_LAYER, column=column,

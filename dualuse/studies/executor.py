@@ -37,6 +37,7 @@ from dualuse.errors import (
     TimeLimitError,
     UnboundedError,
     UsageError,
+    require_extra,
 )
 from dualuse.export.gpkg import write_plan
 from dualuse.inputs.catalogue import Catalogue
@@ -281,13 +282,19 @@ def execute(tasks: Sequence[Task], shared: Any, executor: Executor, store: Resul
 WORKER_MODULES: tuple[str, ...] = ("dualuse.studies.executor", "scipy.sparse", "scipy.stats")
 #: And, when it draws the plots, matplotlib.
 PLOT_MODULES: tuple[str, ...] = ("matplotlib.figure", "matplotlib.backends.backend_agg")
+#: The modules of those that a worker imports only where they are installed (Pyomo does without scipy).
+IF_INSTALLED: frozenset[str] = frozenset({"scipy.sparse", "scipy.stats"})
 
 
 def warm_up(modules: Sequence[str]) -> int:
-    """Import ``modules`` in a worker; returns the worker's process id."""
+    """Import ``modules`` in a worker (those of :data:`IF_INSTALLED` where installed); returns its process id."""
     import importlib
     for name in modules:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            if name not in IF_INSTALLED:
+                raise
     return os.getpid()
 
 
@@ -314,6 +321,8 @@ def open_executor(workers: int | None = None, scheduler: str | None = None, dask
     for option, value in (("--workers", workers), ("--dask-local", dask_local)):
         if value is not None and value < 1:
             raise UsageError(f"{option} must be 1 or more (got {value})")
+    if plots:
+        require_extra("report", "drawing the sweep's plots (leave them out with --no-plots)")
     modules = WORKER_MODULES + (PLOT_MODULES if plots else ())
     if scheduler is not None or dask_local is not None:
         with _dask_executor(scheduler, dask_local, modules) as executor:
@@ -328,6 +337,7 @@ def _dask_executor(scheduler: str | None, dask_local: int | None, modules: Seque
     """The executor of a running Dask scheduler, or of a local cluster of ``dask_local`` workers."""
     import logging
 
+    require_extra("dask", "a Dask cluster (--scheduler, --dask-local)")
     from distributed import Client, LocalCluster
 
     cluster = None

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from dualuse.errors import InfeasibleError, UsageError
+from dualuse.errors import InfeasibleError, UsageError, has_extra
 from dualuse.files import atomic_write, prepare_folder
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
@@ -60,7 +60,8 @@ from dualuse.vocabulary import FRONT_TABLE
 
 #: The KPIs a front can pair: +1 if more is better (maximised), −1 if less is better (minimised).
 PARETO_KPIS: dict[str, int] = {name: KPI[name].better for name in (
-    "access", "energy", "productivity", "households_served", "restored_ha", "ldn_net_ha", "soc_change_t", "cost_usd")}
+    "access", "energy", "productivity", "households_served", "restored_ha", "ldn_net_ha", "soc_change_t", "cost_usd",
+    "livelihoods", "income_usd_yr", "jobs_fte")}
 #: The file stem of a front's table and picture: ``front.gpkg``, ``front.csv``, ``front.png``.
 FRONT_STEM = "front"
 #: How far below its optimum a KPI is held at a lexicographic end (relative): only float rounding.
@@ -233,7 +234,7 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
             bar.close()
     result = gather_front(solves.solved, maximise, against, optimum, base, want_plan, folder)
     if folder is not None:
-        write_front(folder, result)
+        write_front(folder, result, say)
     return result
 
 
@@ -325,8 +326,8 @@ def gather_front(solved: list[Solved], maximise: str, against: str, optimum: dic
                        failed=failed, output=folder)
 
 
-def write_front(folder: Path, front: ParetoFront) -> None:
-    """``front.gpkg`` (table ``front`` and its columns' units), ``front.csv`` and ``front.png``."""
+def write_front(folder: Path, front: ParetoFront, log: Callable[[str], None] | None = None) -> None:
+    """``front.gpkg`` (table ``front`` and its columns' units), ``front.csv`` and, with matplotlib, ``front.png``."""
     maximise, against = front.maximise, front.against
     described = {
         "point": ("—", f"position along the front, from the best {maximise} to the best {against}"),
@@ -341,8 +342,13 @@ def write_front(folder: Path, front: ParetoFront) -> None:
         "knee": ("bool", "the point farthest from the chord between the ends (scaled to [0, 1])"),
     }
     write_table(folder, FRONT_STEM, FRONT_TABLE, front.points, {}, described)
+    front.files = [folder / f"{FRONT_STEM}.gpkg", folder / f"{FRONT_STEM}.csv"]
+    if not has_extra("report"):
+        (log or (lambda text: None))(f"{FRONT_STEM}.png not drawn: matplotlib is not installed "
+                                     "(pip install 'dualuse[report]')")
+        return
     atomic_write(folder / f"{FRONT_STEM}.png", plot_front(front))
-    front.files = [folder / f"{FRONT_STEM}.gpkg", folder / f"{FRONT_STEM}.csv", folder / f"{FRONT_STEM}.png"]
+    front.files.append(folder / f"{FRONT_STEM}.png")
 
 
 def _hold(optimum: float, sense: int) -> float:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from dualuse.errors import require_extra
 from dualuse.files import prepare_folder
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
@@ -111,6 +112,8 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
     SweepResult
     """
     say = log or (lambda text: None)
+    if plots and output is not None:
+        require_extra("report", "drawing the sweep's plots (leave them out with --no-plots, or plots=False)")
     timings: dict[str, float] = {}
     start = time.perf_counter()
     if isinstance(scenarios, (str, os.PathLike)):
