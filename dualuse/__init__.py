@@ -7,6 +7,7 @@ The public API, imported on first use so that ``import dualuse`` stays light:
 - :func:`pareto` — a trade-off front by the ε-constraint method (``dualuse pareto``)
 - :func:`portfolio` — near-optimal plans that differ as much as they can (``dualuse portfolio``)
 - :func:`no_regret` — the no-regret map of a study's plans (``dualuse no-regret``)
+- :func:`pareto_nd` — a front between three or more KPIs (``dualuse pareto --against A --against B``)
 - :func:`read_region`, :func:`load_scenario`, :func:`load_catalogue` — the inputs
 """
 
@@ -25,6 +26,7 @@ _API: dict[str, tuple[str, str]] = {
     "pareto": ("dualuse.studies.pareto", "run_pareto"),
     "portfolio": ("dualuse.studies.portfolio", "run_portfolio"),
     "no_regret": ("dualuse.studies.no_regret", "write_no_regret"),
+    "pareto_nd": ("dualuse.studies.pareto_nd", "run_pareto_nd"),
     "read_region": ("dualuse.inputs.region", "read_region"),
     "load_scenario": ("dualuse.inputs.scenario", "load_scenario"),
     "load_catalogue": ("dualuse.inputs.catalogue", "load_catalogue"),

@@ -15,6 +15,7 @@ from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.breakeven import break_evens
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.connectivity import CONNECTIVITY_UNITS, connectivity_figures, plan_adjacency
 from dualuse.model.economics import net_benefit_by_use, pv_lcoe_usd_mwh
 from dualuse.model.family_table import FAMILIES, GRID_EXPORT_DUAL, Dual
 from dualuse.model.kpis import KPI_UNITS, evaluate_kpis
@@ -45,6 +46,8 @@ class Plan:
     timings : dict — wall time [s] of each stage of the run outside the solve
     robustness : Robustness or None — with a drought floor, the nominal plan solved without it
         (:mod:`dualuse.model.robustness`)
+    connectivity : dict — the restored area's boundary [km], patches and largest patch [ha]
+        (:data:`~dualuse.model.connectivity.CONNECTIVITY_UNITS`; NaN where the adjacency is not known)
     """
 
     region: Region
@@ -59,6 +62,7 @@ class Plan:
     break_even: dict[str, dict[str, float | None]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     robustness: Robustness | None = None
+    connectivity: dict[str, float] = field(default_factory=dict)
 
     @property
     def status(self) -> Status:
@@ -199,6 +203,9 @@ class Plan:
         worst = worst_shares(self.coef, self.result.x, self.result.served_mwh)
         rows += [{"kpi": k, "unit": unit, "baseline": worst_today[k], "plan": worst[k], "meaning": meaning}
                  for k, (unit, meaning) in LIVELIHOOD_EQUITY_UNITS.items()]
+        rows += [{"kpi": k, "unit": unit, "baseline": 0.0 if math.isfinite(self.connectivity.get(k, math.nan))
+                  else math.nan, "plan": self.connectivity.get(k, math.nan), "meaning": meaning}
+                 for k, (unit, meaning) in CONNECTIVITY_UNITS.items()]  # nothing is restored today
         rows += self._economics_rows() + self._priority_rows()
         rows += [{"kpi": f"shadow_{s['name']}", "unit": s["unit"], "baseline": math.nan, "plan": s["value"],
                   "meaning": s["meaning"]} for s in self.shadow_prices]
@@ -301,9 +308,11 @@ def make_plan(region: Region, catalogue: Catalogue, scenario: Scenario, coef: Co
     shares = np.zeros((coef.n_parcels, len(USES)))
     shares[coef.parcel, coef.use] = result.x
     kpis = compute_kpis(coef, scenario, result.x, result.served_mwh, result.export_mwh)
+    restored = shares[:, USES.index("restoration")]
     baseline = baseline_kpis(coef, region, scenario)
     return Plan(region=region, catalogue=catalogue, scenario=scenario, coef=coef, result=result, shares=shares,
                 kpis=kpis, baseline=baseline, shadow_prices=shadow_prices(result, coef, scenario),
+                connectivity=connectivity_figures(plan_adjacency(region, coef, restored), coef.area_ha, restored),
                 break_even=plan_break_evens(result, coef, catalogue, scenario))
 
 
@@ -313,7 +322,8 @@ def plan_break_evens(result: SolveResult, coef: Coefficients, catalogue: Catalog
     MILP, a plan without duals, or an objective other than ``weighted`` (the break-evens price the weighted
     objective's coefficients)."""
     if result.status is not Status.OPTIMAL or not result.duals or scenario.mode != "share" \
-            or scenario.min_plant_mwp > 0 or scenario.objective_mode != "weighted":
+            or scenario.min_plant_mwp > 0 or scenario.objective_mode != "weighted" \
+            or scenario.restoration_boundary_weight > 0:
         return {}
     return break_evens(coef, catalogue, scenario, result.duals, result.x)
 

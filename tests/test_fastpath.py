@@ -262,6 +262,7 @@ MODELS = {
     "whole parcels, smallest plant": ({"mode": "whole", "min_plant_mwp": 5.0}, frozenset()),
     "pooled LDN, no delivery cost": ({"ldn_scope": "region", "delivery_cost_usd_mwh": 0.0}, frozenset()),
     "LDN off, no food floor": ({"ldn_scope": "off", "food_floor": 0.0}, frozenset()),
+    "restoration boundary penalised": ({"restoration_boundary_weight": 0.001, "min_restored_ha": 500.0}, frozenset()),
 }
 
 
@@ -280,7 +281,7 @@ def test_matrix_equals_standard_form_compiler(region: Any, overrides: dict[str, 
 
 #: A scenario in which every family of the table has rows (the example region has communities).
 EVERY_FAMILY = {"max_pv_share": 0.1, "min_restored_ha": 500.0, "min_plant_mwp": 2.0, "min_access_share": 0.2,
-                "livelihood_floor": 0.5, "jobs_floor": 0.5}
+                "livelihood_floor": 0.5, "jobs_floor": 0.5, "restoration_boundary_weight": 0.001}
 #: The drought families have rows under their own drought_scope only (the example region has drought years).
 DROUGHT_SCOPE = {"drought_floor": "every_scenario", "drought_expected": "expected", "drought_cvar": "cvar",
                  "drought_cvar_tail": "cvar"}

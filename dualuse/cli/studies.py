@@ -82,6 +82,8 @@ Examples:
   dualuse pareto data/example_region.gpkg --maximise access --against productivity
   dualuse pareto region.gpkg --maximise energy --against productivity --points 21 -o energy_food
   dualuse pareto region.gpkg --maximise households_served --against cost_usd --set budget_usd=2e8
+  dualuse pareto region.gpkg --maximise access --against productivity --against restored_ha --points 5 --refine 1
+With two or more --against, the front is between three or more KPIs (a grid of ε, points per held KPI).
 KPIs: access, energy, productivity, households_served, restored_ha, ldn_net_ha, soc_change_t,
 cost_usd (minimised).
 """
@@ -90,10 +92,16 @@ cost_usd (minimised).
 @click.command("pareto", epilog=_PARETO_EPILOG)
 @click.argument("region", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--maximise", "maximise", required=True, metavar="KPI", help="the KPI optimised")
-@click.option("--against", "against", required=True, metavar="KPI", help="the KPI held at ε across its range")
-@click.option("--points", type=click.IntRange(min=2), default=11, help="ε values across the front, ends included")
+@click.option("--against", "against", required=True, multiple=True, metavar="KPI",
+              help="the KPI held at ε across its range; repeat for a front in three or more KPIs")
+@click.option("--points", type=click.IntRange(min=2), default=None,
+              help="ε values across the front (per held KPI), ends included  [default: 11; 5 per held KPI with "
+                   "two or more]")
+@click.option("--refine", type=click.IntRange(min=0), default=0,
+              help="with two or more --against: rounds of refinement where the front bends")
 @click.option("-o", "--output", default="pareto", metavar="FRONT_DIR",
-              help="front folder: front.gpkg (table front), front.csv, front.png, plans/")
+              help="front folder: front.gpkg (table front), front.csv, front.png, plans/ (and front_parallel.png "
+                   "for three or more KPIs)")
 @click.option("--layer", default=None, help="parcel layer of REGION  [default: parcels]")
 @click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False), default=None,
               help="base scenario TOML file (its objective weights are replaced)")
@@ -104,16 +112,26 @@ cost_usd (minimised).
 @click.option("--no-plans", is_flag=True, help="do not write each point's plan GeoPackage")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object to stdout")
 @common_options
-def pareto_command(region: str, maximise: str, against: str, points: int, output: str, layer: str | None,
-                   scenario_file: str | None, sets: tuple[str, ...], catalogue: str | None, workers: int | None,
-                   scheduler: str | None, dask_local: int | None, no_plans: bool, as_json: bool) -> None:
-    """The trade-off front between two KPIs of REGION, by the ε-constraint method."""
+def pareto_command(region: str, maximise: str, against: tuple[str, ...], points: int | None, refine: int,
+                   output: str, layer: str | None, scenario_file: str | None, sets: tuple[str, ...],
+                   catalogue: str | None, workers: int | None, scheduler: str | None, dask_local: int | None,
+                   no_plans: bool, as_json: bool) -> None:
+    """The trade-off front between two (or more) KPIs of REGION, by the ε-constraint method."""
     from dualuse.inputs.region import read_region
     from dualuse.model.kpis import KPI_UNITS
     from dualuse.studies.pareto import PARETO_KPIS, run_pareto
     from dualuse.studies.sweep import open_executor
 
     want_json(as_json)
+    if len(against) > 1:
+        from dualuse.cli.fronts import pareto_nd
+        pareto_nd(region, (maximise, *against), 5 if points is None else points, refine, output, layer,
+                  load_scenario(scenario_file, parse_sets(sets)), catalogue, (workers, scheduler, dask_local),
+                  not no_plans, quiet(), as_json)
+        return
+    if refine:
+        raise UsageError("--refine refines fronts of three or more KPIs (give --against two or more times)")
+    against, points = against[0], 11 if points is None else points
     for kpi in (maximise, against):
         if kpi not in PARETO_KPIS:
             raise UsageError(f"no trade-off front for '{kpi}'; choose among {', '.join(PARETO_KPIS)}")

@@ -166,6 +166,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("max_pv_share", float, "share of area", 1.0,
               "largest share of the region's area under solar and agrivoltaics", lo=0.0, hi=1.0),
     Parameter("min_restored_ha", float, "ha", 0.0, "smallest area under restoration", lo=0.0),
+    Parameter("restoration_boundary_weight", float, "objective per km", 0.0,
+              "penalty on the boundary between restored and unrestored land, per km of boundary shared by two parcels times the difference of their restoration shares, in the objective's own units (unit-free in weighted mode, USD/yr in net_benefit mode); 0 = none, and the LP keeps its structured solve", lo=0.0),
     Parameter("weight_access", float, "—", 1.0, "objective weight of energy access (share of unserved demand met)",
               lo=0.0),
     Parameter("weight_energy", float, "—", 0.5,
@@ -256,6 +258,7 @@ class Scenario:
     min_access_share: float
     max_pv_share: float
     min_restored_ha: float
+    restoration_boundary_weight: float
     weight_access: float
     weight_energy: float
     weight_productivity: float

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dualuse.inputs.adjacency import Adjacency, region_adjacency
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import MTF_TIER_KWH_YR, Scenario
@@ -60,6 +61,8 @@ class Coefficients:
         building its PV [job-years] and the land-based income [USD/yr] of the whole parcel under the use
         (:mod:`dualuse.model.livelihood_values`)
     minigrid_fte_household : float — local mini-grid operation work per household served [FTE/household]
+    adjacency : Adjacency or None — the parcels' shared boundaries, when the scenario penalises the restored
+        area's boundary (:mod:`dualuse.inputs.adjacency`)
     """
 
     n_parcels: int
@@ -90,6 +93,7 @@ class Coefficients:
     construction_job_years: np.ndarray = field(default_factory=lambda: np.zeros(0))
     income_usd_yr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     minigrid_fte_household: float = 0.0
+    adjacency: Adjacency | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -230,6 +234,7 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         drought=drought_coefficients(region.drought, catalogue, parcel, use, area_ha, lt, capacity_mwp),
         jobs_fte=livelihood.jobs_fte, construction_job_years=livelihood.construction_job_years,
         income_usd_yr=livelihood.income_usd_yr, minigrid_fte_household=catalogue.minigrid_fte_household,
+        adjacency=region_adjacency(region) if scenario.restoration_boundary_weight > 0 else None,
     )
 
 

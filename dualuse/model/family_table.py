@@ -18,6 +18,7 @@ import pyomo.environ as pyo
 
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.connectivity import boundary_above, boundary_below
 from dualuse.model.families import (
     POOLED,
     FamilyRows,
@@ -321,6 +322,10 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
         Dual(name="jobs_floor_{group}", unit="objective per 1 % of today's jobs",
              meaning="objective gained per percentage point lower share of today's jobs kept by community {group}",
              sign=-1, per=_percentage_point)),
+    ConstraintFamily("restoration_boundary_above", boundary_above, "breaks",
+                     Words("the boundary of restoration, one side of each shared edge")),
+    ConstraintFamily("restoration_boundary_below", boundary_below, "breaks",
+                     Words("the boundary of restoration, the other side of each shared edge")),
 )
 
 FAMILY: dict[str, ConstraintFamily] = {f.name: f for f in FAMILIES}

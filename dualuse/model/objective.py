@@ -26,6 +26,7 @@ import pyomo.environ as pyo
 from dualuse.errors import UsageError
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.connectivity import penalty_terms
 from dualuse.model.family_table import FAMILY
 from dualuse.model.kpis import KPI, Kpi, cost_scale_usd, kpi_row
 from dualuse.model.rows import INF, MatrixForm, Rows, add_rows, linear, set_objective
@@ -95,13 +96,17 @@ def add_weighted_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: S
     The objective's shadow prices are then in these units: one unit of
     objective is all unserved demand met (at :math:`w_a = 1`), or
     :math:`E_{max}` delivered, or today's harvest, or the costliest plan's
-    cost saved.
+    cost saved.  With ``restoration_boundary_weight`` :math:`\beta > 0` the
+    objective also pays :math:`\beta` per km of boundary between restored and
+    unrestored land, in these same units (:mod:`dualuse.model.connectivity`).
     """
     form: MatrixForm = m.matrix_form
     dense = np.zeros(len(form.columns))
     for kpi, factor in objective_factors(coef, scenario):
         row = kpi_row(coef, scenario, kpi)
         dense[row.columns] += factor * row.values
+    penalty_columns, penalty_values = penalty_terms(m, coef, scenario)  # the restoration boundary, if penalised
+    dense[penalty_columns] += penalty_values
     used = np.flatnonzero(dense)
     set_objective(m, Rows.single(used, dense[used]), pyo.maximize, "weighted KPIs [-]")
 
@@ -123,7 +128,9 @@ def add_net_benefit_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario
     then in USD/yr per unit relaxed.
     """
     row = kpi_row(coef, scenario, "net_benefit_usd_yr")
-    set_objective(m, Rows.single(row.columns, row.values), pyo.maximize, "net benefit [USD/yr]")
+    penalty_columns, penalty_values = penalty_terms(m, coef, scenario)  # the restoration boundary, if penalised
+    set_objective(m, Rows.single(np.concatenate([row.columns, penalty_columns]),
+                                 np.concatenate([row.values, penalty_values])), pyo.maximize, "net benefit [USD/yr]")
 
 
 def priority_kpis(scenario: Scenario) -> tuple[Kpi, ...]:
@@ -143,7 +150,9 @@ def add_level_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scen
     values = KPI[kpi].better * row.values / row.normaliser if row.normaliser else np.zeros_like(row.values)
     if m.component("objective") is not None:
         m.del_component(m.objective)
-    set_objective(m, Rows.single(row.columns, values), pyo.maximize, f"{kpi} alone (priority level)")
+    penalty_columns, penalty_values = penalty_terms(m, coef, scenario)  # the restoration boundary, if penalised
+    set_objective(m, Rows.single(np.concatenate([row.columns, penalty_columns]), np.concatenate([values, penalty_values])),
+                  pyo.maximize, f"{kpi} alone (priority level)")
 
 
 def priority_hold_name(level: int, kpi: str) -> str:

@@ -90,6 +90,10 @@ def header_label(name: str, units: dict[str, str]) -> str:
     if name in _META or name in ("role", "maximise", "against", "epsilon"):
         return {"id": "Id", "name": "Scenario", "status": "Status", "message": "Message", "solve_s": "Solve [s]",
                 "point": "Point", "knee": "Knee", "role": "Role", "epsilon": "ε (held value)"}.get(name, name)
+    if name.startswith("epsilon_") and name[len("epsilon_"):] in KPI_UNITS:  # a front's held bound
+        return f"ε of {column_label(name[len('epsilon_'):], units)}"
+    if name == "knee_distance":
+        return "Distance beyond the extremes' plane [scaled]"
     label = column_label(name, units)
     return label.replace("per 1,000 ", "per ") if shadow_scale(name) != 1.0 else label  # tables are unscaled
 
@@ -134,7 +138,10 @@ def scenario_columns(table: pd.DataFrame) -> list[str]:
 def front_columns(points: pd.DataFrame) -> list[str]:
     """The columns of a front's points table in the report: the two KPIs traded, and how each point was made."""
     traded = [str(points[c].iloc[0]) for c in ("maximise", "against") if c in points and len(points)]
+    if "kpis" in points and len(points):  # a front in three or more KPIs
+        traded = str(points["kpis"].iloc[0]).split(",")
     wanted = ["point", "role", "status", *traded, "epsilon", *[c for c in points.columns if str(c).startswith("rate_")],
-              "objective", "knee", "message"]
+              *[c for c in points.columns if str(c).startswith("epsilon_")], "objective", "knee_distance", "knee",
+              "message"]
     shown = [c for c in dict.fromkeys(wanted) if c in points.columns]
     return shown if len(shown) > 2 else [c for c in points.columns if c != "scenario"]

@@ -123,7 +123,25 @@ def _land_use_section(pf: PlanFile, map_figure: Figure, stem: str) -> str:
                     "the legend gives the area of each use counting every share of every parcel.", f"{stem}_map.png"),
         table_html([("Use", False), ("Area [ha]", True), ("Share of the region", True),
                     ("Parcels where it dominates", True)], rows),
+        _restoration_sentence(pf),
     ])
+
+
+def _restoration_sentence(pf: PlanFile) -> str:
+    """How joined up the restoration is: its patches, the largest, its boundary with unrestored land, and
+    what lies outside any patch (empty when the plan file has no connectivity figures or restores nothing)."""
+    patches, restored_ha = pf.kpi("restored_patches"), pf.kpi("restored_ha")
+    if not math.isfinite(patches) or not restored_ha > 0:
+        return ""
+    weight = float(pf.scenario.get("restoration_boundary_weight", 0) or 0)
+    penalty = (f" The plan pays {format_number(weight)} of objective per km of that boundary "
+               "(restoration_boundary_weight)." if weight > 0 else "")
+    largest = format_number(pf.kpi("largest_patch_ha"), digits=0)
+    return (f"<p>Restoration covers {format_number(restored_ha, digits=0)} ha in {patches:,.0f} patch(es) of "
+            f"adjacent parcels more than half restored (the largest {largest} ha), with "
+            f"{format_number(pf.kpi('restored_boundary_km'))} km of boundary with unrestored land; "
+            f"{format_number(pf.kpi('restored_outside_patches_ha'), digits=0)} ha are restored on parcels at most "
+            f"half restored.{penalty}</p>")
 
 
 def _kpi_section(pf: PlanFile, kpi_figure: Figure, stem: str) -> str:

@@ -43,6 +43,8 @@ PLAN_STATUSES = ("optimal", "feasible")
 SWEEP_CSV = "results.csv"
 SWEEP_GPKG = "results.gpkg"
 FRONT_PNG = "front.png"
+#: The parallel coordinates of a front in three or more KPIs, beside its ``front.png``.
+PARALLEL_PNG = "front_parallel.png"
 _REWRITE_PLAN = "write the plan again with `dualuse solve`"
 
 

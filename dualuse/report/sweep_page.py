@@ -25,7 +25,7 @@ from dualuse.report.page import (
     frame_table_html,
     page_html,
 )
-from dualuse.report.read import PLAN_STATUSES, SweepFolder
+from dualuse.report.read import PARALLEL_PNG, PLAN_STATUSES, SweepFolder
 
 
 def sweep_html(sweep: SweepFolder, figures: list[Figure], stem: str, extra: Sequence[str] = ()) -> str:
@@ -94,9 +94,14 @@ def _overview(table: pd.DataFrame, units: dict[str, str]) -> list[str]:
 
 
 def _fronts(sweep: SweepFolder) -> list[str]:
-    """Each Pareto front as its PNG, with the table of its points."""
+    """Each Pareto front as its PNG (and, for a front in three or more KPIs, its parallel coordinates beside),
+    with the table of its points."""
     parts = ["<h2>Trade-off (Pareto) fronts</h2>"]
     for png, points in sweep.fronts:
+        several = points is not None and "kpis" in points.columns and len(points) > 0
+        if several:
+            parts += _front_in_several(sweep, png, points)
+            continue
         front = Figure("front", f"Pareto front ({png.parent.name})", png.read_bytes())
         parts.append(figure_html(front, front.title, "Every point is a plan that no other plan beats on both "
                                                      "indicators.", str(png.relative_to(sweep.path)),
@@ -105,6 +110,40 @@ def _fronts(sweep: SweepFolder) -> list[str]:
             shown = front_columns(points)
             parts.append(frame_table_html(points[shown], status=True,
                                           headers={c: header_label(c, sweep.units) for c in shown}))
+    return parts
+
+
+def _front_in_several(sweep: SweepFolder, png: Path, points: pd.DataFrame) -> list[str]:
+    """A front in three or more KPIs: the matrix of its two-KPI projections, its parallel coordinates, a
+    sentence on its knee, and its points."""
+    kpis = str(points["kpis"].iloc[0]).split(",")
+    names = ", ".join(f"<code>{escape(k)}</code>" for k in kpis)
+    parts = [f"<p>{len(points):,} plans that no other plan beats on all of {names} ({escape(kpis[0])} "
+             f"optimised, the others held at ε on a grid).</p>"]
+    matrix = Figure("front", f"Pareto front ({png.parent.name}): two KPIs at a time", png.read_bytes())
+    parts.append(figure_html(matrix, matrix.title, "Each panel is the front seen from two of its KPIs (colour: "
+                             f"{escape(kpis[0])}); the star is the knee.", str(png.relative_to(sweep.path)),
+                             print_size=False))
+    parallel_png = png.parent / PARALLEL_PNG
+    if parallel_png.is_file():
+        parallel = Figure("front_parallel", f"Pareto front ({png.parent.name}): parallel coordinates",
+                          parallel_png.read_bytes())
+        parts.append(figure_html(parallel, parallel.title, "One line per plan; each axis runs from the front's "
+                                 "worst (bottom) to its best (top); the knee in red.",
+                                 str(parallel_png.relative_to(sweep.path)), print_size=False))
+    knee = points[points["knee"].astype(bool)] if "knee" in points else points.iloc[0:0]
+    if len(knee):
+        row = knee.iloc[0]
+        values = "; ".join(f"{escape(k)} {format_short(row[k])}" for k in kpis)
+        parts.append(f"<p>The knee (point {int(row['point'])}: {values}) is the plan farthest beyond the "
+                     "hyperplane through the front's extremes, every KPI scaled to [0, 1] over the front: the one "
+                     "that gains most over a straight trade-off between the ends.</p>")
+    else:
+        parts.append('<p class="note">The front has no knee: no plan stands out from a straight trade-off '
+                     "between its ends.</p>")
+    shown = front_columns(points)
+    parts.append(frame_table_html(points[shown], status=True,
+                                  headers={c: header_label(c, sweep.units) for c in shown}))
     return parts
 
 

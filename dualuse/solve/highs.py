@@ -43,6 +43,7 @@ from pyomo.common.errors import InfeasibleConstraintException
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.build import build_model
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.family_table import FAMILY
 from dualuse.progress import stage
 from dualuse.solve.child import CAN_FORK, run_in_child
 from dualuse.solve.handover import (
@@ -288,6 +289,7 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
     out of ``holder`` once HiGHS holds the LP (when the LP's read-back allows it), so that it can be
     freed while HiGHS solves; its variables then get no values."""
     t0 = time.perf_counter()
+    breaking = breaking_families(holder[0])
     try:
         compiled = compile_model(holder[0], coef.n_pairs, coef.n_parcels)
     except InfeasibleConstraintException as exc:  # a row with no variables that cannot hold
@@ -305,7 +307,7 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
         options["user_objective_scale"] = objective_scale(compiled.arrays.col_cost)
     size = {"rows": compiled.arrays.num_row, "columns": compiled.arrays.num_col,
             "nonzeros": compiled.arrays.num_nz, "mip": int(compiled.is_mip)}
-    path = _lp_path(compiled, scenario, write_lp)
+    path = _lp_path(compiled, scenario, write_lp, breaking)
     seed = (dual_seeds or {}).get(compiled.arrays.num_row - coef.n_parcels)
     with stage("solve", f"HiGHS, {'MILP' if compiled.is_mip else 'LP'} of {size['rows']:,} rows and "
                         f"{size['columns']:,} columns, {path['lp_path']} path"):
@@ -331,12 +333,24 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
     return result
 
 
-def _lp_path(compiled: CompiledModel, scenario: Scenario, write_lp: str | None) -> dict[str, Any]:
+def breaking_families(m: pyo.ConcreteModel) -> list[str]:
+    """The families built into the model whose entry in the families table says they break the LP's shape."""
+    form = getattr(m, "matrix_form", None)
+    built = [family.name for family in form.families] if form is not None else []
+    return [name for name in built if name in FAMILY and FAMILY[name].structure == "breaks"]
+
+
+def _lp_path(compiled: CompiledModel, scenario: Scenario, write_lp: str | None,
+             breaking: list[str] | None = None) -> dict[str, Any]:
     """Which path solves the model: ``structured`` for a share-mode LP built here and handed over as its own
     arrays (unless ``lp_method = "generic"`` or the LP is to be written as HiGHS receives it), else
-    ``generic`` — a MILP, a model a user changed, or the generic path asked for."""
+    ``generic`` — a MILP, a family that breaks the one-row-per-parcel shape (``breaking``), a model a user
+    changed, or the generic path asked for."""
     if compiled.is_mip:
         return {"lp_path": "generic", "lp_path_reason": "a MILP"}
+    if breaking:
+        return {"lp_path": "generic",
+                "lp_path_reason": f"{', '.join(breaking)} break(s) the one-row-per-parcel shape"}
     if scenario.lp_method == "generic":
         return {"lp_path": "generic", "lp_path_reason": "lp_method = generic"}
     if compiled.handover is not Handover.ARRAYS:

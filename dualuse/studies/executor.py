@@ -224,6 +224,7 @@ def _plan_row(plan: Plan, row: dict[str, Any]) -> dict[str, str]:
     if plan.status.value == "feasible":
         row["message"] = f"time limit reached; the plan may not be optimal (gap {plan.gap:.2%})"
     row.update(plan.kpis)
+    row.update(plan.connectivity)
     for price in plan.shadow_prices:
         row[f"shadow_{price['name']}"] = price["value"]
         units[f"shadow_{price['name']}"] = price["unit"]

@@ -42,6 +42,7 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario, load_scenario
 from dualuse.model.coefficients import Coefficients
+from dualuse.model.connectivity import penalty_expression
 from dualuse.model.kpis import KPI, KPI_UNITS, cost_scale_usd
 from dualuse.model.objective import kpi_expression as model_kpi_expression
 from dualuse.progress import Progress
@@ -88,8 +89,8 @@ def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
 class EpsilonConstraint:
     """Optimise one KPI alone (the cost tie-break kept), optionally with another held at a bound.
 
-    ``apply`` replaces the model's objective by ``sense · f/scale − w_cost · cost/B``
-    and adds ``epsilon: f_held/scale ≥ bound/scale`` (≤ for a minimised KPI).
+    ``apply`` replaces the model's objective by ``sense · f/scale − w_cost · cost/B`` (less the
+    restoration boundary's penalty, when the scenario has one) and adds ``epsilon: f_held/scale ≥ bound/scale`` (≤ for a minimised KPI).
     """
 
     optimise: str
@@ -101,9 +102,11 @@ class EpsilonConstraint:
         cost, _ = kpi_expression(m, coef, scenario, "cost_usd")
         cost_scale = cost_scale_usd(coef, scenario)
         m.del_component(m.objective)
-        m.objective = pyo.Objective(expr=PARETO_KPIS[self.optimise] * body / scale
-                                    - scenario.weight_cost * cost / cost_scale,
-                                    sense=pyo.maximize, doc=f"{self.optimise} alone, with the cost tie-break")
+        objective = PARETO_KPIS[self.optimise] * body / scale - scenario.weight_cost * cost / cost_scale
+        if scenario.restoration_boundary_weight > 0:
+            objective = objective + penalty_expression(m, coef, scenario)
+        m.objective = pyo.Objective(expr=objective, sense=pyo.maximize,
+                                    doc=f"{self.optimise} alone, with the cost tie-break")
         if self.held is not None and self.bound is not None:
             held, held_scale = kpi_expression(m, coef, scenario, self.held)
             if PARETO_KPIS[self.held] > 0:
