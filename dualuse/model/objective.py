@@ -95,12 +95,17 @@ def add_weighted_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: S
     cost saved.
     """
     form: MatrixForm = m.matrix_form
-    dense = np.zeros(len(form.columns))
+    set_objective(m, weighted_objective_rows(coef, scenario, len(form.columns)), pyo.maximize, "weighted KPIs [-]")
+
+
+def weighted_objective_rows(coef: Coefficients, scenario: Scenario, n_columns: int) -> Rows:
+    """The weighted objective (:func:`add_weighted_objective`) as one row over ``n_columns`` columns."""
+    dense = np.zeros(n_columns)
     for kpi, factor in objective_factors(coef, scenario):
         row = kpi_row(coef, scenario, kpi)
         dense[row.columns] += factor * row.values
     used = np.flatnonzero(dense)
-    set_objective(m, Rows.single(used, dense[used]), pyo.maximize, "weighted KPIs [-]")
+    return Rows.single(used, dense[used])
 
 
 def add_net_benefit_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
