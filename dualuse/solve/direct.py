@@ -12,8 +12,9 @@ same arrays: the same matrix, bounds and costs, entry for entry
 1,000,000 parcels the Pyomo model takes about 45 s and 2.5 GiB).
 
 A builder that needs more of the model than the stand-in holds (one that
-adds variables, such as the plant switches of ``min_plant_mwp``) makes
-:func:`direct_lp` return None, and the caller builds the Pyomo model.
+adds variables, such as the plant switches of ``min_plant_mwp``, or reads a
+component the stand-in does not have) makes :func:`direct_lp` return None,
+and the caller builds the Pyomo model, where the same builder runs again.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def direct_lp(coef: Coefficients, scenario: Scenario) -> CompiledModel | None:
             if family.name != "allocation":
                 index = [None] if stated.index is None else list(stated.index)
                 names.extend((family.name, k) for k in index)
-    except NeedsModel:
+    except Exception:  # NeedsModel, or a builder that expects more of the model: the Pyomo build says
         return None
     cost = _objective_cost(coef, scenario, n_cols)
     col_lower = np.zeros(n_cols)
