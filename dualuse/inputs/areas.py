@@ -27,6 +27,10 @@ def projected_area_m2(geometry: np.ndarray, crs_from: Any, crs_to: Any) -> np.nd
     ring's first vertex, which keeps the precision of large projected
     coordinates (as GEOS does).
     """
+    present = ~shapely.is_missing(geometry)
+    if np.all(shapely.get_type_id(geometry[present]) == POLYGON) and not shapely.get_num_interior_rings(
+            geometry[present]).any():
+        return _simple_polygon_areas(geometry, present, crs_from, crs_to)  # one ring each: no ring objects
     try:
         kind, coords, offsets = shapely.to_ragged_array(geometry)
     except ValueError:  # a mix of types that are not all (multi)polygons
@@ -44,6 +48,17 @@ def projected_area_m2(geometry: np.ndarray, crs_from: Any, crs_to: Any) -> np.nd
     signed = np.where(exterior, ring_area, -ring_area)
     area = _sums(_sums(signed, np.asarray(part_start)), np.asarray(geometry_start))
     area[shapely.is_missing(geometry)] = np.nan
+    return area
+
+
+def _simple_polygon_areas(geometry: np.ndarray, present: np.ndarray, crs_from: Any, crs_to: Any) -> np.ndarray:
+    """:func:`projected_area_m2` of polygons without holes (``present``: not missing), one ring each."""
+    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    x, y = Transformer.from_crs(crs_from, crs_to, always_xy=True).transform(coords[:, 0], coords[:, 1])
+    ring_start = np.zeros(geometry.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=geometry.size), out=ring_start[1:])
+    area = _ring_areas(np.asarray(x, dtype=float), np.asarray(y, dtype=float), ring_start)
+    area[~present] = np.nan
     return area
 
 
