@@ -104,9 +104,9 @@ def run_scenario(region: Region, catalogue: Catalogue, scenario: Scenario, *, ex
     time_limit_s : solver time limit [s] [default: the scenario's ``time_limit_s``]
     write_lp : also write the model as an LP file here
     adjust : a change to the model before it is solved (its ``apply(m, coef, scenario)``)
-    keep_model : keep the Pyomo model while HiGHS solves.  Otherwise it is let go once HiGHS holds the
-        LP, which saves gigabytes at a million parcels but costs a full garbage collection per solve
-        (0.1–0.2 s at 2,000 parcels, a quarter of the solve or more): a sweep's many small solves keep it
+    keep_model : build the Pyomo model and keep it while HiGHS solves.  Otherwise no model is built when
+        the families need none (the LP straight from their arrays: :func:`dualuse.solve.direct.direct_lp`),
+        or it is let go once HiGHS holds the LP, which saves gigabytes at a million parcels
     dual_seeds : coupling duals of solved neighbouring scenarios by their number of coupling rows, to start
         the structured solve from (:func:`dualuse.solve.highs.solve`)
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from dualuse.inputs.areas import projected_area_m2
 from dualuse.errors import InputError
 from dualuse.vocabulary import (
     COMMUNITIES_LAYER,
@@ -185,6 +186,10 @@ def equal_area_ha(geometry: gpd.GeoSeries) -> np.ndarray:
     """Area of each geometry in hectares, computed in an equal-area CRS whatever the input CRS
     (and wherever the region lies, across the antimeridian included)."""
     measured, crs = measuring_geometry(geometry)
+    if measured.crs is not None:
+        area_m2 = projected_area_m2(np.asarray(measured.array, dtype=object), measured.crs, crs)
+        if area_m2 is not None:
+            return area_m2 / M2_PER_HA
     projected = measured.to_crs(crs)
     return np.asarray(projected.area, dtype=float) / M2_PER_HA
 

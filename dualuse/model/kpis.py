@@ -22,6 +22,7 @@ by the command line's help.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -281,16 +282,30 @@ KPI: dict[str, Kpi] = {k.name: k for k in KPIS}
 KPI_UNITS: dict[str, tuple[str, str]] = {k.name: (k.unit, k.meaning) for k in KPIS}
 
 
+#: The KPI rows made so far, per coefficients object (dropped with it) and then by (scenario, KPI name).
+_ROWS: weakref.WeakKeyDictionary[Coefficients, dict[tuple[Scenario, str], KpiRow]] = weakref.WeakKeyDictionary()
+
+
 def kpi_row(coef: Coefficients, scenario: Scenario, name: str) -> KpiRow:
     """A KPI's row: its columns (in the model's column order), values, normaliser and constant.
 
-    Raises KeyError for a name that is not in :data:`KPIS`.
+    The row is made once per coefficients and scenario (the model, the plan's
+    KPIs, its baseline and its break-evens all ask for the same rows); treat
+    its arrays as read-only.  Raises KeyError for a name that is not in :data:`KPIS`.
     """
-    return KPI[name].row(coef, scenario)
+    spec = KPI[name]
+    try:
+        made = _ROWS.setdefault(coef, {})
+        key = (scenario, name)
+        if key not in made:
+            made[key] = spec.row(coef, scenario)
+        return made[key]
+    except TypeError:  # coefficients or a scenario that cannot be a key
+        return spec.row(coef, scenario)
 
 
 def evaluate_kpis(coef: Coefficients, scenario: Scenario, x: np.ndarray, served_mwh: np.ndarray,
                   export_mwh: float) -> dict[str, float]:
     """Every KPI at a solution (shares per pair, deliveries per community, export), in table order."""
     vector = column_vector(coef, x, served_mwh, export_mwh)
-    return {k.name: k.row(coef, scenario).evaluate(vector) for k in KPIS}
+    return {k.name: kpi_row(coef, scenario, k.name).evaluate(vector) for k in KPIS}

@@ -101,14 +101,23 @@ def add_weighted_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: S
     unrestored land, in these same units (:mod:`dualuse.model.connectivity`).
     """
     form: MatrixForm = m.matrix_form
-    dense = np.zeros(len(form.columns))
+    penalty = penalty_terms(m, coef, scenario)  # the restoration boundary, if penalised
+    set_objective(m, weighted_objective_rows(coef, scenario, len(form.columns), penalty), pyo.maximize,
+                  "weighted KPIs [-]")
+
+
+def weighted_objective_rows(coef: Coefficients, scenario: Scenario, n_columns: int,
+                            penalty: tuple[np.ndarray, np.ndarray] | None = None) -> Rows:
+    """The weighted objective (:func:`add_weighted_objective`) as one row over ``n_columns`` columns;
+    ``penalty``: further (columns, coefficients) added to it (the restoration boundary's)."""
+    dense = np.zeros(n_columns)
     for kpi, factor in objective_factors(coef, scenario):
         row = kpi_row(coef, scenario, kpi)
         dense[row.columns] += factor * row.values
-    penalty_columns, penalty_values = penalty_terms(m, coef, scenario)  # the restoration boundary, if penalised
-    dense[penalty_columns] += penalty_values
+    if penalty is not None:
+        dense[penalty[0]] += penalty[1]
     used = np.flatnonzero(dense)
-    set_objective(m, Rows.single(used, dense[used]), pyo.maximize, "weighted KPIs [-]")
+    return Rows.single(used, dense[used])
 
 
 def add_net_benefit_objective(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:

@@ -46,6 +46,7 @@ from dualuse.model.coefficients import Coefficients
 from dualuse.model.family_table import FAMILY
 from dualuse.progress import stage
 from dualuse.solve.child import CAN_FORK, run_in_child
+from dualuse.solve.direct import direct_lp
 from dualuse.solve.handover import (
     CompiledModel,
     Handover,
@@ -301,7 +302,17 @@ def _solve(holder: list[pyo.ConcreteModel], coef: Coefficients, scenario: Scenar
     if released:
         holder.clear()
         gc.collect()
-    t_compile = time.perf_counter() - t0
+    return _solve_compiled(compiled, coef, scenario, time_limit_s, released, time.perf_counter() - t0,
+                           write_lp=write_lp, names=names, dual_seeds=dual_seeds, breaking=breaking)
+
+
+def _solve_compiled(compiled: CompiledModel, coef: Coefficients, scenario: Scenario, time_limit_s: float | None,
+                    released: bool, t_compile: float, *, write_lp: str | None = None,
+                    names: tuple[list[str], list[str]] | None = None,
+                    dual_seeds: Mapping[int, np.ndarray] | None = None,
+                    breaking: list[str] | None = None) -> SolveResult:
+    """Solve a compiled LP (structured or generic path) and read the solution back; ``breaking``: the families
+    built into it that break the one-row-per-parcel shape."""
     options = highs_options(scenario, compiled.is_mip, time_limit_s)
     if not compiled.is_mip:
         options["user_objective_scale"] = objective_scale(compiled.arrays.col_cost)
@@ -453,16 +464,27 @@ def solve(coef: Coefficients, scenario: Scenario, time_limit_s: float | None = N
     """Build and solve; the model and the result, whatever its status (a result without a plan is the
     caller's to raise: :func:`dualuse.diagnose.status.raise_for_status`).
 
-    With ``keep_model=False`` the model is let go as soon as HiGHS holds the
-    LP, so that its memory is free while HiGHS solves (at 1,000,000 parcels
-    the Pyomo model is about 2.4 GiB of the peak: ``benchmarks/RESULTS.md``),
-    and None is returned in its place; for callers that only want the plan.
+    With ``keep_model=False`` (for callers that only want the plan) no Pyomo
+    model is built when the families need none: the LP is assembled straight
+    from their arrays (:func:`~dualuse.solve.direct.direct_lp`; at 1,000,000
+    parcels the Pyomo model costs about 45 s and 2.4 GiB:
+    ``benchmarks/RESULTS.md``); otherwise the model is built and let go as
+    soon as HiGHS holds the LP.  None is returned in the model's place.
     ``write_lp``: also write the LP that HiGHS receives to this file.  ``dual_seeds``: the coupling
     duals (``SolveResult.coupling_dual``) of solved neighbouring scenarios, by their number of coupling
     rows; the one with this LP's count starts the structured solve in place of its sampled estimate
     (the answer is certified on the whole LP either way; ``solver["structured_seeded"]`` says whether one did).
     """
     t0 = time.perf_counter()
+    compiled = None
+    if not keep_model and not write_lp:
+        with stage("build", "the LP from the families' arrays"):
+            compiled = direct_lp(coef, scenario)
+    if compiled is not None:  # nobody needs the Pyomo model: the LP straight from the families' arrays
+        t_build = time.perf_counter() - t0
+        result = _solve_compiled(compiled, coef, scenario, time_limit_s, True, 0.0, dual_seeds=dual_seeds)
+        result.timings = {"build_s": t_build, **result.timings}
+        return None, result
     with stage("build", "the Pyomo model"):
         holder = [build_model(coef, scenario)]
     t_build = time.perf_counter() - t0

@@ -294,7 +294,7 @@ def _price(master: Master, layout: Layout, solved: _MasterSolve, refix: bool) ->
     refixed = 0
     if refix:
         slack = profit[layout.master_pairs] - mu[dec.pair_parcel[layout.master_pairs]]
-        refixed = master.refix(layout, slack, REFIX_MARGIN, abs(dec.pair_rows).T @ np.abs(y))
+        refixed = master.refix(layout, slack, REFIX_MARGIN, dec.pair_rows.abs_t_dot(np.abs(y)))
     best_out, pair = best_pairs(dec, np.where(master.active, -np.inf, profit))
     excess = best_out - mu
     improving = np.flatnonzero(excess > PRICE_TOLERANCE)

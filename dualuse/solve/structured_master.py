@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
 
 from dualuse.solve.handover import LpArrays
 from dualuse.solve.structured_pricing import Decomposition, best_pairs, reduced_profit
@@ -105,14 +104,14 @@ class Master:
         self.row_size = np.zeros(dec.n_coupling)  # per coupling row, its largest coefficient
         for block in (dec.pair_rows, dec.extra_rows):
             if block.nnz:
-                self.row_size = np.maximum(self.row_size, abs(block).max(axis=1).toarray().ravel())
+                self.row_size = np.maximum(self.row_size, block.row_abs_max())
         profit = reduced_profit(dec, y)
         _, first = best_pairs(dec, np.where(candidates, profit, -np.inf))
         self.pair_status = np.zeros(dec.n_pairs, dtype=np.int8)
         self.pair_status[first] = BASIC
         self.parcel_row_status = np.zeros(dec.n_parcels, dtype=np.int8)
         self.row_status = np.full(dec.n_coupling, BASIC, dtype=np.int8)
-        extra_profit = dec.extra_cost - dec.extra_rows.T @ y
+        extra_profit = dec.extra_cost - dec.extra_rows.t_dot(y)
         at_upper = np.isfinite(dec.extra_upper) & ((extra_profit > 0) | ~np.isfinite(dec.extra_lower))
         self.extra_status = np.where(at_upper, UPPER, np.where(np.isfinite(dec.extra_lower), LOWER, ZERO)).astype(np.int8)
 
@@ -135,17 +134,10 @@ class Master:
         n_rows, n_pairs = layout.n_rows, layout.n_pairs
         row_of_parcel = np.full(dec.n_parcels, -1, dtype=np.int64)
         row_of_parcel[layout.unfixed] = np.arange(n_rows)
-        allocation = sp.csc_matrix((np.ones(n_pairs), (row_of_parcel[dec.pair_parcel[layout.master_pairs]],
-                                                       np.arange(n_pairs))), shape=(n_rows, n_pairs))
-        elastic = sp.csc_matrix((el.sign, (el.row, np.arange(el.size))), shape=(dec.n_coupling, el.size))
-        pairs = sp.vstack([allocation, dec.pair_rows[:, layout.master_pairs]], format="csc")
-        others = sp.vstack([sp.csc_matrix((n_rows, dec.n_extra + el.size)),
-                            sp.hstack([dec.extra_rows, elastic], format="csc")], format="csc")
-        matrix = sp.hstack([pairs, others], format="csc")
-        matrix.sort_indices()
+        start, index, value = _master_matrix(dec, layout, el, row_of_parcel[dec.pair_parcel[layout.master_pairs]])
         fixed = np.zeros(dec.n_pairs)
         fixed[layout.fixed_pairs] = 1.0
-        fixed_activity = dec.pair_rows @ fixed
+        fixed_activity = dec.pair_rows.dot(fixed)
         return LpArrays(
             sense=pyo.maximize, offset=layout.fixed_cost,
             col_cost=np.concatenate([dec.pair_cost[layout.master_pairs], dec.extra_cost, -el.price]),
@@ -153,8 +145,8 @@ class Master:
             col_upper=np.concatenate([dec.pair_upper[layout.master_pairs], dec.extra_upper, el.upper]),
             row_lower=np.concatenate([np.ones(n_rows), dec.row_lower - fixed_activity]),
             row_upper=np.concatenate([np.ones(n_rows), dec.row_upper - fixed_activity]),
-            start=matrix.indptr.astype(np.int32), index=matrix.indices.astype(np.int32),
-            value=matrix.data.astype(float), integral=np.zeros(matrix.shape[1], dtype=bool), rowwise=False)
+            start=start.astype(np.int32), index=index.astype(np.int32), value=value,
+            integral=np.zeros(start.size - 1, dtype=bool), rowwise=False)
 
     def basis(self, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
         """Column and row statuses for the master of ``layout``, from the last solve's."""
@@ -214,3 +206,31 @@ def parcel_duals(dec: Decomposition, layout: Layout, profit: np.ndarray, master_
     mu[layout.fixed_parcels] = profit[layout.fixed_pairs]
     mu[layout.unfixed] = master_row_dual
     return mu
+
+
+def _master_matrix(dec: Decomposition, layout: Layout, el: Elastic,
+                   pair_row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The master's matrix column-wise (start, index, value): each master pair's allocation row
+    (``pair_row``) then its coupling entries, the columns after the pairs, the elastic columns; the
+    coupling rows come after the ``layout.n_rows`` allocation rows."""
+    n_rows = layout.n_rows
+    pairs = dec.pair_rows.columns(layout.master_pairs)
+    extra = dec.extra_rows
+    counts = np.concatenate([np.diff(pairs.indptr) + 1, np.diff(extra.indptr), np.ones(el.size, dtype=np.int64)])
+    start = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    index = np.empty(int(start[-1]), dtype=np.int64)
+    value = np.empty(int(start[-1]))
+    n_pairs = layout.n_pairs
+    index[start[:n_pairs]] = pair_row
+    value[start[:n_pairs]] = 1.0
+    at = np.arange(pairs.nnz) + pairs.entry_column + 1
+    index[at] = pairs.indices + n_rows
+    value[at] = pairs.data
+    at = start[n_pairs] + np.arange(extra.nnz)
+    index[at] = extra.indices + n_rows
+    value[at] = extra.data
+    at = start[n_pairs + dec.n_extra] + np.arange(el.size)
+    index[at] = el.row + n_rows
+    value[at] = el.sign
+    return start, index, value

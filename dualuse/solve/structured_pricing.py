@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
 
 from dualuse.solve.handover import LpArrays
 from dualuse.solve.quiet import objective_scale
+from dualuse.solve.sparse import ColumnMatrix
 
 #: A reduced cost above this (internal units) makes a pair worth adding: well below HiGHS's default
 #: dual feasibility tolerance (1e-7), so that no pair left out is dual infeasible to HiGHS.
@@ -48,9 +48,9 @@ class Decomposition:
     parcel_start : ndarray of int64 — first pair column of each parcel, then ``n_pairs``
     pair_parcel : ndarray of int64 — each pair's parcel
     pair_cost, pair_upper : ndarray — per pair: internal cost, upper bound (the lower bound is 0)
-    pair_rows : csc_matrix — coupling rows × pair columns
+    pair_rows : ColumnMatrix — coupling rows × pair columns
     extra_cost, extra_lower, extra_upper : ndarray — per column after the pairs
-    extra_rows : csc_matrix — coupling rows × columns after the pairs
+    extra_rows : ColumnMatrix — coupling rows × columns after the pairs
     row_lower, row_upper : ndarray — bounds of the coupling rows
     sign : float — +1 for a maximisation, −1 for a minimisation
     scale_exponent : int — internal costs are ``sign · 2**scale_exponent`` times the LP's
@@ -61,11 +61,11 @@ class Decomposition:
     pair_parcel: np.ndarray
     pair_cost: np.ndarray
     pair_upper: np.ndarray
-    pair_rows: sp.csc_matrix
+    pair_rows: ColumnMatrix
     extra_cost: np.ndarray
     extra_lower: np.ndarray
     extra_upper: np.ndarray
-    extra_rows: sp.csc_matrix
+    extra_rows: ColumnMatrix
     row_lower: np.ndarray
     row_upper: np.ndarray
     sign: float = 1.0
@@ -119,39 +119,39 @@ def decompose(arrays: LpArrays, n_parcels: int, n_pairs: int,
         return f"{n_parcels} parcels and {n_pairs} pairs do not fit an LP of {arrays.num_row} rows × {arrays.num_col} columns"
     if not (np.all(np.isfinite(arrays.col_cost)) and math.isfinite(arrays.offset)):
         return "the objective has a coefficient that is not finite"
-    shape = (arrays.num_row, arrays.num_col)
-    if arrays.rowwise:
-        matrix = sp.csr_matrix((arrays.value, arrays.index, arrays.start), shape=shape)
-    else:
-        matrix = sp.csc_matrix((arrays.value, arrays.index, arrays.start), shape=shape).tocsr()
-    allocation = matrix[:n_parcels]
-    allocation.sort_indices()
-    if (allocation.nnz != n_pairs or np.any(np.diff(allocation.indptr) == 0)
-            or not np.array_equal(allocation.indices, np.arange(n_pairs)) or np.any(allocation.data != 1.0)):
+    start, index, value = _rowwise(arrays)
+    allocation_nnz = int(start[n_parcels])
+    allocation = index[:allocation_nnz]
+    if allocation_nnz == n_pairs and not np.array_equal(allocation, np.arange(n_pairs)):
+        allocation = _sorted_within_rows(start[:n_parcels + 1], allocation)
+    if (allocation_nnz != n_pairs or np.any(np.diff(start[:n_parcels + 1]) == 0)
+            or not np.array_equal(allocation, np.arange(n_pairs)) or np.any(value[:allocation_nnz] != 1.0)):
         return ("rows 0 … n_parcels − 1 are not one allocation row per parcel over its own consecutive pair "
                 "columns with coefficients 1")
     if np.any(arrays.row_lower[:n_parcels] != 1.0) or np.any(arrays.row_upper[:n_parcels] != 1.0):
         return "an allocation row is not '= 1'"
     if np.any(arrays.col_lower[:n_pairs] != 0.0) or np.any(arrays.col_upper[:n_pairs] < 1.0):
         return "a pair column is not bounded below by 0 and above by 1 or more"
-    coupling = matrix[n_parcels:]
+    coupling = ColumnMatrix.from_rowwise(arrays.num_row - n_parcels, arrays.num_col,
+                                         start[n_parcels:] - start[n_parcels], index[allocation_nnz:],
+                                         value[allocation_nnz:])
     exponent = objective_scale(arrays.col_cost) if scale_exponent is None else int(scale_exponent)
     sign = 1.0 if arrays.sense == pyo.maximize else -1.0
     cost = arrays.col_cost * (sign * 2.0 ** exponent)
-    start = allocation.indptr.astype(np.int64)
+    start = start[:n_parcels + 1].astype(np.int64)
     return Decomposition(
         parcel_start=start, pair_parcel=np.repeat(np.arange(n_parcels), np.diff(start)),
         pair_cost=cost[:n_pairs], pair_upper=arrays.col_upper[:n_pairs].astype(float),
-        pair_rows=coupling[:, :n_pairs].tocsc(), extra_cost=cost[n_pairs:],
+        pair_rows=coupling.columns(np.arange(n_pairs)), extra_cost=cost[n_pairs:],
         extra_lower=arrays.col_lower[n_pairs:].astype(float), extra_upper=arrays.col_upper[n_pairs:].astype(float),
-        extra_rows=coupling[:, n_pairs:].tocsc(), row_lower=arrays.row_lower[n_parcels:].astype(float),
+        extra_rows=coupling.columns(np.arange(n_pairs, arrays.num_col)), row_lower=arrays.row_lower[n_parcels:].astype(float),
         row_upper=arrays.row_upper[n_parcels:].astype(float), sign=sign, scale_exponent=exponent,
         offset=float(arrays.offset))
 
 
 def reduced_profit(dec: Decomposition, y: np.ndarray) -> np.ndarray:
     """:math:`d_j = c_j - a_j^\\top y` of every pair, for coupling duals ``y`` (one sparse product)."""
-    return dec.pair_cost - dec.pair_rows.T @ y
+    return dec.pair_cost - dec.pair_rows.t_dot(y)
 
 
 def best_pairs(dec: Decomposition, profit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +176,7 @@ def initial_candidates(dec: Decomposition, y: np.ndarray, margin: float) -> np.n
     """
     profit = reduced_profit(dec, y)
     best, first = best_pairs(dec, profit)
-    weight = abs(dec.pair_rows).T @ np.abs(y)
+    weight = dec.pair_rows.abs_t_dot(np.abs(y))
     floor = best - margin * weight[first]
     keep = profit + margin * weight >= floor[dec.pair_parcel]
     keep[first] = True
@@ -202,8 +202,8 @@ def lagrangian_bound(dec: Decomposition, y: np.ndarray) -> float:
     """:math:`L(y)` (internal units, without offset) for coupling duals ``y``, projected first."""
     y = project_duals(dec, y)
     best, _ = best_pairs(dec, reduced_profit(dec, y))
-    extra_profit = dec.extra_cost - dec.extra_rows.T @ y
-    extra_size = np.abs(dec.extra_cost) + abs(dec.extra_rows).T @ np.abs(y)
+    extra_profit = dec.extra_cost - dec.extra_rows.t_dot(y)
+    extra_size = np.abs(dec.extra_cost) + dec.extra_rows.abs_t_dot(np.abs(y))
     rows = np.where(y > 0, y * np.where(y > 0, dec.row_upper, 0.0), 0.0)
     rows += np.where(y < 0, y * np.where(y < 0, dec.row_lower, 0.0), 0.0)
     return float(best.sum()) + _box_maximum(extra_profit, dec.extra_lower, dec.extra_upper, extra_size) \
@@ -215,12 +215,9 @@ def row_price_scale(dec: Decomposition) -> np.ndarray:
     unit of the row is worth a whole column's objective (1 for a row whose columns cost nothing)."""
     scale = np.zeros(dec.n_coupling)
     for block, cost in ((dec.pair_rows, dec.pair_cost), (dec.extra_rows, dec.extra_cost)):
-        rows = block.tocsr()
-        if rows.nnz == 0:
+        if block.nnz == 0:
             continue
-        ratio = np.abs(cost[rows.indices]) / np.abs(rows.data)
-        filled = np.flatnonzero(np.diff(rows.indptr))
-        scale[filled] = np.maximum(scale[filled], np.maximum.reduceat(ratio, rows.indptr[filled]))
+        scale = np.maximum(scale, block.row_max_of(np.abs(cost[block.entry_column]) / np.abs(block.data)))
     return np.where(scale > 0, scale, 1.0)
 
 
@@ -238,7 +235,7 @@ def restrict(dec: Decomposition, parcels: np.ndarray, fraction: float) -> Decomp
     pairs = np.repeat(first - offsets[:-1], counts) + np.arange(offsets[-1])
     return Decomposition(
         parcel_start=offsets, pair_parcel=np.repeat(np.arange(parcels.size), counts),
-        pair_cost=dec.pair_cost[pairs], pair_upper=dec.pair_upper[pairs], pair_rows=dec.pair_rows[:, pairs],
+        pair_cost=dec.pair_cost[pairs], pair_upper=dec.pair_upper[pairs], pair_rows=dec.pair_rows.columns(pairs),
         extra_cost=dec.extra_cost, extra_lower=dec.extra_lower * fraction, extra_upper=dec.extra_upper * fraction,
         extra_rows=dec.extra_rows, row_lower=dec.row_lower * fraction, row_upper=dec.row_upper * fraction,
         sign=dec.sign, scale_exponent=dec.scale_exponent, offset=0.0)
@@ -249,13 +246,31 @@ def stratified_sample(dec: Decomposition, size: int, rng: np.random.Generator) -
     coupling row (of the rows their pairs enter, the one the fewest pairs enter: a community's supply
     row in dualuse's LP), in random order within each: every such row gets the sample's share of its
     parcels, rounded, where a plain random sample leaves many small ones with none."""
-    entries = dec.pair_rows.tocoo()
+    entries = dec.pair_rows
     local = np.full(dec.n_parcels, np.iinfo(np.int64).max)
     if entries.nnz:
-        pairs_per_row = np.bincount(entries.row, minlength=dec.n_coupling)
-        key = pairs_per_row[entries.row].astype(np.int64) * dec.n_coupling + entries.row
-        np.minimum.at(local, dec.pair_parcel[entries.col], key)
+        pairs_per_row = np.bincount(entries.indices, minlength=dec.n_coupling)
+        key = pairs_per_row[entries.indices].astype(np.int64) * dec.n_coupling + entries.indices
+        np.minimum.at(local, dec.pair_parcel[entries.entry_column], key)
     order = np.lexsort((rng.random(dec.n_parcels), local))
     step = dec.n_parcels / size
     picks = np.floor(rng.uniform(0.0, step) + step * np.arange(size)).astype(np.int64)
     return np.sort(order[np.minimum(picks, dec.n_parcels - 1)])
+
+
+def _rowwise(arrays: LpArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The LP's matrix in row-compressed form (start, index, value), columns in order within each row
+    when it was given column-wise."""
+    if arrays.rowwise:
+        return np.asarray(arrays.start, dtype=np.int64), np.asarray(arrays.index), np.asarray(arrays.value)
+    column = np.repeat(np.arange(arrays.num_col, dtype=np.int64), np.diff(arrays.start))
+    order = np.argsort(arrays.index, kind="stable")
+    start = np.zeros(arrays.num_row + 1, dtype=np.int64)
+    np.cumsum(np.bincount(arrays.index, minlength=arrays.num_row), out=start[1:])
+    return start, column[order], np.asarray(arrays.value)[order]
+
+
+def _sorted_within_rows(start: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``index`` sorted within each row of a row-compressed layout."""
+    row = np.repeat(np.arange(start.size - 1), np.diff(start))
+    return index[np.lexsort((index, row))]

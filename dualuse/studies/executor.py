@@ -6,11 +6,14 @@ region once (a file read once per local process, a Dask scatter, or the
 object itself in a thread pool), have imported the solve path before their
 first task, solve with one HiGHS thread each through
 :func:`dualuse.run.run_scenario` and return plain data: the row, and the plan
-GeoPackage as bytes.  Each worker keeps the coupling duals of the last scenario
-it solved of the same input, one set per number of coupling rows
-(:data:`_DUALS`), and starts the next structured solve from them: tasks are
-submitted in the order of their grid, so a worker's previous scenario is
-usually a neighbour.
+GeoPackage as bytes.  The tasks of one *chain* (neighbours in a sweep's grid,
+:data:`CHAIN_LENGTH` at a time) go to one worker together and are solved in
+their order, each structured solve starting from the coupling duals of the
+one before it (:func:`run_chain`) instead of estimating them on a sample.
+Which scenario seeds which is fixed by the sweep itself, not by the number of
+workers or by the executor, so that a sweep gives the same plans on a
+process pool, a Dask cluster or one process, even for a scenario with
+alternative optima.
 """
 
 from __future__ import annotations
@@ -153,58 +156,83 @@ class Task:
     want_plan: bool = False
     adjustment: Adjustment | None = None
     run: dict[str, Any] = field(default_factory=dict)
-    #: Start the structured solve from the worker's previous duals for the same input.  Off by default: where a
-    #: scenario has alternative optima, a seeded solve may land on another of them than an unseeded one, and the
-    #: plan would then depend on which scenarios the worker happened to solve before — reproducibility first.
-    seed_duals: bool = False
+    #: Start the structured solve from the coupling duals of the task before it in its chain.
+    seed_duals: bool = True
+    #: Tasks of the same chain (a non-empty id) are solved by one worker, one after another, in their order.
+    chain: str = ""
+    #: Solved only to seed the next task of its chain (its result is already stored): its result is dropped.
+    seed_only: bool = False
     #: Explain an infeasible scenario (never for a front's adjusted solves), within this budget [s] (None: the
     #: default of :func:`dualuse.run.run_scenario`).
     explain: bool = True
     explain_time_limit_s: float | None = None
 
 
-#: The coupling duals this process last produced, by input key and then by number of coupling rows.
-_DUALS: dict[str, dict[int, np.ndarray]] = {}
+#: Scenarios of a sweep solved one after another by one worker, each seeded from the one before (:func:`chains`).
+CHAIN_LENGTH = 4
 
 
-def _remember_duals(key: str, plan: Plan) -> None:
-    """Keep ``plan``'s coupling duals as the seed of this process's next scenario of the same input."""
-    duals = plan.result.coupling_dual
-    if duals.size == 0:
-        return
-    if key not in _DUALS:
-        _DUALS.clear()  # one input per worker at a time, as for the region itself
-    _DUALS.setdefault(key, {})[int(duals.size)] = duals
+def chains(count: int, pending: Sequence[bool], length: int = CHAIN_LENGTH) -> list[list[tuple[int, bool]]]:
+    """The chains of ``count`` scenarios in their order: runs of ``length`` consecutive ones, fixed by the
+    order alone.  Each chain with a ``pending`` scenario is listed up to its last pending one, as
+    (position, seed only) pairs: a scenario before it that is already done is solved again only to seed
+    the next, so that every scenario starts from the same duals whatever was done before."""
+    out = []
+    for first in range(0, count, length):
+        members = list(range(first, min(first + length, count)))
+        todo = [k for k in members if pending[k]]
+        if todo:
+            out.append([(k, not pending[k]) for k in members if k <= todo[-1]])
+    return out
+
+
+def run_chain(shared: SharedInput, tasks: Sequence[Task]) -> list[dict[str, Any]]:
+    """Solve tasks in their order (:func:`run_task`), each seeded (``seed_duals``) from the coupling duals of
+    the one before it; the results of all but the ``seed_only`` tasks."""
+    out = []
+    seeds: dict[int, np.ndarray] | None = None
+    for task in tasks:
+        result, duals = _solve_task(shared, task, seeds if task.seed_duals else None)
+        seeds = {int(duals.size): duals} if duals is not None and duals.size else None
+        if not task.seed_only:
+            out.append(result)
+    return out
 
 
 def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
-    """Solve one scenario in a worker (:func:`dualuse.run.run_scenario`); never raises for the scenario's
-    own failure.
+    """Solve one scenario in a worker (:func:`dualuse.run.run_scenario`), without a seed; never raises for
+    the scenario's own failure.
 
     Returns ``{"row": {...}, "units": {...}, "plan": bytes | None}``: the row
     has the id, status, message, objective, gap, every KPI, the shadow prices
     (``shadow_<name>``), ``solve_s``, ``seeded`` (whether the structured solve started from the duals of
-    the worker's previous scenario: :data:`_DUALS`, unless ``task.seed_duals`` is false) and
+    the scenario before it in its chain: :func:`run_chain`) and
     ``structured_rounds`` (its column-generation rounds; 0 on the generic path); ``units`` gives the
     shadow prices' units.
     A scenario without a plan has the status and message that ``dualuse solve``
     gives it (the explanation in policy terms, except for a front's adjusted solves).
     """
+    return _solve_task(shared, task, None)[0]
+
+
+def _solve_task(shared: SharedInput, task: Task,
+                seeds: dict[int, np.ndarray] | None) -> tuple[dict[str, Any], np.ndarray | None]:
+    """:func:`run_task` from the coupling duals ``seeds``; the result and the plan's coupling duals."""
     start = time.perf_counter()
     region, catalogue = shared.get()
     row: dict[str, Any] = {"id": task.id, "status": "error", "message": "", "objective": math.nan,
                            "gap": math.nan}
     units: dict[str, str] = {}
     plan_bytes: bytes | None = None
+    duals = None
     try:
         scenario = make_scenario(json.loads(task.scenario_json), origin=f"scenario {task.id}")
-        seeds = _DUALS.get(shared.key) if task.seed_duals else None
         plan = run_scenario(region, catalogue, scenario, explain=task.explain and task.adjustment is None,
-                            time_limit_s=None, adjust=task.adjustment, keep_model=True, dual_seeds=seeds,
+                            time_limit_s=None, adjust=task.adjustment, dual_seeds=seeds,
                             explain_time_limit_s=task.explain_time_limit_s)
-        _remember_duals(shared.key, plan)
+        duals = plan.result.coupling_dual
         units = _plan_row(plan, row)
-        if task.want_plan:
+        if task.want_plan and not task.seed_only:
             plan_bytes = _plan_bytes(plan, task)
     except DualuseError as exc:
         row["status"] = _STATUS_OF.get(type(exc), "error")
@@ -212,7 +240,7 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
     except Exception as exc:  # a failing scenario is a row, never the end of the sweep
         row["message"] = f"{type(exc).__name__}: {exc}"
     row["solve_s"] = time.perf_counter() - start
-    return {"row": row, "units": units, "plan": plan_bytes}
+    return {"row": row, "units": units, "plan": plan_bytes}, duals
 
 
 def _plan_row(plan: Plan, row: dict[str, Any]) -> dict[str, str]:
@@ -255,38 +283,57 @@ def _memory_folder() -> str | None:
 
 def execute(tasks: Sequence[Task], shared: Any, executor: Executor, store: ResultStore | None = None,
             progress: Progress | None = None) -> dict[str, dict[str, Any]]:
-    """Run tasks on the executor; store and report each result as it arrives.
+    """Run tasks on the executor, each chain (:attr:`Task.chain`) as one job (:func:`run_chain`); store and
+    report each result as it arrives (a ``seed_only`` task has none).
 
     A task whose worker fails becomes an ``error`` row (not stored, so that a
     re-run retries it).  The caller closes ``progress``.  On KeyboardInterrupt the pending tasks are cancelled
     and :class:`SweepInterrupted` is raised; what finished is stored.
     """
     results: dict[str, dict[str, Any]] = {}
-    futures: dict[Future[dict[str, Any]], Task] = {}
+    futures: dict[Future[list[dict[str, Any]]], list[Task]] = {}
+    wanted = sum(not task.seed_only for task in tasks)
     try:
-        for task in tasks:
-            futures[executor.submit(run_task, shared, task)] = task
+        for unit in _jobs(tasks):
+            futures[executor.submit(run_chain, shared, unit)] = unit
         for future in as_completed(futures):
-            task = futures[future]
+            unit = futures[future]
             try:
-                result = future.result()
+                finished = future.result()
             except Exception as exc:
-                result = {"row": {"id": task.id, "status": "error", "objective": math.nan, "gap": math.nan,
-                                  "message": f"the worker failed ({type(exc).__name__}: {exc}); re-run the same "
-                                             "command to retry"}, "units": {}, "plan": None}
-            if store is not None:
-                store.save(result)
-            result["plan"] = None  # written; do not keep it in memory
-            results[task.id] = result
-            if progress is not None:
-                progress.update(failed=result["row"]["status"] not in PLAN_STATUSES)
+                finished = [{"row": {"id": task.id, "status": "error", "objective": math.nan, "gap": math.nan,
+                                     "message": f"the worker failed ({type(exc).__name__}: {exc}); re-run the "
+                                                "same command to retry"}, "units": {}, "plan": None}
+                            for task in unit if not task.seed_only]
+            for result in finished:
+                if store is not None:
+                    store.save(result)
+                result["plan"] = None  # written; do not keep it in memory
+                results[result["row"]["id"]] = result
+                if progress is not None:
+                    progress.update(failed=result["row"]["status"] not in PLAN_STATUSES)
     except (KeyboardInterrupt, Interrupted) as exc:
         for future in futures:
             future.cancel()
         stopped = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
-        raise SweepInterrupted(f"{stopped}: {len(results)} of {len(tasks)} scenarios finished and were kept; "
+        raise SweepInterrupted(f"{stopped}: {len(results)} of {wanted} scenarios finished and were kept; "
                                "re-run the same command to resume", stopped.exit_code) from None
     return results
+
+
+def _jobs(tasks: Sequence[Task]) -> list[list[Task]]:
+    """The tasks grouped into jobs: the tasks of each chain together, in their order; every other task alone."""
+    jobs: list[list[Task]] = []
+    by_chain: dict[str, list[Task]] = {}
+    for task in tasks:
+        if not task.chain:
+            jobs.append([task])
+        elif task.chain in by_chain:
+            by_chain[task.chain].append(task)
+        else:
+            by_chain[task.chain] = [task]
+            jobs.append(by_chain[task.chain])
+    return jobs
 
 
 #: What every worker imports before its first task: the solve path, and the scipy modules that Pyomo

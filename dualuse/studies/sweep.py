@@ -32,6 +32,7 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.progress import Progress
 from dualuse.studies.executor import (
     Task,
+    chains,
     describe_executor,
     execute,
     open_executor,
@@ -131,13 +132,14 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
     results = stored_results(store, unique, want_plan)
     reused = len(results)
     tasks = sweep_tasks(unique, results, want_plan, getattr(scenarios, "source", ""), explain, explain_time_limit_s)
+    solving = sum(not task.seed_only for task in tasks)
     with contextlib.ExitStack() as stack:
         if executor is None and (tasks or (plots and folder is not None and varied)):
             executor = stack.enter_context(open_executor(plots=plots and folder is not None))
         start = time.perf_counter()
         if tasks:
             assert executor is not None
-            say(f"{len(unique)} scenarios: {reused} already done, solving {len(tasks)} on "
+            say(f"{len(unique)} scenarios: {reused} already done, solving {solving} on "
                 f"{describe_executor(executor)}")
             results.update(solve_tasks(tasks, region, catalogue, executor, store, len(unique), reused, progress))
         elif unique:
@@ -145,7 +147,7 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
         timings["solve_s"] = time.perf_counter() - start
         frame, written_plots = write_results(folder, variations, varied, results, want_plan,
                                              executor if plots else None, timings)
-    return SweepResult(rows=frame, varied=list(varied), solved=len(tasks), reused=reused, output=folder,
+    return SweepResult(rows=frame, varied=list(varied), solved=solving, reused=reused, output=folder,
                        plots=written_plots, timings=timings)
 
 
@@ -163,11 +165,18 @@ def stored_results(store: ResultStore | None, variations: Sequence[Variation],
 
 def sweep_tasks(variations: Sequence[Variation], done: Mapping[str, Any], want_plan: bool,
                 source: str, explain: bool = True, explain_time_limit_s: float | None = None) -> list[Task]:
-    """A task for every variation not done yet; each plan's ``run`` table names the command, sweep and scenario."""
+    """A task for every variation not done yet, in chains of neighbours (:func:`~dualuse.studies.executor.chains`:
+    a done one is solved again, as ``seed_only``, when it seeds one that is not); each plan's ``run`` table
+    names the command, sweep and scenario."""
     run = {"command": " ".join(sys.argv), "sweep_source": source}
-    return [Task(id=v.id, scenario_json=v.scenario.to_json(), want_plan=want_plan,
-                 run={**run, "sweep_name": v.name}, explain=explain, explain_time_limit_s=explain_time_limit_s)
-            for v in variations if v.id not in done]
+    tasks = []
+    for number, chain in enumerate(chains(len(variations), [v.id not in done for v in variations])):
+        for position, seed_only in chain:
+            v = variations[position]
+            tasks.append(Task(id=v.id, scenario_json=v.scenario.to_json(), want_plan=want_plan and not seed_only,
+                              run={**run, "sweep_name": v.name}, chain=f"chain {number}", seed_only=seed_only,
+                              explain=explain, explain_time_limit_s=explain_time_limit_s))
+    return tasks
 
 
 def solve_tasks(tasks: Sequence[Task], region: Region, catalogue: Catalogue, executor: Executor,
