@@ -157,3 +157,12 @@ def test_figures_from_the_shares() -> None:
     nothing = connectivity_figures(adjacency, area, np.zeros(4))
     assert nothing == {"restored_boundary_km": 0.0, "restored_patches": 0.0, "largest_patch_ha": 0.0,
                        "restored_outside_patches_ha": 0.0}
+
+
+def test_component_labels_join_chains_and_leave_islands_alone() -> None:
+    from dualuse.model.connectivity import component_labels
+
+    # 0-1-2 a chain given back to front, 3 alone, 4-5 a pair, 6-7-8 a triangle
+    labels = component_labels(9, np.array([2, 1, 5, 6, 7, 8]), np.array([1, 0, 4, 7, 8, 6]))
+    assert labels.tolist() == [0, 0, 0, 3, 4, 4, 6, 6, 6]
+    assert component_labels(3, np.zeros(0, dtype=int), np.zeros(0, dtype=int)).tolist() == [0, 1, 2]

@@ -36,8 +36,6 @@ import math
 
 import numpy as np
 import pyomo.environ as pyo
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from dualuse.inputs.adjacency import Adjacency, region_adjacency
 from dualuse.inputs.region import Region
@@ -183,8 +181,24 @@ def connectivity_figures(adjacency: Adjacency | None, area_ha: np.ndarray,
                 "restored_outside_patches_ha": thin_ha}
     both = restored[adjacency.a] & restored[adjacency.b]
     n = adjacency.n_parcels
-    graph = coo_matrix((np.ones(int(both.sum())), (adjacency.a[both], adjacency.b[both])), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    label = component_labels(n, adjacency.a[both], adjacency.b[both])
     patch_ha = np.bincount(label[restored], weights=(np.asarray(area_ha) * r)[restored])
     return {"restored_boundary_km": boundary_km, "restored_patches": float(np.unique(label[restored]).size),
             "largest_patch_ha": float(patch_ha.max()), "restored_outside_patches_ha": thin_ha}
+
+
+def component_labels(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected component of each of ``n`` nodes joined by the edges (a, b): every node gets the smallest
+    node of its component, found by relaxing labels along the edges until none changes (vectorised)."""
+    label = np.arange(n)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    while a.size:
+        low = np.minimum(label[a], label[b])
+        changed = label.copy()
+        np.minimum.at(changed, a, low)
+        np.minimum.at(changed, b, low)
+        changed = changed[changed]  # pointer jumping: follow each label to its own label
+        if np.array_equal(changed, label):
+            return label
+        label = changed
+    return label

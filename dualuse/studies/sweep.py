@@ -122,10 +122,7 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
         scenarios = read_sweep(scenarios)
     region, catalogue = read_input(region, catalogue, layer)
     timings["read_s"] = time.perf_counter() - start
-    variations, varied = variations_from(scenarios, input_key(region, catalogue))
-    unique = list({v.id: v for v in variations}.values())
-    if len(unique) < len(variations):
-        say(f"{len(variations) - len(unique)} variation(s) repeat an earlier scenario; each is solved once")
+    variations, varied, unique = _unique_variations(scenarios, region, catalogue, say)
     folder = prepare_folder(output, [region.path]) if output is not None else None
     store = ResultStore(folder) if folder is not None else None
     want_plan = plans and folder is not None
@@ -149,6 +146,16 @@ def run_sweep(region: str | os.PathLike[str] | Region, scenarios: Scenarios, exe
                                              executor if plots else None, timings)
     return SweepResult(rows=frame, varied=list(varied), solved=solving, reused=reused, output=folder,
                        plots=written_plots, timings=timings)
+
+
+def _unique_variations(scenarios: Any, region: Region,
+                       catalogue: Catalogue, say: Callable[[str], None]) -> tuple[list[Variation], Any, list[Variation]]:
+    """The sweep's variations, the parameters they vary, and the variations once each (a repeat is solved once)."""
+    variations, varied = variations_from(scenarios, input_key(region, catalogue))
+    unique = list({v.id: v for v in variations}.values())
+    if len(unique) < len(variations):
+        say(f"{len(variations) - len(unique)} variation(s) repeat an earlier scenario; each is solved once")
+    return variations, varied, unique
 
 
 def stored_results(store: ResultStore | None, variations: Sequence[Variation],
