@@ -219,6 +219,22 @@ def test_validate_refuses_the_tables_with_exit_2(tmp_path) -> None:
     assert any(p["layer"] == "productivity_scenarios" and p["ids"] == ["C/d2"] for p in problems)
 
 
+def test_validate_refuses_a_drought_floor_without_drought_years_as_solve_does(tmp_path) -> None:
+    path = write_region(tmp_path / "plain.gpkg", [parcel("cropland", productivity_t_ha=1.0)])
+    done = _run("validate", str(path), "--set", "drought_food_floor=0.5")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    text = done.stdout
+    assert "'productivity_scenarios'" in text and "'scenarios'" in text
+    assert "--productivity-scenario" in text and "drought_food_floor = 0" in text
+    assert text.count("asks for a harvest floor in drought years") == 1
+    done = _run("validate", str(path), "--set", "drought_food_floor=0.5", "--json")
+    problems = json.loads(done.stdout)["problems"]
+    assert done.returncode == 2 and [p["layer"] for p in problems if p["severity"] == "error"] == \
+        ["productivity_scenarios"]
+    assert _run("validate", str(path)).returncode == 0   # without the floor the region is fine
+
+
 # --------------------------------------------------------------------------- the stress test
 
 

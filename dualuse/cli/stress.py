@@ -30,8 +30,9 @@ Examples:
 @common_options
 def stress(plan_path: str, region: str | None, output: str | None, overwrite: bool, as_json: bool) -> None:
     """Evaluate a plan, its shares held fixed, in the normal year and every drought year of its region:
-    harvest, energy and access per year and per community, and which communities fall below the floors
-    (drought_food_floor, or food_floor when it is 0; min_access_share)."""
+    harvest, energy, access, land-based income and jobs per year and per community, and which communities
+    fall below the floors (drought_food_floor, or food_floor when it is 0; min_access_share; livelihood_floor
+    and jobs_floor when above 0)."""
     want_json(as_json)
     from dualuse.studies.stress import default_stress_output, stress_plan, write_stress
 
@@ -45,17 +46,53 @@ def stress(plan_path: str, region: str | None, output: str | None, overwrite: bo
     if as_json:
         emit_json({"plan": result.plan_path, "region": result.region_path, "output": str(written),
                    "region_is_recorded": result.region_is_recorded, "food_floor": result.food_floor,
-                   "access_floor": result.access_floor, "years": _records(result.years),
+                   "access_floor": result.access_floor, "livelihood_floor": result.livelihood_floor,
+                   "jobs_floor": result.jobs_floor, "years": _records(result.years),
                    "communities": _records(result.communities)})
         return
     click.echo(_table(result.years, result.food_floor))
-    below = result.communities[result.communities["below_food_floor"] | result.communities["below_access_floor"]] \
-        if not result.communities.empty else result.communities
-    for row in below.itertuples():
-        what = [w for w, flag in (("harvest", row.below_food_floor), ("access", row.below_access_floor)) if flag]
-        click.echo(f"  {row.scenario}: community {row.community_id} below the {' and '.join(what)} floor "
-                   f"(harvest ratio {row.harvest_ratio:.3f}, access share {row.access_share:.3f})")
+    click.echo(_livelihood_table(result.years))
+    for line in _below_lines(result.communities):
+        click.echo(line)
     click.echo(f"stress tables written to {written}")
+
+
+_FLAGS = (("harvest", "below_food_floor"), ("access", "below_access_floor"),
+          ("livelihood", "below_livelihood_floor"), ("jobs", "below_jobs_floor"))
+
+
+def _below_lines(communities: Any) -> list[str]:
+    """One line per (year, community) below any of its floors."""
+    if communities.empty:
+        return []
+    lines = []
+    for row in communities.to_dict(orient="records"):
+        what = [name for name, flag in _FLAGS if row[flag]]
+        if what:
+            lines.append(f"  {row['scenario']}: community {row['community_id']} below the {' and '.join(what)} "
+                         f"floor (harvest ratio {row['harvest_ratio']:.3f}, access share {row['access_share']:.3f}, "
+                         f"income {row['income_share']:.3f} and jobs {row['jobs_share']:.3f} of today's)")
+    return lines
+
+
+def _livelihood_table(years: Any) -> str:
+    """The per-year land-based income and jobs as aligned text."""
+    lines = [f"{'year':<16}{'income USD/yr':>15}{'of today':>10}{'of normal':>11}{'jobs FTE':>11}{'of today':>10}"
+             f"{'below income':>14}{'below jobs':>12}"]
+    for row in years.itertuples():
+        lines.append(f"{str(row.scenario):<16}{row.income_usd_yr:>15,.0f}{_number(row.income_share):>10}"
+                     f"{_number(row.income_ratio_normal):>11}{row.jobs_fte:>11,.1f}{_number(row.jobs_share):>10}"
+                     f"{row.communities_below_livelihood_floor:>14}{row.communities_below_jobs_floor:>12}")
+    floors = ", ".join(f"{name} {years[column].iloc[0]:g}" for name, column in
+                       (("livelihood_floor", "livelihood_floor"), ("jobs_floor", "jobs_floor")))
+    lines.append(f"income: harvest at its value (that year's), PV sales share (that year's generation), leases and "
+                 f"payments; of today: over today's in the same year; jobs as in the normal year; below: "
+                 f"communities under {floors} (0: off)")
+    return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.3f}"
 
 
 def _records(frame: Any) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.inputs.region import Region, check_region
 from dualuse.inputs.schema import DEFAULT_LAYER, Problem
 from dualuse.model.coefficients import compute_coefficients
+from dualuse.model.drought import drought_input_problem
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
 
@@ -123,4 +124,9 @@ def _scenario_problems(region: Region, scenario: Any, catalogue: Any) -> list[Pr
     except InputError as exc:
         return [Problem("error", "catalogue", exc.column or "", str(exc), exc.fix or "")]
     coef = compute_coefficients(region, cat, scenario)
-    return [f.to_problem() for f in presolve_checks(coef, scenario, region)]
+    findings = [f.to_problem() for f in presolve_checks(coef, scenario, region)]
+    drought = drought_input_problem(coef, scenario)
+    if drought is not None:  # `solve` refuses it before its checks: an error of the input (exit 2)
+        table, message, fix = drought
+        findings.insert(0, Problem("error", table, "", message, fix))
+    return findings

@@ -58,18 +58,30 @@ def drought_active(coef: Coefficients, scenario: Scenario) -> bool:
     return scenario.drought_food_floor > 0 and coef.drought is not None and bool(counted_years(coef.drought).size)
 
 
+def drought_input_problem(coef: Coefficients, scenario: Scenario) -> tuple[str, str, str] | None:
+    """What keeps a drought floor from having drought years to hold in: (table, problem, fix), or None."""
+    if scenario.drought_food_floor <= 0:
+        return None
+    if coef.drought is None:
+        return ("productivity_scenarios",
+                f"drought_food_floor = {scenario.drought_food_floor:g} asks for a harvest floor in drought years, "
+                "but the region has none: it lacks the table 'productivity_scenarios' (each parcel's productivity "
+                "in each drought year) and with it the optional table 'scenarios' (their probabilities)",
+                "add the drought years (`dualuse prepare --productivity-scenario NAME=FILE.tif`, or write the "
+                "tables as README 'Planning for drought' describes), or set drought_food_floor = 0")
+    if not counted_years(coef.drought).size:
+        return ("productivity_scenarios",
+                "no drought year of 'productivity_scenarios' has any harvest today, so drought_food_floor has "
+                "nothing to hold", "check productivity_t_ha there, or set drought_food_floor = 0")
+    return None
+
+
 def check_drought_inputs(coef: Coefficients, scenario: Scenario, region_path: str = "") -> None:
     """Refuse a drought floor that has no drought years to hold in (a :class:`~dualuse.errors.UsageError`)."""
-    if scenario.drought_food_floor <= 0:
-        return
-    where = f"{region_path}: " if region_path else ""
-    if coef.drought is None:
-        raise UsageError(f"{where}drought_food_floor = {scenario.drought_food_floor:g} asks for a harvest floor in "
-                         "drought years, but the region has no 'productivity_scenarios' table; add one (`dualuse "
-                         "prepare --productivity-scenario NAME=FILE.tif`), or set drought_food_floor = 0")
-    if not counted_years(coef.drought).size:
-        raise UsageError(f"{where}no drought year of 'productivity_scenarios' has any harvest today, so "
-                         "drought_food_floor has nothing to hold; check productivity_t_ha there")
+    problem = drought_input_problem(coef, scenario)
+    if problem is not None:
+        where = f"{region_path}: " if region_path else ""
+        raise UsageError(f"{where}{problem[1]}; fix: {problem[2]}")
 
 
 def counted_years(drought: DroughtCoefficients) -> np.ndarray:

@@ -21,6 +21,9 @@ from dualuse.studies.spec import value_text
 from dualuse.studies.store import PLAN_STATUSES
 
 PLOTS_DIR = "plots"
+#: The matplotlib settings of every plot: user text (scenario names, parameter values, community and drought year
+#: names in the shadow prices' titles) is drawn as written, "$5 well" with its dollar sign, never as mathtext.
+STYLE: dict[str, Any] = {"text.parse_math": False}
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,17 @@ def render_plots(frame: pd.DataFrame, specs: Sequence[PlotSpec]) -> dict[str, by
     The plots against one parameter share their x data and lines, so one
     figure is drawn per parameter and only the y data, labels and scale
     change from metric to metric (half the cost of a fresh figure each).
+    User text is drawn as written (:data:`STYLE`).
     """
+    import matplotlib
+
     out: dict[str, bytes] = {}
     by_axis: dict[tuple[str, tuple[str, ...]], list[PlotSpec]] = {}
     for spec in specs:
         by_axis.setdefault((spec.parameter, spec.others), []).append(spec)
-    for (parameter, others), group in by_axis.items():
-        out.update(_render_against(frame, parameter, others, group))
+    with matplotlib.rc_context(STYLE):
+        for (parameter, others), group in by_axis.items():
+            out.update(_render_against(frame, parameter, others, group))
     return out
 
 

@@ -13,7 +13,11 @@ deliveries per community.  For the normal year and each drought year
   deliveries the plan made, as far as the year's generation of its own
   parcels still covers them: :math:`\\min(s_c, \\eta \\sum_{j \\in c} e_{s,j} x_j)`;
 - per community, its harvest ratio and access share, and whether either
-  falls below its floor (``min_access_share`` for access).
+  falls below its floor (``min_access_share`` for access);
+- per community and for the region, the land-based income and the jobs
+  (:mod:`dualuse.studies.stress_livelihoods`) against today's in the same
+  year and the plan's normal year, and which communities fall below
+  ``livelihood_floor`` and ``jobs_floor`` when those are above 0.
 
 :func:`write_stress` writes the two tables into a copy of the plan.
 """
@@ -38,13 +42,13 @@ from dualuse.inputs.catalogue import Catalogue, load_catalogue
 from dualuse.inputs.region import Region, read_region
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients, compute_coefficients
+from dualuse.model.drought_livelihoods import income_by_year
 from dualuse.run import RunRecord, read_run_record
+from dualuse.studies.stress_livelihoods import FLOOR_TOLERANCE, stress_livelihoods
 from dualuse.vocabulary import COMMUNITIES_LAYER, PLAN_LAYER, STRESS_COMMUNITIES_TABLE, STRESS_TABLE, USES
 
 #: The name of the normal year in the stress tables.
 NORMAL_YEAR = "normal"
-#: A share or ratio this far below its floor counts as below it (solver tolerance).
-FLOOR_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +62,8 @@ class StressResult:
     food_floor : float — the harvest ratio the drought years are held to (``drought_food_floor``, or
         ``food_floor`` when it is 0; the normal year is held to ``food_floor``)
     access_floor : float — the access share every community with demand is held to (``min_access_share``)
+    livelihood_floor, jobs_floor : float — the shares of today's income and jobs (in the same year) every
+        community with some today is held to (0: off)
     years : DataFrame — one row per year (``normal`` first), region totals
     communities : DataFrame — one row per (year, community)
     """
@@ -67,6 +73,8 @@ class StressResult:
     region_is_recorded: bool
     food_floor: float
     access_floor: float
+    livelihood_floor: float
+    jobs_floor: float
     years: pd.DataFrame
     communities: pd.DataFrame
 
@@ -99,9 +107,15 @@ def stress_plan(plan_path: str | os.PathLike[str], region: str | os.PathLike[str
     food = scenario.drought_food_floor if scenario.drought_food_floor > 0 else scenario.food_floor
     years, communities = evaluate(coef, scenario, x, served, food,
                                   the_region.area_ha * the_region.productivity_t_ha)
+    years_income, communities_income = stress_livelihoods(coef, scenario, x, served,
+                                                          income_by_year(coef, catalogue, scenario))
+    years = pd.concat([years, years_income], axis=1)
+    if not communities.empty:
+        communities = pd.concat([communities, communities_income], axis=1)
     return StressResult(plan_path=str(plan_path), region_path=source,
                         region_is_recorded=file_sha256(source) == record.input_sha256, food_floor=food,
-                        access_floor=scenario.min_access_share, years=years, communities=communities)
+                        access_floor=scenario.min_access_share, livelihood_floor=scenario.livelihood_floor,
+                        jobs_floor=scenario.jobs_floor, years=years, communities=communities)
 
 
 def evaluate(coef: Coefficients, scenario: Scenario, x: np.ndarray, served_mwh: np.ndarray, food_floor: float,
