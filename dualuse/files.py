@@ -168,9 +168,10 @@ def _write_failure(destination: Path, exc: Exception) -> OutputError | None:
 
 
 def remove_stale_temporaries(destination: Path) -> None:
-    """Remove temporaries that a killed earlier run (whose process is gone) left beside ``destination``."""
+    """Remove temporaries that a killed earlier run (whose process is gone) left beside ``destination``, with
+    the journal, write-ahead log or shared memory file SQLite may have left beside a GeoPackage's."""
     folder = destination.resolve().parent
-    for temp in folder.glob(f".{destination.stem}{TEMP_MARK}*{_temp_suffix(destination)}"):
+    for temp in list(folder.glob(f".{destination.stem}{TEMP_MARK}*")):
         pid_text = temp.name[len(f".{destination.stem}{TEMP_MARK}"):].split("-", 1)[0]
         if pid_text.isdigit() and not process_alive(int(pid_text)):
             with contextlib.suppress(OSError):
@@ -238,7 +239,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 def remove_stale_in(folder: Path) -> None:
     """Remove every temporary in ``folder`` whose process is gone (what killed runs left there)."""
-    for temp in folder.glob(f".*{TEMP_MARK}*"):
+    for temp in list(folder.glob(f".*{TEMP_MARK}*")):
         pid_text = temp.name.split(TEMP_MARK, 1)[1].split("-", 1)[0]
         if pid_text.isdigit() and not process_alive(int(pid_text)):
             with contextlib.suppress(OSError):

@@ -163,3 +163,16 @@ def test_a_file_that_is_not_a_geopackage_is_not_replaced(tmp_path: Path) -> None
     with pytest.raises(OutputError, match="is not a GeoPackage"):
         check_output_path(notes)
     assert notes.read_text(encoding="utf-8") == "field notes, not a plan"
+
+
+def test_a_dead_runs_temporary_goes_with_its_sqlite_journal_and_wal(tmp_path: Path) -> None:
+    from dualuse.files import process_alive
+
+    dead = next(pid for pid in range(4_000_000, 4_100_000) if not process_alive(pid))
+    left = [tmp_path / f".plan{TEMP_MARK}{dead}-abc{suffix}" for suffix in (".gpkg", ".gpkg-journal", ".gpkg-wal")]
+    alive = tmp_path / f".plan{TEMP_MARK}{os.getpid()}-def.gpkg-journal"
+    for path in (*left, alive):
+        path.write_bytes(b"x")
+    with atomic_path(tmp_path / "plan.gpkg") as temp:
+        temp.write_bytes(b"plan")
+    assert not any(path.exists() for path in left) and alive.exists()
