@@ -57,3 +57,19 @@ def test_pareto_prints_strict_json_without_nan(tmp_path: Path) -> None:
     front = dualuse_json("pareto", str(region), "--maximise", "access", "--against", "productivity", "--points", "4",
                          "-o", str(tmp_path / "front"), "--workers", "1")
     assert front["points"] and all(p["role"] for p in front["points"])
+
+
+@pytest.mark.parametrize("args", [["parameters", "--toml"], ["catalogue", "--json"]], ids=["toml", "json"])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(args: list[str]) -> None:
+    """``dualuse parameters --toml | true``: the pipe's reader is gone before the command writes; it stops
+    as a pipe's writer does (128 + SIGPIPE), without a word on stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    reader, writer = os.pipe()
+    os.close(reader)  # nobody will read
+    try:
+        done = subprocess.run([sys.executable, "-m", "dualuse", *args], stdout=writer, stderr=subprocess.PIPE,
+                              text=True, env=env, check=False, timeout=120)
+    finally:
+        os.close(writer)
+    assert done.returncode == 141, done.stderr
+    assert done.stderr == ""

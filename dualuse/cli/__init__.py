@@ -10,6 +10,7 @@ when it runs, so that ``dualuse --help`` stays fast.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Any
 
@@ -50,6 +51,9 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # the reader of stdout has gone (`| head`, `| true`): stop quietly, as a pipe does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+            ctx.exit(128 + signal.SIGPIPE)
         except Exception as exc:  # a bug, not the user's doing: one line, the traceback on request
             if os.environ.get("DUALUSE_DEBUG"):
                 raise
