@@ -58,7 +58,8 @@ def test_scenario_file_overrides_and_rejects_unknown_keys(tmp_path):
     assert load_scenario(good).budget_usd == 1e7
     bad = tmp_path / "bad.toml"
     bad.write_text("budjet_usd = 1e7\n")
-    result = CliRunner().invoke(cli, ["solve", "whatever.gpkg", "--scenario", str(bad)])
+    result = CliRunner().invoke(cli, ["solve", "whatever.gpkg", "--scenario", str(bad),
+                                      "-o", str(tmp_path / "plan.gpkg")])
     assert result.exit_code == 2 and "budjet_usd" in result.stderr and "valid parameters" in result.stderr
 
 
