@@ -352,3 +352,14 @@ def test_an_unreachable_drought_floor_is_explained_by_its_binding_year(region_pa
     assert "drought year 'd3'" in message
     suggested = float(message.split("lower drought_food_floor from 1.5 to ")[-1].split()[0])
     assert suggested == pytest.approx(best["d3"], abs=1e-4) and suggested <= best["d3"]
+
+
+def test_the_drought_table_reads_the_same_in_the_layers_order_and_in_any_other(tmp_path) -> None:
+    by_parcel = read_region(write_drought_region(tmp_path / "by_parcel.gpkg")).drought  # rows parcel by parcel
+    in_order = write_drought_region(tmp_path / "by_year.gpkg")  # rows year by year, in the layer's order
+    rows = [{"parcel_id": p, "scenario": s, "productivity_t_ha": YEARS[p][s]} for s in PROBABILITY for p in YEARS]
+    pyogrio.write_dataframe(pd.DataFrame(rows), in_order, layer="productivity_scenarios", driver="GPKG")
+    by_year = read_region(in_order).drought
+    assert by_year.names == by_parcel.names == tuple(PROBABILITY)
+    np.testing.assert_array_equal(by_year.productivity_t_ha, by_parcel.productivity_t_ha)
+    np.testing.assert_array_equal(by_year.productivity_t_ha[:, 0], [YEARS["A"][s] for s in PROBABILITY])

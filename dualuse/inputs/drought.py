@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from dualuse.errors import has_extra
 from dualuse.inputs.geopackage import read_contents
 from dualuse.inputs.schema import Column, Problem
 from dualuse.vocabulary import DROUGHT_SCENARIOS_TABLE, PRODUCTIVITY_SCENARIOS_TABLE
@@ -99,7 +100,8 @@ def read_drought_years(path: str, parcel_id: np.ndarray, pv_yield_kwh_kwp: np.nd
 def _read(path: str, table: str, columns: tuple[Column, ...], problems: list[Problem]) -> pd.DataFrame | None:
     """A drought table with its columns typed and checked (text ids stripped; numbers in range)."""
     try:
-        frame = pd.DataFrame(pyogrio.read_dataframe(path, layer=table, read_geometry=False))
+        frame = pd.DataFrame(pyogrio.read_dataframe(path, layer=table, read_geometry=False,
+                                                    use_arrow=has_extra("arrow")))
     except Exception as exc:  # pyogrio raises several classes for an unreadable table
         problems.append(Problem("error", table, "", f"cannot be read ({exc})", "rewrite the table"))
         return None
@@ -187,14 +189,20 @@ def _aligned(years: pd.DataFrame, names: list[str], parcel_id: np.ndarray,
     listed twice in one, or unknown."""
     table = PRODUCTIVITY_SCENARIOS_TABLE
     ids = pd.Index(pd.Series(parcel_id).astype(str).str.strip())
-    position = ids.get_indexer(years["parcel_id"].astype(str))
-    unknown = position < 0
-    _flag(problems, table, "parcel_id", unknown, years, "parcels that are not in the parcel layer",
-          "use the parcel layer's parcel_id, or drop those rows")
-    twice = years.duplicated(["parcel_id", "scenario"]).to_numpy()
-    _flag(problems, table, "parcel_id", twice, years, "repeated (parcel_id, scenario) pairs",
-          "give each parcel one row per drought year")
-    year = pd.Index(names).get_indexer(years["scenario"])
+    listed = years["parcel_id"].astype(str).to_numpy(dtype=object)
+    if _in_layer_order(listed, years["scenario"].to_numpy(dtype=object), ids, names):
+        n = ids.size  # each year's rows are the parcel layer's, in its order: nothing to look up
+        position, year = np.tile(np.arange(n), len(names)), np.repeat(np.arange(len(names)), n)
+        unknown = twice = np.zeros(listed.size, dtype=bool)
+    else:
+        position = ids.get_indexer(listed)
+        unknown = position < 0
+        _flag(problems, table, "parcel_id", unknown, years, "parcels that are not in the parcel layer",
+              "use the parcel layer's parcel_id, or drop those rows")
+        twice = years.duplicated(["parcel_id", "scenario"]).to_numpy()
+        _flag(problems, table, "parcel_id", twice, years, "repeated (parcel_id, scenario) pairs",
+              "give each parcel one row per drought year")
+        year = pd.Index(names).get_indexer(years["scenario"])
     seen = np.zeros((len(names), ids.size), dtype=bool)
     keep = ~unknown & ~twice
     seen[year[keep], position[keep]] = True
@@ -211,3 +219,14 @@ def _aligned(years: pd.DataFrame, names: list[str], parcel_id: np.ndarray,
     productivity[year, position] = years["productivity_t_ha"].to_numpy(dtype=float)
     pv[year, position] = years["pv_yield_kwh_kwp"].to_numpy(dtype=float)
     return productivity, pv
+
+
+def _in_layer_order(listed: np.ndarray, scenario: np.ndarray, ids: pd.Index, names: list[str]) -> bool:
+    """Whether the table lists the drought years one after another, each with every parcel once, in the
+    parcel layer's order (as ``dualuse example`` and ``prepare`` write it)."""
+    n = ids.size
+    if listed.size != n * len(names):
+        return False
+    order = ids.to_numpy(dtype=object)
+    return all(bool((listed[k * n:(k + 1) * n] == order).all()) and bool((scenario[k * n:(k + 1) * n] == name).all())
+               for k, name in enumerate(names))
