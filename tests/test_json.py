@@ -73,3 +73,30 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(args: list[str]) -
         os.close(writer)
     assert done.returncode == 141, done.stderr
     assert done.stderr == ""
+
+
+@pytest.mark.slow
+def test_sweep_no_regret_and_prepare_print_strict_json(tmp_path: Path) -> None:
+    import prepare_fixtures as fx
+
+    region = tmp_path / "region.gpkg"
+    subprocess.run([sys.executable, "-m", "dualuse", "example", "-o", str(region), "--parcels", "120", "--seed", "3"],
+                   env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True)
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text("[grid]\nbudget_usd = [5e6, 1e7]\n")
+    swept = dualuse_json("sweep", str(region), str(sweep_file), "-o", str(tmp_path / "sweep"), "--workers", "1",
+                         "--no-plots")
+    assert swept["scenarios"] == swept["solved"] == 2 and Path(swept["results"]).exists()
+    quiet = subprocess.run([sys.executable, "-m", "dualuse", "sweep", str(region), str(sweep_file), "-o",
+                            str(tmp_path / "quiet"), "--workers", "1", "--no-plots", "-q"], capture_output=True,
+                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=300)
+    assert quiet.stderr == ""  # -q reaches the workers: not even HiGHS's banner
+    agreed = dualuse_json("no-regret", str(tmp_path / "sweep"), "-o", str(tmp_path / "agreement.gpkg"))
+    assert agreed["plans"] == 2 and Path(agreed["output"]).exists()
+    rasters = {"--pvout": fx.pvout_yearly(tmp_path / "pv.tif"),
+               "--productivity": fx.productivity_degrees(tmp_path / "npp.tif"),
+               "--soc": fx.soc_with_nodata(tmp_path / "soc.tif"), "--land-cover": fx.land_cover_esa(tmp_path / "lc.tif")}
+    prepared = dualuse_json("prepare", str(fx.aoi_square(tmp_path / "aoi.gpkg")), "-o", str(tmp_path / "prep.gpkg"),
+                            "--crs", fx.UTM, "--shape", "square", "--cell-ha", "100",
+                            *[str(a) for pair in rasters.items() for a in pair])
+    assert prepared["parcels"] == 4

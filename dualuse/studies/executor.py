@@ -48,7 +48,7 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import make_scenario
 from dualuse.plan import Plan
-from dualuse.progress import Progress
+from dualuse.progress import Progress, set_verbosity, verbosity
 from dualuse.run import Adjustment, run_scenario
 from dualuse.solve.interrupt import Interrupted
 from dualuse.studies.spec import input_key
@@ -412,6 +412,7 @@ def _dask_executor(scheduler: str | None, dask_local: int | None, modules: Seque
                              "e.g. tcp://host:8786") from None
     try:
         client.run(warm_up, modules)
+        client.run(set_verbosity, verbosity())
         yield client.get_executor(pure=False)
     finally:
         client.close()
@@ -427,7 +428,8 @@ def _process_pool(count: int, modules: Sequence[str]) -> Iterator[Executor]:
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(modules))
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_worker_signals)
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_worker_start,
+                               initargs=(verbosity(),))
     try:
         for started in [pool.submit(os.getpid) for _ in range(count)]:
             started.result()
@@ -441,6 +443,12 @@ def _process_pool(count: int, modules: Sequence[str]) -> Iterator[Executor]:
 
 #: How long a terminated worker has to end before it is killed [s].
 _WORKER_GRACE_S = 2.0
+
+
+def _worker_start(level: int) -> None:
+    """In a new worker: the parent's -q/-v (so that -q silences HiGHS there too), and its signals."""
+    set_verbosity(level)
+    _worker_signals()
 
 
 def _worker_signals() -> None:
