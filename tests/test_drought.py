@@ -363,3 +363,20 @@ def test_the_drought_table_reads_the_same_in_the_layers_order_and_in_any_other(t
     assert by_year.names == by_parcel.names == tuple(PROBABILITY)
     np.testing.assert_array_equal(by_year.productivity_t_ha, by_parcel.productivity_t_ha)
     np.testing.assert_array_equal(by_year.productivity_t_ha[:, 0], [YEARS["A"][s] for s in PROBABILITY])
+
+
+def test_a_table_in_the_layers_order_is_read_from_arrow_as_the_general_reader_reads_it(monkeypatch) -> None:
+    import dualuse.inputs.drought as drought
+    from dualuse.inputs.drought_arrow import in_layer_order
+
+    example = ROOT / "data" / "example_region.gpkg"
+    region = read_region(example)
+    fast = in_layer_order(str(example), "productivity_scenarios", drought.PRODUCTIVITY_SCENARIO_COLUMNS,
+                          region.parcel_id)
+    assert fast is not None  # the example lists its years in the layer's order
+    monkeypatch.setattr(drought, "in_layer_order", lambda *args: None)
+    general = read_region(example).drought
+    assert general.names == region.drought.names
+    np.testing.assert_array_equal(general.productivity_t_ha, region.drought.productivity_t_ha)
+    np.testing.assert_array_equal(general.pv_yield_kwh_kwp, region.drought.pv_yield_kwh_kwp)
+    np.testing.assert_array_equal(general.probability, region.drought.probability)

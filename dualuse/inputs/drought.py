@@ -18,6 +18,7 @@ import pandas as pd
 import pyogrio
 
 from dualuse.errors import has_extra
+from dualuse.inputs.drought_arrow import in_layer_order
 from dualuse.inputs.geopackage import read_contents
 from dualuse.inputs.schema import Column, Problem
 from dualuse.vocabulary import DROUGHT_SCENARIOS_TABLE, PRODUCTIVITY_SCENARIOS_TABLE
@@ -76,13 +77,14 @@ def read_drought_years(path: str, parcel_id: np.ndarray, pv_yield_kwh_kwp: np.nd
                                     "productivity_t_ha)"))
         return None
     before = len(problems)
-    years = _read(path, PRODUCTIVITY_SCENARIOS_TABLE, PRODUCTIVITY_SCENARIO_COLUMNS, problems)
+    fast = in_layer_order(path, PRODUCTIVITY_SCENARIOS_TABLE, PRODUCTIVITY_SCENARIO_COLUMNS, parcel_id)
+    years = (None if fast is not None
+             else _read(path, PRODUCTIVITY_SCENARIOS_TABLE, PRODUCTIVITY_SCENARIO_COLUMNS, problems))
     weights = (_read(path, DROUGHT_SCENARIOS_TABLE, DROUGHT_SCENARIO_COLUMNS, problems)
                if contents.get(DROUGHT_SCENARIOS_TABLE) is not None else None)
     if len(problems) > before:
         return None
-    assert years is not None
-    names = list(dict.fromkeys(years["scenario"].tolist()))
+    names = fast[0] if fast is not None else list(dict.fromkeys(years["scenario"].tolist()))
     if weights is not None:
         names = _check_probabilities(weights, names, problems)
         if names is None:
@@ -90,7 +92,11 @@ def read_drought_years(path: str, parcel_id: np.ndarray, pv_yield_kwh_kwp: np.nd
         probability = weights.set_index("scenario").loc[names, "probability"].to_numpy(dtype=float)
     else:
         probability = np.full(len(names), 1.0 / len(names))
-    grid = _aligned(years, names, parcel_id, problems)
+    if fast is not None:  # rows in the order of the names as the probabilities list them
+        order = [fast[0].index(name) for name in names]
+        grid = fast[1][order], fast[2][order]
+    else:
+        grid = _aligned(years, names, parcel_id, problems)
     if grid is None:
         return None
     productivity, pv = grid
