@@ -197,6 +197,22 @@ def _drought_relaxation() -> Relaxation:
 
 
 
+def _community_floor(name: str, builder: Callable[..., FamilyRows | None], parameter: str, floor: str, unit: str,
+                     dual_unit: str, meaning: str, per: Callable[[Coefficients], float]) -> ConstraintFamily:
+    """A family ``name`` of one floor row per community, set by the scenario's ``parameter``: its words, its
+    relaxation (``parameter`` lowered, measured in ``unit``) and its dual per community (``meaning``, per
+    ``per``)."""
+    return ConstraintFamily(
+        name, builder, "coupling",
+        Words(floor, row=f"{floor} of community '{{group}}'", whole=floor, others=f"{floor} of the other communities",
+              short="{requirement} falls {amount} short{under}",
+              relaxed=f"{{requirement}} is {{amount}} out of reach: lower {parameter} from {{current}} to "
+                      "{suggested} or below",
+              fix=f"lower {parameter} from {{current}} to {{suggested}} or below"),
+        Relaxation(slack=+1, parameter=parameter, per_unit=_one, measure="per_unit", unit=unit, digits=4),
+        Dual(name=f"{name}_{{group}}", unit=dual_unit, meaning=meaning, sign=-1, per=per))
+
+
 #: Every constraint family, in the order of its rows in the model (``allocation`` first: row i is parcel i).
 FAMILIES: tuple[ConstraintFamily, ...] = (
     ConstraintFamily("allocation", allocation, "allocation", Words("every parcel wholly allocated")),
@@ -226,19 +242,9 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
         Dual(name="ldn_{group}", unit="objective per ha",
              meaning="objective gained per ha less net LDN gain required in {group}", sign=-1, per=_unit)),
     ConstraintFamily("community_supply", community_supply, "coupling", Words("delivery to each community")),
-    ConstraintFamily(
-        "min_access", min_access, "coupling",
-        Words("the fairness floor", row="the fairness floor of community '{group}'",
-              whole="the fairness floor", others="the fairness floor of the other communities",
-              short="{requirement} falls {amount} short{under}",
-              relaxed="{requirement} is {amount} out of reach: lower min_access_share from {current} to "
-                      "{suggested} or below",
-              fix="lower min_access_share from {current} to {suggested} or below"),
-        Relaxation(slack=+1, parameter="min_access_share", per_unit=_one, measure="per_unit",
-                   unit="share of demand", digits=4),
-        Dual(name="min_access_{group}", unit="objective per unit share",
-             meaning="objective gained per unit lower share of its demand guaranteed to community {group}",
-             sign=-1, per=_unit)),
+    _community_floor("min_access", min_access, "min_access_share", "the fairness floor", "share of demand",
+                     "objective per unit share",
+                     "objective gained per unit lower share of its demand guaranteed to community {group}", _unit),
     ConstraintFamily("energy_balance", energy_balance, "coupling", Words("the energy balance"),
                      dual=Dual(name="energy_balance", unit="objective per MWh/yr",
                                meaning="objective gained per extra MWh/yr generated", sign=+1, per=_unit)),
@@ -296,32 +302,14 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
                                meaning="objective gained per unit more harvest ratio in drought year {group}: above "
                                        "0 only for the years in the worst cvar_alpha share, which bind",
                                sign=-1, per=_unit)),
-    ConstraintFamily(
-        "livelihood_floor", livelihood_floor, "coupling",
-        Words("the livelihood floor", row="the livelihood floor of community '{group}'",
-              whole="the livelihood floor", others="the livelihood floor of the other communities",
-              short="{requirement} falls {amount} short{under}",
-              relaxed="{requirement} is {amount} out of reach: lower livelihood_floor from {current} to "
-                      "{suggested} or below",
-              fix="lower livelihood_floor from {current} to {suggested} or below"),
-        Relaxation(slack=+1, parameter="livelihood_floor", per_unit=_one, measure="per_unit",
-                   unit="share of today's income", digits=4),
-        Dual(name="livelihood_floor_{group}", unit="objective per 1 % of today's income",
-             meaning="objective gained per percentage point lower share of today's land-based income kept by "
-                     "community {group}", sign=-1, per=_percentage_point)),
-    ConstraintFamily(
-        "jobs_floor", jobs_floor, "coupling",
-        Words("the jobs floor", row="the jobs floor of community '{group}'",
-              whole="the jobs floor", others="the jobs floor of the other communities",
-              short="{requirement} falls {amount} short{under}",
-              relaxed="{requirement} is {amount} out of reach: lower jobs_floor from {current} to "
-                      "{suggested} or below",
-              fix="lower jobs_floor from {current} to {suggested} or below"),
-        Relaxation(slack=+1, parameter="jobs_floor", per_unit=_one, measure="per_unit",
-                   unit="share of today's jobs", digits=4),
-        Dual(name="jobs_floor_{group}", unit="objective per 1 % of today's jobs",
-             meaning="objective gained per percentage point lower share of today's jobs kept by community {group}",
-             sign=-1, per=_percentage_point)),
+    _community_floor("livelihood_floor", livelihood_floor, "livelihood_floor", "the livelihood floor", "share of today's income",
+                     "objective per 1 % of today's income",
+                     "objective gained per percentage point lower share of today's land-based income kept by "
+                     "community {group}", _percentage_point),
+    _community_floor("jobs_floor", jobs_floor, "jobs_floor", "the jobs floor", "share of today's jobs",
+                     "objective per 1 % of today's jobs",
+                     "objective gained per percentage point lower share of today's jobs kept by community {group}",
+                     _percentage_point),
     ConstraintFamily("restoration_boundary_above", boundary_above, "breaks",
                      Words("the boundary of restoration, one side of each shared edge")),
     ConstraintFamily("restoration_boundary_below", boundary_below, "breaks",
