@@ -26,7 +26,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,23 +216,11 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
     """
     say = log or (lambda text: None)
     check_pair(maximise, against, points)
-    region, catalogue = read_input(region, catalogue, layer)
-    base = (scenario or load_scenario()).replace(**FIXED_IN_SWEEP)
-    folder = prepare_folder(output, [region.path]) if output is not None else None
-    store = ResultStore(folder) if folder is not None else None
-    want_plan = plans and folder is not None
-    with contextlib.ExitStack() as stack:
-        if executor is None:
-            executor = stack.enter_context(open_executor(plots=False))
-        shared = stack.enter_context(share(region, catalogue, executor))
-        bar = Progress(points + 2, 0, enabled=progress, label="front")
-        say(f"front of {maximise} against {against}: {points + 2} solves on {describe_executor(executor)}")
-        solves = FrontSolves(base, input_key(region, catalogue), store, want_plan, shared, executor, bar)
-        try:
-            optimum = trace_front(solves, maximise, against, points)
-        finally:
-            bar.close()
-    result = gather_front(solves.solved, maximise, against, optimum, base, want_plan, folder)
+    with open_front(region, catalogue, layer, scenario, output, plans, executor, points + 2, progress) as solves:
+        say(f"front of {maximise} against {against}: {points + 2} solves on {describe_executor(solves.executor)}")
+        optimum = trace_front(solves, maximise, against, points)
+    folder = solves.folder
+    result = gather_front(solves.solved, maximise, against, optimum, solves.base, solves.want_plan, folder)
     if folder is not None:
         write_front(folder, result, say)
     return result
@@ -264,6 +252,7 @@ class FrontSolves:
     shared: Any
     executor: Executor
     bar: Progress
+    folder: Path | None = None
     solved: list[Solved] = field(default_factory=list)
 
     def run(self, batch: Sequence[tuple[str, EpsilonConstraint]]) -> list[dict[str, Any]]:
@@ -288,6 +277,29 @@ class FrontSolves:
             self.solved.append((role, math.nan if adjustment.bound is None else adjustment.bound, adjustment, row))
             out.append(row)
         return out
+
+@contextlib.contextmanager
+def open_front(region: str | os.PathLike[str] | Region, catalogue: str | os.PathLike[str] | Catalogue | None,
+               layer: str | None, scenario: Scenario | None, output: str | os.PathLike[str] | None, plans: bool,
+               executor: Executor | None, total: int, progress: bool | None) -> Iterator[FrontSolves]:
+    """The solves of a front (two KPIs or more): the input read, the base scenario with what a sweep fixes, the
+    results folder and its store, the executor (a local pool unless given) with the input shared on it, and a
+    progress bar of ``total`` solves, closed at the end."""
+    region, catalogue = read_input(region, catalogue, layer)
+    base = (scenario or load_scenario()).replace(**FIXED_IN_SWEEP)
+    folder = prepare_folder(output, [region.path]) if output is not None else None
+    store = ResultStore(folder) if folder is not None else None
+    with contextlib.ExitStack() as stack:
+        if executor is None:
+            executor = stack.enter_context(open_executor(plots=False))
+        shared = stack.enter_context(share(region, catalogue, executor))
+        bar = Progress(total, 0, enabled=progress, label="front")
+        try:
+            yield FrontSolves(base, input_key(region, catalogue), store, plans and folder is not None, shared,
+                              executor, bar, folder)
+        finally:
+            bar.close()
+
 
 
 def trace_front(solves: FrontSolves, maximise: str, against: str, points: int) -> dict[str, float]:

@@ -38,7 +38,6 @@ is :func:`run_pareto_nd`.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
@@ -54,19 +53,18 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from dualuse.errors import InfeasibleError, UsageError
-from dualuse.files import atomic_write, prepare_folder
+from dualuse.files import atomic_write
 from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
-from dualuse.inputs.scenario import Scenario, load_scenario
+from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.connectivity import penalty_expression
 from dualuse.model.kpis import KPI_UNITS, cost_scale_usd
-from dualuse.progress import Progress
-from dualuse.studies.executor import describe_executor, open_executor, share
+from dualuse.studies.executor import describe_executor
 from dualuse.studies.front_plots import plot_parallel, plot_projections
-from dualuse.studies.pareto import FRONT_STEM, PARETO_KPIS, SAME_POINT, FrontSolves, Solved, kpi_expression
-from dualuse.studies.spec import FIXED_IN_SWEEP, input_key, read_input
-from dualuse.studies.store import PLAN_STATUSES, PLANS_DIR, ResultStore, write_table
+from dualuse.studies.pareto import (FRONT_STEM, PARETO_KPIS, SAME_POINT, FrontSolves, Solved, kpi_expression,
+                                    open_front)
+from dualuse.studies.store import PLAN_STATUSES, PLANS_DIR, write_table
 from dualuse.vocabulary import FRONT_TABLE
 
 #: The reward :math:`\delta` on the held KPIs' scaled surplus (AUGMECON's 10⁻³).
@@ -255,29 +253,17 @@ def run_pareto_nd(region: str | os.PathLike[str] | Region, kpis: Sequence[str], 
     say = log or (lambda text: None)
     kpis = tuple(kpis)
     check_kpis(kpis, points)
-    region, catalogue = read_input(region, catalogue, layer)
-    base = (scenario or load_scenario()).replace(**FIXED_IN_SWEEP)
-    folder = prepare_folder(output, [region.path]) if output is not None else None
-    store = ResultStore(folder) if folder is not None else None
-    want_plan = plans and folder is not None
-    with contextlib.ExitStack() as stack:
-        if executor is None:
-            executor = stack.enter_context(open_executor(plots=False))
-        shared = stack.enter_context(share(region, catalogue, executor))
-        total = len(kpis) + points ** (len(kpis) - 1)
-        bar = Progress(total, 0, enabled=progress, label="front")
-        say(f"front of {kpis[0]} against {', '.join(kpis[1:])}: {total} solves on {describe_executor(executor)}"
-            + (f", then up to {refine} refinement round(s)" if refine else ""))
-        solves = FrontSolves(base, input_key(region, catalogue), store, want_plan, shared, executor, bar)
-        try:
-            best, worst = payoff_table(solves, kpis)
-            grid = solve_grid(solves, kpis, points, best, worst)
-            for _ in range(refine):
-                if not refine_bends(solves, kpis, grid, points, best, worst):
-                    break
-        finally:
-            bar.close()
-    front = gather_front_nd(solves.solved, kpis, best, worst, base, want_plan, folder)
+    total = len(kpis) + points ** (len(kpis) - 1)
+    with open_front(region, catalogue, layer, scenario, output, plans, executor, total, progress) as solves:
+        say(f"front of {kpis[0]} against {', '.join(kpis[1:])}: {total} solves on "
+            f"{describe_executor(solves.executor)}" + (f", then up to {refine} refinement round(s)" if refine else ""))
+        best, worst = payoff_table(solves, kpis)
+        grid = solve_grid(solves, kpis, points, best, worst)
+        for _ in range(refine):
+            if not refine_bends(solves, kpis, grid, points, best, worst):
+                break
+    folder = solves.folder
+    front = gather_front_nd(solves.solved, kpis, best, worst, solves.base, solves.want_plan, folder)
     if folder is not None:
         write_front_nd(folder, front)
     return front
