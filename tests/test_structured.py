@@ -413,3 +413,80 @@ def test_the_sample_takes_its_share_of_every_community(regions: Path) -> None:
     counts = np.bincount(coef.community[sample][producing[sample]], minlength=coef.demand_mwh.size)
     sizes = np.bincount(coef.community[producing], minlength=coef.demand_mwh.size)
     assert np.all(counts >= np.floor(sizes * 0.1) - 1) and np.all(counts <= np.ceil(sizes * 0.1) + 1)
+
+
+# -- the parts: basis hand-over, grouped reductions, cached row figures, fixed parcels' activity --
+
+def test_a_basis_passed_as_a_file_is_the_one_passed_as_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optimal basis of an LP, handed over as a basis file (as at a million parcels), restarts HiGHS in
+    0 iterations and reads back unchanged."""
+    from dualuse.solve import basis as basis_module
+    from dualuse.solve.quiet import new_highs, run_quietly
+
+    lp, _, _ = random_lp(np.random.default_rng(7), 120, 8, 3, pyo.maximize, True)
+    h = new_highs({"output_flag": False, "solver": "simplex"})
+    lp.pass_to(h)
+    run_quietly(h)
+    solved = h.getBasis()
+    cols, rows = basis_module.basis_codes(solved.col_status), basis_module.basis_codes(solved.row_status)
+    monkeypatch.setattr(basis_module, "FILE_ENTRIES", 0)
+    again = new_highs({"output_flag": False, "solver": "simplex"})
+    lp.pass_to(again)
+    assert basis_module.set_basis(again, cols, rows)
+    back = again.getBasis()
+    assert np.array_equal(basis_module.basis_codes(back.col_status), cols)
+    assert np.array_equal(basis_module.basis_codes(back.row_status), rows)
+    run_quietly(again)
+    assert again.getInfo().simplex_iteration_count == 0
+    assert again.getInfo().objective_function_value == pytest.approx(h.getInfo().objective_function_value, rel=1e-12)
+
+
+def test_grouped_reductions_and_column_splits_equal_plain_loops() -> None:
+    from dualuse.solve.sparse import ColumnMatrix, reduce_groups
+
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(0, 4, 50)  # a quarter of the groups empty
+    offsets = np.r_[0, np.cumsum(sizes)]
+    values = rng.normal(size=int(offsets[-1]))
+    for ufunc, empty in ((np.maximum, -np.inf), (np.minimum, 7.0), (np.add, 0.0)):
+        expected = [ufunc.reduce(values[a:b]) if b > a else empty for a, b in zip(offsets[:-1], offsets[1:])]
+        assert np.allclose(reduce_groups(ufunc, values, offsets, empty), np.array(expected), rtol=1e-15, atol=1e-15)
+    matrix = sp.random(9, 40, density=0.3, random_state=rng).tocsc()
+    whole = ColumnMatrix(9, matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), matrix.data)
+    for at in (0, 17, 40):
+        left, right = whole.split(at)
+        for part, chosen in ((left, np.arange(at)), (right, np.arange(at, 40))):
+            reference = whole.columns(chosen)
+            assert np.array_equal(part.indptr, reference.indptr) and np.array_equal(part.data, reference.data)
+            assert np.array_equal(part.indices, reference.indices)
+            assert np.array_equal(part.entry_column, reference.entry_column)
+
+
+@pytest.mark.parametrize("rowwise", [True, False])
+def test_row_figures_known_from_the_rows_equal_those_of_the_columns(rowwise: bool) -> None:
+    import dataclasses
+
+    from dualuse.solve.structured_pricing import decompose, row_price_scale, row_size
+
+    lp, n_parcels, n_pairs = random_lp(np.random.default_rng(11), 80, 10, 3, pyo.minimize, rowwise)
+    dec = decompose(lp, n_parcels, n_pairs)
+    plain = dataclasses.replace(dec, known_row_size=None, known_price_scale=None)
+    assert dec.known_row_size is not None and dec.known_price_scale is not None
+    assert np.array_equal(row_size(dec), row_size(plain))
+    assert np.array_equal(row_price_scale(dec), row_price_scale(plain))
+
+
+def test_the_fixed_parcels_activity_follows_the_fixed_pairs() -> None:
+    """The coupling activity of the fixed pairs, updated by the pairs that change, equals the product."""
+    from dualuse.solve.structured import _start_master
+    from dualuse.solve.structured_pricing import decompose
+
+    lp, n_parcels, n_pairs = random_lp(np.random.default_rng(5), 150, 6, 2, pyo.maximize, True)
+    dec = decompose(lp, n_parcels, n_pairs)
+    master = _start_master(dec, np.zeros(dec.n_coupling))
+    rng = np.random.default_rng(6)
+    for _ in range(6):
+        fixed = np.flatnonzero(rng.random(n_pairs) < 0.4)
+        indicator = np.zeros(n_pairs)
+        indicator[fixed] = 1.0
+        assert np.allclose(master._fixed_activity(fixed), dec.pair_rows.dot(indicator), rtol=1e-12, atol=1e-12)

@@ -377,7 +377,12 @@ def _run_structured(compiled: CompiledModel, coef: Coefficients, options: dict[s
     does not certify its answer — then ``path`` says why, and the generic path solves the LP.  ``seed``: a
     neighbour's coupling duals, in place of the sampled estimate."""
     start = time.perf_counter()
-    found = solve_structured(compiled.arrays, coef.n_parcels, coef.n_pairs, options, dual_estimate=seed)
+    holder = [compiled.arrays]  # emptied once decomposed: the LP's arrays are freed while it solves
+    compiled.arrays = None
+    found = solve_structured(holder, coef.n_parcels, coef.n_pairs, options, dual_estimate=seed)
+    if not found.status.has_solution:
+        compiled.arrays = found.whole_lp
+    found.whole_lp = None
     run_s = time.perf_counter() - start
     path.update(structured_seeded=seed is not None, structured_estimate_s=found.timings.get("estimate_s", math.nan),
                 structured_status=found.status.value, structured_rounds=found.rounds,

@@ -86,6 +86,12 @@ class ColumnMatrix:
         np.maximum.at(out, self.indices, values)
         return out
 
+    def split(self, at: int) -> tuple[ColumnMatrix, ColumnMatrix]:
+        """The columns before ``at`` and those from ``at`` on, as views of this matrix's arrays."""
+        cut = int(self.indptr[at])
+        return (ColumnMatrix(self.n_rows, self.indptr[:at + 1], self.indices[:cut], self.data[:cut]),
+                ColumnMatrix(self.n_rows, self.indptr[at:] - cut, self.indices[cut:], self.data[cut:]))
+
     def columns(self, chosen: np.ndarray) -> ColumnMatrix:
         """The matrix of the columns ``chosen``, in that order."""
         starts, counts = self.indptr[chosen], np.diff(self.indptr)[chosen]
@@ -94,3 +100,13 @@ class ColumnMatrix:
         entries = np.repeat(starts - indptr[:-1], counts) + np.arange(indptr[-1])
         return ColumnMatrix(self.n_rows, indptr, self.indices[entries], self.data[entries])
 
+
+
+def reduce_groups(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray, empty: float) -> np.ndarray:
+    """``ufunc.reduce`` of each group of consecutive ``values`` (group ``g`` is
+    ``values[offsets[g]:offsets[g+1]]``), ``empty`` for a group without any."""
+    out = np.full(offsets.size - 1, empty, dtype=np.result_type(values, type(empty)))
+    filled = offsets[1:] > offsets[:-1]
+    if values.size:
+        out[filled] = ufunc.reduceat(values[:offsets[-1]], offsets[:-1][filled])
+    return out

@@ -60,9 +60,10 @@ from typing import Any
 import highspy
 import numpy as np
 
+from dualuse.solve.basis import basis_codes, set_basis
 from dualuse.solve.handover import LpArrays
 from dualuse.solve.quiet import new_highs, run_quietly
-from dualuse.solve.structured_master import BASIC, Elastic, Layout, Master, parcel_duals
+from dualuse.solve.structured_master import BASIC, Elastic, Layout, Master, parcel_duals, whole_lp
 from dualuse.solve.structured_pricing import (
     PRICE_TOLERANCE,
     Decomposition,
@@ -104,7 +105,6 @@ ELASTIC_USED = 1e-9
 
 _SOLVER_KEYS = frozenset({"solver", "run_crossover", "start_crossover_tolerance", "user_objective_scale",
                           "presolve", "time_limit", "simplex_strategy", "simplex_iteration_limit"})
-_HIGHS_STATUS = sorted(highspy.HighsBasisStatus.__members__.values(), key=int)
 _STATUS_TEXT = {highspy.HighsModelStatus.kInfeasible: "infeasible", highspy.HighsModelStatus.kUnbounded: "unbounded",
                 highspy.HighsModelStatus.kTimeLimit: "time limit reached"}
 
@@ -152,7 +152,8 @@ class StructuredResult:
     column) and ``highs`` is that solver, holding the whole LP and its
     optimal basis.  ``coupling_dual`` (the rows after the parcels, HiGHS's
     sign) is then ``row_dual[n_parcels:]``; without a solution it is the last
-    master's, a seed for the next solve (``dual_estimate``) and nothing more.
+    master's, a seed for the next solve (``dual_estimate``) and nothing more; ``whole_lp`` is then
+    the LP, for the general solve, when the caller let go of its own (:func:`solve_structured`).
     """
 
     status: StructuredStatus
@@ -163,6 +164,7 @@ class StructuredResult:
     col_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
     coupling_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
     highs: highspy.Highs | None = None
+    whole_lp: LpArrays | None = None
     rounds: int = 0
     certificate: Certificate = field(default_factory=Certificate)
     timings: dict[str, float] = field(default_factory=dict)
@@ -232,26 +234,23 @@ def _options(options: dict[str, Any], clock: _Clock, **overrides: Any) -> dict[s
     return out
 
 
-def _run(arrays: LpArrays, options: dict[str, Any],
+def _run(lp: list[LpArrays], options: dict[str, Any],
          basis: tuple[np.ndarray, np.ndarray] | None) -> tuple[highspy.Highs, bool]:
-    """Pass ``arrays`` to a new HiGHS, start from ``basis`` when it is one (as many basic statuses
-    as rows), run; returns the solver and whether it started from the basis."""
+    """Pass the LP in the one-element list ``lp`` to a new HiGHS (and empty the list: HiGHS holds its
+    own copy), start from ``basis`` when it is one (as many basic statuses as rows), run; returns the
+    solver and whether it started from the basis."""
     h = new_highs(options)
+    arrays = lp.pop()
     arrays.pass_to(h)
+    num_row = arrays.num_row
+    del arrays
     warm = False
     if basis is not None:
         cols, rows = basis
-        if int(np.count_nonzero(cols == BASIC) + np.count_nonzero(rows == BASIC)) == arrays.num_row:
-            status = highspy.HighsBasis()
-            status.col_status = [_HIGHS_STATUS[s] for s in cols.tolist()]
-            status.row_status = [_HIGHS_STATUS[s] for s in rows.tolist()]
-            warm = h.setBasis(status) == highspy.HighsStatus.kOk
+        if int(np.count_nonzero(cols == BASIC) + np.count_nonzero(rows == BASIC)) == num_row:
+            warm = set_basis(h, cols, rows)
     run_quietly(h)
     return h, warm
-
-
-def _basis_codes(statuses: list[Any]) -> np.ndarray:
-    return np.fromiter(map(int, statuses), dtype=np.int8, count=len(statuses))
 
 
 def _solve_master(master: Master, layout: Layout, options: dict[str, Any], clock: _Clock,
@@ -259,16 +258,16 @@ def _solve_master(master: Master, layout: Layout, options: dict[str, Any], clock
     """Solve one master with HiGHS's simplex; its statuses are kept for the next.  Without an optimum,
     HiGHS's status (an empty master, every parcel fixed and no other column, is its own optimum)."""
     arrays = master.arrays(layout)
-    h, started_warm = _run(arrays, _options(options, clock, solver="simplex", presolve="off"),
-                           master.basis(layout) if warm else None)
-    status = h.getModelStatus()
     if arrays.num_col == 0 and arrays.num_row == 0:
         return _MasterSolve(objective=arrays.offset, col_value=np.zeros(0), row_dual=np.zeros(0), iterations=0,
-                            warm=started_warm)
+                            warm=False)
+    h, started_warm = _run([arrays], _options(options, clock, solver="simplex", presolve="off"),
+                           master.basis(layout) if warm else None)
+    status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
         return status
     basis = h.getBasis()
-    master.keep_basis(layout, _basis_codes(basis.col_status), _basis_codes(basis.row_status))
+    master.keep_basis(layout, basis_codes(basis.col_status), basis_codes(basis.row_status))
     solution = h.getSolution()
     return _MasterSolve(objective=float(h.getInfo().objective_function_value),
                         col_value=np.asarray(solution.col_value, dtype=float),
@@ -294,7 +293,8 @@ def _price(master: Master, layout: Layout, solved: _MasterSolve, refix: bool) ->
     refixed = 0
     if refix:
         slack = profit[layout.master_pairs] - mu[dec.pair_parcel[layout.master_pairs]]
-        refixed = master.refix(layout, slack, REFIX_MARGIN, dec.pair_rows.abs_t_dot(np.abs(y)))
+        refixed = master.refix(layout, slack, REFIX_MARGIN,
+                               dec.pair_rows.columns(layout.master_pairs).abs_t_dot(np.abs(y)))
     best_out, pair = best_pairs(dec, np.where(master.active, -np.inf, profit))
     excess = best_out - mu
     improving = np.flatnonzero(excess > PRICE_TOLERANCE)
@@ -384,15 +384,20 @@ def _estimate_duals(dec: Decomposition, options: dict[str, Any], clock: _Clock, 
     return y
 
 
-def _check_full_lp(arrays: LpArrays, dec: Decomposition, master: Master, options: dict[str, Any],
+def _check_full_lp(dec: Decomposition, master: Master, options: dict[str, Any],
                    clock: _Clock) -> tuple[highspy.Highs, bool]:
-    """Run HiGHS's simplex on the whole LP from the master's basis extended to every parcel."""
-    return _run(arrays, _options(options, clock, solver="simplex", presolve="off",
-                                 simplex_iteration_limit=CHECK_ITERATION_LIMIT,
+    """Run HiGHS's simplex on the whole LP from the master's basis extended to every parcel.
+
+    The LP is made again from ``dec`` (:func:`~dualuse.solve.structured_master.whole_lp`: the same
+    numbers, column-wise, which HiGHS takes in a third of the time a row-wise matrix needs) and let go
+    once HiGHS holds it.  Dantzig pricing: a basis that certifies takes no iteration, and the dual
+    steepest-edge weights HiGHS would otherwise set up first cost about 1 s CPU at 1,000,000 parcels."""
+    return _run([whole_lp(dec)], _options(options, clock, solver="simplex", presolve="off",
+                                 simplex_iteration_limit=CHECK_ITERATION_LIMIT, simplex_dual_edge_weight_strategy=0,
                                  user_objective_scale=dec.scale_exponent), master.full_basis())
 
 
-def solve_structured(arrays: LpArrays, n_parcels: int, n_pairs: int, options: dict[str, Any], *,
+def solve_structured(arrays: LpArrays | list[LpArrays], n_parcels: int, n_pairs: int, options: dict[str, Any], *,
                      dual_estimate: np.ndarray | None = None, max_rounds: int = 30,
                      sample_fraction: float | None = None) -> StructuredResult:
     """Solve a share-mode LP by column generation over its parcels, certified on the whole LP.
@@ -400,7 +405,10 @@ def solve_structured(arrays: LpArrays, n_parcels: int, n_pairs: int, options: di
     Parameters
     ----------
     arrays : LpArrays — the LP (:func:`~dualuse.solve.highs.compile_model`): rows ``0 … n_parcels − 1``
-        the allocation rows, columns ``0 … n_pairs − 1`` the pairs grouped by parcel
+        the allocation rows, columns ``0 … n_pairs − 1`` the pairs grouped by parcel.  Or a list
+        holding it alone, which is emptied once the LP is decomposed, so that the caller's copy can be
+        freed (gigabytes at a million parcels); should the result hold no solution, its ``whole_lp``
+        is then the LP again
     n_parcels, n_pairs : int — parcels and pair columns
     options : dict — HiGHS options (``highs_options``); the solver choice, presolve and crossover
         are this method's own, ``time_limit`` bounds the whole solve, ``user_objective_scale``
@@ -417,10 +425,14 @@ def solve_structured(arrays: LpArrays, n_parcels: int, n_pairs: int, options: di
     """
     clock = _Clock(float(options.get("time_limit", math.inf)))
     clock.begin("setup")
-    dec = decompose(arrays, n_parcels, n_pairs, options.get("user_objective_scale"))
+    holder = arrays if isinstance(arrays, list) else None
+    lp = holder.pop() if holder is not None else arrays
+    dec = decompose(lp, n_parcels, n_pairs, options.get("user_objective_scale"))
     clock.end()
     if isinstance(dec, str):
-        return _finish(StructuredResult(StructuredStatus.NOT_CERTIFIED, f"not the share-mode shape: {dec}"), clock)
+        return _finish(StructuredResult(StructuredStatus.NOT_CERTIFIED, f"not the share-mode shape: {dec}",
+                                        whole_lp=lp if holder is not None else None), clock)
+    del lp, arrays
     clock.begin("estimate")
     if dual_estimate is not None:
         y0 = dec.to_internal(np.asarray(dual_estimate, dtype=float).reshape(dec.n_coupling))
@@ -432,12 +444,13 @@ def solve_structured(arrays: LpArrays, n_parcels: int, n_pairs: int, options: di
     generation = _column_generation(master, options, max_rounds, clock, log)
     result = StructuredResult(StructuredStatus.NOT_CERTIFIED, generation.reason, rounds=generation.rounds, log=log,
                               coupling_dual=dec.to_highs(y0 if generation.y is None else generation.y))
-    if not generation.converged:
-        return _finish(result, clock)
-    clock.begin("check")
-    h, warm = _check_full_lp(arrays, dec, master, options, clock)
-    _read_check(result, h, warm, dec, generation, n_parcels)
-    clock.end()
+    if generation.converged:
+        clock.begin("check")
+        h, warm = _check_full_lp(dec, master, options, clock)
+        _read_check(result, h, warm, dec, generation, n_parcels)
+        clock.end()
+    if holder is not None and not result.status.has_solution:
+        result.whole_lp = whole_lp(dec)
     return _finish(result, clock)
 
 

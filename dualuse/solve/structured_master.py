@@ -25,7 +25,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dualuse.solve.handover import LpArrays
-from dualuse.solve.structured_pricing import Decomposition, best_pairs, reduced_profit
+from dualuse.solve.structured_pricing import Decomposition, best_pairs, reduced_profit, row_size
 
 #: HiGHS basis statuses (``highspy.HighsBasisStatus``) as small integers.
 LOWER, BASIC, UPPER, ZERO = 0, 1, 2, 3
@@ -101,10 +101,9 @@ class Master:
         self.active = candidates.copy()
         self.elastic = elastic
         self.refixed = np.zeros(dec.n_parcels, dtype=bool)
-        self.row_size = np.zeros(dec.n_coupling)  # per coupling row, its largest coefficient
-        for block in (dec.pair_rows, dec.extra_rows):
-            if block.nnz:
-                self.row_size = np.maximum(self.row_size, block.row_abs_max())
+        self.row_size = row_size(dec)  # per coupling row, its largest coefficient
+        self._fixed = np.zeros(dec.n_pairs, dtype=bool)  # the fixed pairs of the last master, and their A x
+        self._activity = np.zeros(dec.n_coupling)
         profit = reduced_profit(dec, y)
         _, first = best_pairs(dec, np.where(candidates, profit, -np.inf))
         self.pair_status = np.zeros(dec.n_pairs, dtype=np.int8)
@@ -135,9 +134,7 @@ class Master:
         row_of_parcel = np.full(dec.n_parcels, -1, dtype=np.int64)
         row_of_parcel[layout.unfixed] = np.arange(n_rows)
         start, index, value = _master_matrix(dec, layout, el, row_of_parcel[dec.pair_parcel[layout.master_pairs]])
-        fixed = np.zeros(dec.n_pairs)
-        fixed[layout.fixed_pairs] = 1.0
-        fixed_activity = dec.pair_rows.dot(fixed)
+        fixed_activity = self._fixed_activity(layout.fixed_pairs)
         return LpArrays(
             sense=pyo.maximize, offset=layout.fixed_cost,
             col_cost=np.concatenate([dec.pair_cost[layout.master_pairs], dec.extra_cost, -el.price]),
@@ -147,6 +144,17 @@ class Master:
             row_upper=np.concatenate([np.ones(n_rows), dec.row_upper - fixed_activity]),
             start=start.astype(np.int32), index=index.astype(np.int32), value=value,
             integral=np.zeros(start.size - 1, dtype=bool), rowwise=False)
+
+    def _fixed_activity(self, fixed_pairs: np.ndarray) -> np.ndarray:
+        """:math:`A x` of the coupling rows for the fixed pairs at 1, from the last master's by the pairs
+        that changed (few after the first)."""
+        fixed = np.zeros(self.dec.n_pairs, dtype=bool)
+        fixed[fixed_pairs] = True
+        changed = np.flatnonzero(fixed != self._fixed)
+        step = np.where(fixed[changed], 1.0, -1.0)
+        self._activity = self._activity + self.dec.pair_rows.columns(changed).dot(step)
+        self._fixed = fixed
+        return self._activity
 
     def basis(self, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
         """Column and row statuses for the master of ``layout``, from the last solve's."""
@@ -166,17 +174,17 @@ class Master:
     def refix(self, layout: Layout, slack: np.ndarray, margin: float, weight: np.ndarray) -> int:
         """Fix again each un-fixed parcel (once per parcel) that the last master put wholly on one basic
         pair, its row nonbasic and its other candidates nonbasic at 0 with a reduced cost below
-        ``−margin × (w_j + w_basic)`` (``slack``: reduced costs of the master's pairs, ``weight``: every
-        pair's dual weight).  Its other candidates are dropped; the basis stays a basis.  Returns how
-        many parcels were fixed."""
+        ``−margin × (w_j + w_basic)`` (``slack`` and ``weight``: the reduced cost and the dual weight of
+        each of the master's pairs).  Its other candidates are dropped; the basis stays a basis.  Returns
+        how many parcels were fixed."""
         dec, pairs = self.dec, layout.master_pairs
         status = self.pair_status[pairs]
         parcel = dec.pair_parcel[pairs]
         basic = status == BASIC
         n_basic = np.bincount(parcel, weights=basic, minlength=dec.n_parcels)[layout.unfixed]
         basic_weight = np.zeros(dec.n_parcels)
-        basic_weight[parcel[basic]] = weight[pairs[basic]]
-        clear = basic | ((status == LOWER) & (slack < -margin * (weight[pairs] + basic_weight[parcel])))
+        basic_weight[parcel[basic]] = weight[basic]
+        clear = basic | ((status == LOWER) & (slack < -margin * (weight + basic_weight[parcel])))
         n_clear = np.bincount(parcel, weights=clear, minlength=dec.n_parcels)[layout.unfixed]
         n_active = np.bincount(parcel, minlength=dec.n_parcels)[layout.unfixed]
         ok = ((n_basic == 1) & (n_clear == n_active) & ~self.refixed[layout.unfixed]
@@ -208,18 +216,37 @@ def parcel_duals(dec: Decomposition, layout: Layout, profit: np.ndarray, master_
     return mu
 
 
+def whole_lp(dec: Decomposition) -> LpArrays:
+    """The LP that :func:`~dualuse.solve.structured_pricing.decompose` split, column-wise and in its own
+    units: the same numbers (the internal costs are the LP's times a power of two and its sign)."""
+    everything = Layout(unfixed=np.arange(dec.n_parcels), master_pairs=np.arange(dec.n_pairs),
+                        fixed_pairs=np.zeros(0, dtype=np.int64), fixed_parcels=np.zeros(0, dtype=np.int64),
+                        fixed_cost=0.0)
+    none = Elastic(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int8))
+    start, index, value = _master_matrix(dec, everything, none, dec.pair_parcel)
+    return LpArrays(
+        sense=pyo.maximize if dec.sign > 0 else pyo.minimize, offset=dec.offset,
+        col_cost=np.concatenate([dec.pair_cost, dec.extra_cost]) / dec.factor,
+        col_lower=np.concatenate([np.zeros(dec.n_pairs), dec.extra_lower]),
+        col_upper=np.concatenate([dec.pair_upper, dec.extra_upper]),
+        row_lower=np.concatenate([np.ones(dec.n_parcels), dec.row_lower]),
+        row_upper=np.concatenate([np.ones(dec.n_parcels), dec.row_upper]),
+        start=start.astype(np.int32), index=index.astype(np.int32), value=value,
+        integral=np.zeros(start.size - 1, dtype=bool), rowwise=False)
+
+
 def _master_matrix(dec: Decomposition, layout: Layout, el: Elastic,
                    pair_row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The master's matrix column-wise (start, index, value): each master pair's allocation row
     (``pair_row``) then its coupling entries, the columns after the pairs, the elastic columns; the
     coupling rows come after the ``layout.n_rows`` allocation rows."""
     n_rows = layout.n_rows
-    pairs = dec.pair_rows.columns(layout.master_pairs)
+    pairs = dec.pair_rows if layout.n_pairs == dec.n_pairs else dec.pair_rows.columns(layout.master_pairs)
     extra = dec.extra_rows
     counts = np.concatenate([np.diff(pairs.indptr) + 1, np.diff(extra.indptr), np.ones(el.size, dtype=np.int64)])
     start = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=start[1:])
-    index = np.empty(int(start[-1]), dtype=np.int64)
+    index = np.empty(int(start[-1]), dtype=np.int32)  # row numbers: HiGHS's int32 indices
     value = np.empty(int(start[-1]))
     n_pairs = layout.n_pairs
     index[start[:n_pairs]] = pair_row

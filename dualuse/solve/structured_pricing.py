@@ -32,7 +32,7 @@ import pyomo.environ as pyo
 
 from dualuse.solve.handover import LpArrays
 from dualuse.solve.quiet import objective_scale
-from dualuse.solve.sparse import ColumnMatrix
+from dualuse.solve.sparse import ColumnMatrix, reduce_groups
 
 #: A reduced cost above this (internal units) makes a pair worth adding: well below HiGHS's default
 #: dual feasibility tolerance (1e-7), so that no pair left out is dual infeasible to HiGHS.
@@ -55,6 +55,8 @@ class Decomposition:
     sign : float — +1 for a maximisation, −1 for a minimisation
     scale_exponent : int — internal costs are ``sign · 2**scale_exponent`` times the LP's
     offset : float — the LP's objective offset (original units)
+    known_row_size, known_price_scale : ndarray, optional — :func:`row_size` and :func:`row_price_scale`
+        when already known (else computed from the matrices)
     """
 
     parcel_start: np.ndarray
@@ -71,6 +73,8 @@ class Decomposition:
     sign: float = 1.0
     scale_exponent: int = 0
     offset: float = 0.0
+    known_row_size: np.ndarray | None = None
+    known_price_scale: np.ndarray | None = None
 
     @property
     def n_parcels(self) -> int:
@@ -132,21 +136,25 @@ def decompose(arrays: LpArrays, n_parcels: int, n_pairs: int,
         return "an allocation row is not '= 1'"
     if np.any(arrays.col_lower[:n_pairs] != 0.0) or np.any(arrays.col_upper[:n_pairs] < 1.0):
         return "a pair column is not bounded below by 0 and above by 1 or more"
-    coupling = ColumnMatrix.from_rowwise(arrays.num_row - n_parcels, arrays.num_col,
-                                         start[n_parcels:] - start[n_parcels], index[allocation_nnz:],
-                                         value[allocation_nnz:])
+    coupling_start = start[n_parcels:] - start[n_parcels]
+    coupling_index, coupling_value = index[allocation_nnz:], value[allocation_nnz:]
+    pair_rows, extra_rows = ColumnMatrix.from_rowwise(arrays.num_row - n_parcels, arrays.num_col, coupling_start,
+                                                      coupling_index, coupling_value).split(n_pairs)
     exponent = objective_scale(arrays.col_cost) if scale_exponent is None else int(scale_exponent)
     sign = 1.0 if arrays.sense == pyo.maximize else -1.0
     cost = arrays.col_cost * (sign * 2.0 ** exponent)
     start = start[:n_parcels + 1].astype(np.int64)
+    magnitude = np.abs(coupling_value)
+    price_scale = reduce_groups(np.maximum, np.abs(cost[coupling_index]) / magnitude, coupling_start, 0.0)
     return Decomposition(
         parcel_start=start, pair_parcel=np.repeat(np.arange(n_parcels), np.diff(start)),
         pair_cost=cost[:n_pairs], pair_upper=arrays.col_upper[:n_pairs].astype(float),
-        pair_rows=coupling.columns(np.arange(n_pairs)), extra_cost=cost[n_pairs:],
+        pair_rows=pair_rows, extra_cost=cost[n_pairs:],
         extra_lower=arrays.col_lower[n_pairs:].astype(float), extra_upper=arrays.col_upper[n_pairs:].astype(float),
-        extra_rows=coupling.columns(np.arange(n_pairs, arrays.num_col)), row_lower=arrays.row_lower[n_parcels:].astype(float),
+        extra_rows=extra_rows, row_lower=arrays.row_lower[n_parcels:].astype(float),
         row_upper=arrays.row_upper[n_parcels:].astype(float), sign=sign, scale_exponent=exponent,
-        offset=float(arrays.offset))
+        offset=float(arrays.offset), known_row_size=reduce_groups(np.maximum, magnitude, coupling_start, 0.0),
+        known_price_scale=np.where(price_scale > 0, price_scale, 1.0))
 
 
 def reduced_profit(dec: Decomposition, y: np.ndarray) -> np.ndarray:
@@ -210,9 +218,22 @@ def lagrangian_bound(dec: Decomposition, y: np.ndarray) -> float:
         + float(rows.sum())
 
 
+def row_size(dec: Decomposition) -> np.ndarray:
+    """Per coupling row, its largest :math:`|a_{rj}|` (0 for an empty row)."""
+    if dec.known_row_size is not None:
+        return dec.known_row_size
+    size = np.zeros(dec.n_coupling)
+    for block in (dec.pair_rows, dec.extra_rows):
+        if block.nnz:
+            size = np.maximum(size, block.row_abs_max())
+    return size
+
+
 def row_price_scale(dec: Decomposition) -> np.ndarray:
     """Per coupling row, the largest :math:`|c_j| / |a_{rj}|` over its entries: the dual at which one
     unit of the row is worth a whole column's objective (1 for a row whose columns cost nothing)."""
+    if dec.known_price_scale is not None:
+        return dec.known_price_scale
     scale = np.zeros(dec.n_coupling)
     for block, cost in ((dec.pair_rows, dec.pair_cost), (dec.extra_rows, dec.extra_cost)):
         if block.nnz == 0:
@@ -247,11 +268,10 @@ def stratified_sample(dec: Decomposition, size: int, rng: np.random.Generator) -
     row in dualuse's LP), in random order within each: every such row gets the sample's share of its
     parcels, rounded, where a plain random sample leaves many small ones with none."""
     entries = dec.pair_rows
-    local = np.full(dec.n_parcels, np.iinfo(np.int64).max)
-    if entries.nnz:
-        pairs_per_row = np.bincount(entries.indices, minlength=dec.n_coupling)
-        key = pairs_per_row[entries.indices].astype(np.int64) * dec.n_coupling + entries.indices
-        np.minimum.at(local, dec.pair_parcel[entries.entry_column], key)
+    pairs_per_row = np.bincount(entries.indices, minlength=dec.n_coupling)
+    key = pairs_per_row[entries.indices].astype(np.int64) * dec.n_coupling + entries.indices
+    # a parcel's entries are consecutive: its pairs are, and so are each pair's entries
+    local = reduce_groups(np.minimum, key, entries.indptr[dec.parcel_start], np.iinfo(np.int64).max)
     order = np.lexsort((rng.random(dec.n_parcels), local))
     step = dec.n_parcels / size
     picks = np.floor(rng.uniform(0.0, step) + step * np.arange(size)).astype(np.int64)
