@@ -120,7 +120,6 @@ def solve_both(compiled: Any, coef: Any, options: dict[str, Any], labels: list[s
     if not general:
         return out
     structured_dual = result.row_dual
-    result.highs = None  # the whole LP's HiGHS copy: free it before the general solve
     (h, _), cpu, wall = timed(lambda: run_highs(compiled, {**options, "solver": "ipx", "run_crossover": "on"}))
     info = h.getInfo()
     out["general"] = {"status": h.modelStatusToString(h.getModelStatus()), "objective": info.objective_function_value,

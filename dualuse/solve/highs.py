@@ -390,9 +390,7 @@ def _run_structured(compiled: CompiledModel, coef: Coefficients, options: dict[s
     if not found.status.has_solution:
         path.update(lp_path="generic", lp_path_reason=f"structured solve not certified: {found.reason}")
         return None
-    h = found.highs
-    return Outcome(Status.OPTIMAL, h.modelStatusToString(h.getModelStatus()),
-                   f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}", run_s,
+    return Outcome(Status.OPTIMAL, found.model_status, found.highs_version, run_s,
                    objective=float(found.objective), col_value=found.col_value, row_dual=found.row_dual,
                    col_dual=found.col_dual[coef.n_pairs:], col_dual_from=coef.n_pairs,
                    coupling_dual=found.coupling_dual)

@@ -149,11 +149,12 @@ class StructuredResult:
 
     With a solution (:attr:`StructuredStatus.has_solution`), ``col_value``,
     ``row_dual`` and ``col_dual`` are HiGHS's for the whole LP (every row and
-    column) and ``highs`` is that solver, holding the whole LP and its
-    optimal basis.  ``coupling_dual`` (the rows after the parcels, HiGHS's
-    sign) is then ``row_dual[n_parcels:]``; without a solution it is the last
-    master's, a seed for the next solve (``dual_estimate``) and nothing more; ``whole_lp`` is then
-    the LP, for the general solve, when the caller let go of its own (:func:`solve_structured`).
+    column), and ``model_status`` and ``highs_version`` say what HiGHS
+    answered (the solver itself is let go).  ``coupling_dual`` (the rows
+    after the parcels, HiGHS's sign) is then ``row_dual[n_parcels:]``;
+    without a solution it is the last master's, a seed for the next solve
+    (``dual_estimate``) and nothing more, and ``whole_lp`` is the LP for the
+    general solve when the caller let go of its own (:func:`solve_structured`).
     """
 
     status: StructuredStatus
@@ -163,7 +164,8 @@ class StructuredResult:
     row_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
     col_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
     coupling_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    highs: highspy.Highs | None = None
+    model_status: str = ""
+    highs_version: str = ""
     whole_lp: LpArrays | None = None
     rounds: int = 0
     certificate: Certificate = field(default_factory=Certificate)
@@ -384,17 +386,38 @@ def _estimate_duals(dec: Decomposition, options: dict[str, Any], clock: _Clock, 
     return y
 
 
-def _check_full_lp(dec: Decomposition, master: Master, options: dict[str, Any],
-                   clock: _Clock) -> tuple[highspy.Highs, bool]:
+@dataclass(eq=False)
+class _Check:
+    """What HiGHS answered on the whole LP (the solver itself let go: it holds gigabytes at 1M parcels)."""
+
+    status: highspy.HighsModelStatus
+    status_text: str
+    version: str
+    warm: bool
+    iterations: int
+    optimal: bool                       # optimal, with a feasible primal and dual solution
+    objective: float
+    solution: highspy.HighsSolution | None
+
+
+def _check_full_lp(dec: Decomposition, master: Master, options: dict[str, Any], clock: _Clock) -> _Check:
     """Run HiGHS's simplex on the whole LP from the master's basis extended to every parcel.
 
     The LP is made again from ``dec`` (:func:`~dualuse.solve.structured_master.whole_lp`: the same
     numbers, column-wise, which HiGHS takes in a third of the time a row-wise matrix needs) and let go
     once HiGHS holds it.  Dantzig pricing: a basis that certifies takes no iteration, and the dual
     steepest-edge weights HiGHS would otherwise set up first cost about 1 s CPU at 1,000,000 parcels."""
-    return _run([whole_lp(dec)], _options(options, clock, solver="simplex", presolve="off",
-                                 simplex_iteration_limit=CHECK_ITERATION_LIMIT, simplex_dual_edge_weight_strategy=0,
-                                 user_objective_scale=dec.scale_exponent), master.full_basis())
+    h, warm = _run([whole_lp(dec)], _options(options, clock, solver="simplex", presolve="off",
+                                             simplex_iteration_limit=CHECK_ITERATION_LIMIT,
+                                             simplex_dual_edge_weight_strategy=0,
+                                             user_objective_scale=dec.scale_exponent), master.full_basis())
+    info, status = h.getInfo(), h.getModelStatus()
+    feasible = 2  # kSolutionStatusFeasible
+    optimal = (status == highspy.HighsModelStatus.kOptimal and info.primal_solution_status == feasible
+               and info.dual_solution_status == feasible)
+    return _Check(status, h.modelStatusToString(status), f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+                  warm, int(info.simplex_iteration_count), optimal, float(info.objective_function_value),
+                  h.getSolution() if optimal and warm else None)
 
 
 def solve_structured(arrays: LpArrays | list[LpArrays], n_parcels: int, n_pairs: int, options: dict[str, Any], *,
@@ -446,38 +469,35 @@ def solve_structured(arrays: LpArrays | list[LpArrays], n_parcels: int, n_pairs:
                               coupling_dual=dec.to_highs(y0 if generation.y is None else generation.y))
     if generation.converged:
         clock.begin("check")
-        h, warm = _check_full_lp(dec, master, options, clock)
-        _read_check(result, h, warm, dec, generation, n_parcels)
+        _read_check(result, _check_full_lp(dec, master, options, clock), dec, generation, n_parcels)
         clock.end()
     if holder is not None and not result.status.has_solution:
         result.whole_lp = whole_lp(dec)
     return _finish(result, clock)
 
 
-def _read_check(result: StructuredResult, h: highspy.Highs, warm: bool, dec: Decomposition,
-                generation: _Generation, n_parcels: int) -> None:
+def _read_check(result: StructuredResult, check: _Check, dec: Decomposition, generation: _Generation,
+                n_parcels: int) -> None:
     """The whole-LP check's outcome: status, solution, duals and the certificate's figures."""
-    info = h.getInfo()
     cert = result.certificate
     layout = generation.layout
-    cert.check_iterations = int(info.simplex_iteration_count)
+    cert.check_iterations = check.iterations
     cert.max_reduced_cost = generation.max_excess / abs(dec.factor)
     cert.elastic_in_use = 0
     cert.unfixed_parcels, cert.master_columns = layout.n_rows, layout.n_pairs
-    status = h.getModelStatus()
-    feasible = 2  # kSolutionStatusFeasible
-    if (status != highspy.HighsModelStatus.kOptimal or not warm or info.primal_solution_status != feasible
-            or info.dual_solution_status != feasible):
-        result.reason = (f"HiGHS ended the whole-LP check '{h.modelStatusToString(status)}' after "
-                         f"{cert.check_iterations} iterations" + ("" if warm else " (the basis was refused)"))
+    result.model_status, result.highs_version = check.status_text, check.version
+    if check.solution is None:
+        result.reason = (f"HiGHS ended the whole-LP check '{check.status_text}' after {cert.check_iterations} "
+                         "iterations" + ("" if check.warm else " (the basis was refused)"))
         return
-    solution = h.getSolution()
-    result.objective = float(info.objective_function_value)
+    solution = check.solution
+    check.solution = None
+    result.objective = check.objective
     result.col_value = np.asarray(solution.col_value, dtype=float)
     result.row_dual = np.asarray(solution.row_dual, dtype=float)
     result.col_dual = np.asarray(solution.col_dual, dtype=float)
+    del solution
     result.coupling_dual = result.row_dual[n_parcels:].copy()
-    result.highs = h
     internal_bound = lagrangian_bound(dec, dec.to_internal(result.coupling_dual))
     internal_objective = (result.objective - dec.offset) * dec.factor
     cert.lagrangian_bound = dec.to_objective(internal_bound)
