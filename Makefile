@@ -46,10 +46,12 @@ test-newest:
 	$(NEWEST)/bin/python tools/newer_releases.py
 	$(NEWEST)/bin/python -m pytest -q $(NEWEST_TESTS)
 
-# make bench: the structured path, the generic path and the bare-highspy floor side by side (SIZES=100000 for a quicker run)
+# make bench: the structured path, the generic path and the bare-highspy floor side by side, at SIZES and on the
+# hard variant at HARD (SIZES=100000 HARD= for a quicker run)
 SIZES ?= 100000,1000000
+HARD ?= 100000
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_scale.py --sizes $(SIZES)
+	$(BIN)/python benchmarks/bench_scale.py --sizes $(SIZES) --hard "$(HARD)"
 
 example: $(STAMP)
 	$(BIN)/dualuse example -o data/example_region.gpkg --parcels 2000 --seed 42

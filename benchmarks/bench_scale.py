@@ -25,13 +25,16 @@ writes it as JSON (``benchmarks/results-SECTION.json``) and as Markdown
 (into ``benchmarks/RESULTS.md`` between the markers of ``--section``, with
 the command that made it).
 
-    python benchmarks/bench_scale.py --sizes 100000,1000000
+    python benchmarks/bench_scale.py --sizes 100000,1000000 --hard 100000
     python benchmarks/bench_scale.py --sizes 1000000 --paths structured,floor
     python benchmarks/bench_scale.py --sizes 10000 --paths structured,floor,compiler,appsi --no-results
 
 The scenario is the default one with the budget and the grid's export
 capacity scaled with the region (USD 30,000 and 150 MWh/yr per parcel, as
 the default gives the 2,000-parcel example), so that both bind at every size.
+The hard variant (``--hard``) gives the region a community per 25 parcels
+and caps PV at 0.2 % of its area, which binds on few parcels: the shapes on
+which a sampled dual estimate is poorest.
 """
 
 from __future__ import annotations
@@ -76,24 +79,35 @@ DUALUSE_KINDS = ("structured", "generic", "released", "compiler")
 KINDS = (*DUALUSE_KINDS, "floor", "appsi")
 
 
-def scenario_values(parcels: int, lp_method: str = "structured") -> dict[str, Any]:
-    """The benchmark scenario: defaults, with budget and grid export scaled with the region."""
-    return {"budget_usd": 30_000.0 * parcels, "grid_export_mwh": 150.0 * parcels, "time_limit_s": 7200.0,
-            "lp_method": lp_method}
+#: The hard variant: a community per 25 parcels (4,000 at 100,000 parcels, whose duals a sample estimates
+#: poorly) and a PV cap that binds on few parcels (0.2 % of the area).
+HARD_PARCELS_PER_COMMUNITY = 25
+HARD_MAX_PV_SHARE = 0.002
+
+
+def scenario_values(parcels: int, lp_method: str = "structured", hard: bool = False) -> dict[str, Any]:
+    """The benchmark scenario: defaults, with budget and grid export scaled with the region (and, ``hard``,
+    the tight PV cap)."""
+    values = {"budget_usd": 30_000.0 * parcels, "grid_export_mwh": 150.0 * parcels, "time_limit_s": 7200.0,
+              "lp_method": lp_method}
+    if hard:
+        values["max_pv_share"] = HARD_MAX_PV_SHARE
+    return values
 
 
 # --------------------------------------------------------------------------- the runs (child processes)
 
 
-def run_generate(parcels: int, seed: int, region: str) -> dict[str, Any]:
-    from dualuse.prepare.example import write_example
+def run_generate(parcels: int, seed: int, region: str, hard: bool) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE))
+    from bench_structured import write_region
 
     start = time.perf_counter()
-    write_example(region, parcels=parcels, seed=seed)
+    write_region(Path(region), parcels, seed, HARD_PARCELS_PER_COMMUNITY if hard else None)
     return {"generate_s": time.perf_counter() - start}
 
 
-def run_dualuse(parcels: int, region: str, output: str, kind: str) -> dict[str, Any]:
+def run_dualuse(parcels: int, region: str, output: str, kind: str, hard: bool) -> dict[str, Any]:
     import dualuse.solve.highs as solve_module
     from dualuse.inputs.scenario import make_scenario
     from dualuse.run import solve_region
@@ -107,7 +121,7 @@ def run_dualuse(parcels: int, region: str, output: str, kind: str) -> dict[str, 
         import dualuse.run
 
         dualuse.run.solve = functools.partial(solve_module.solve, keep_model=False)
-    scenario = make_scenario(scenario_values(parcels, "structured" if kind == "structured" else "generic"))
+    scenario = make_scenario(scenario_values(parcels, "structured" if kind == "structured" else "generic", hard))
     start, cpu = time.perf_counter(), time.process_time()
     plan = solve_region(region, output, scenario=scenario)
     total = time.perf_counter() - start
@@ -121,14 +135,14 @@ def run_dualuse(parcels: int, region: str, output: str, kind: str) -> dict[str, 
             "structured_rounds": plan.result.solver.get("structured_rounds", 0)}
 
 
-def run_floor(parcels: int, region: str, output: str) -> dict[str, Any]:
+def run_floor(parcels: int, region: str, output: str, hard: bool) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     from floor import run_floor as floor
 
     from dualuse.inputs.catalogue import load_catalogue
     from dualuse.inputs.scenario import make_scenario
 
-    scenario = make_scenario(scenario_values(parcels, "generic"))
+    scenario = make_scenario(scenario_values(parcels, "generic", hard))
     catalogue = load_catalogue()
     cpu = time.process_time()
     result, timings = floor(region, output, scenario, catalogue)
@@ -172,22 +186,25 @@ def run_appsi(parcels: int, region: str) -> dict[str, Any]:
 
 def child(args: argparse.Namespace) -> None:
     if args.child == "generate":
-        out = run_generate(args.parcels, args.seed, args.region)
+        out = run_generate(args.parcels, args.seed, args.region, args.hard_variant)
     elif args.child in DUALUSE_KINDS:
-        out = run_dualuse(args.parcels, args.region, args.output, args.child)
+        out = run_dualuse(args.parcels, args.region, args.output, args.child, args.hard_variant)
     elif args.child == "floor":
-        out = run_floor(args.parcels, args.region, args.output)
+        out = run_floor(args.parcels, args.region, args.output, args.hard_variant)
     else:
         out = run_appsi(args.parcels, args.region)
     Path(args.result).write_text(json.dumps(out))
 
 
-def in_child(kind: str, parcels: int, folder: Path, seed: int) -> dict[str, Any]:
+def in_child(kind: str, parcels: int, folder: Path, seed: int, hard: bool = False) -> dict[str, Any]:
     """Run one measurement in a fresh Python process; its results and its own peak memory."""
-    result = folder / f"{kind}-{parcels}.json"
+    tag = f"{parcels}-hard" if hard else f"{parcels}"
+    result = folder / f"{kind}-{tag}.json"
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--parcels", str(parcels),
-               "--seed", str(seed), "--region", str(folder / f"region-{parcels}.gpkg"),
-               "--output", str(folder / f"plan-{kind}-{parcels}.gpkg"), "--result", str(result)]
+               "--seed", str(seed), "--region", str(folder / f"region-{tag}.gpkg"),
+               "--output", str(folder / f"plan-{kind}-{tag}.gpkg"), "--result", str(result)]
+    if hard:
+        command.append("--hard-variant")
     process = subprocess.Popen(command)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -244,6 +261,11 @@ def summarise(row: dict[str, Any]) -> None:
         row["generic_over_structured_cpu"] = row["generic"]["cpu_s"] / row["structured"]["cpu_s"]
 
 
+def size_label(row: dict[str, Any]) -> str:
+    """A size's name in the tables: its parcels, and "hard" for the hard variant."""
+    return f"{row['parcels']:,}" + (" hard" if row.get("hard") else "")
+
+
 def _cell(run: dict[str, Any] | None, key: str) -> str:
     if run is None or key not in run:
         return "—"
@@ -253,7 +275,7 @@ def _cell(run: dict[str, Any] | None, key: str) -> str:
 
 def _stage_lines(rows: list[dict[str, Any]]) -> list[str]:
     """The table of seconds per stage and the totals, one column per size and run."""
-    head = "| stage [s] | " + " | ".join(f"{r['parcels']:,} {k}" for r in rows for k in kinds_of(r)) + " |"
+    head = "| stage [s] | " + " | ".join(f"{size_label(r)} {k}" for r in rows for k in kinds_of(r)) + " |"
     lines = [head, "|---|" + "---:|" * sum(len(kinds_of(r)) for r in rows)]
     for key, label in STAGES:
         cells = [_cell(r["generate"] if key == "generate_s" else r[k], key) for r in rows for k in kinds_of(r)]
@@ -291,12 +313,12 @@ def markdown(rows: list[dict[str, Any]], command: str, info: dict[str, str], sta
             cpu = f"{run['cpu_s']:,.1f}" if "cpu_s" in run else "—"
             cpu_ratio = f"{run['cpu_over_floor']:.3f}" if "cpu_over_floor" in run else "—"
             agree = "agree" if run["objective_agrees"] else "DIFFER"
-            lines.append(f"| {r['parcels']:,} | {k} | {run['total_s']:,.1f} | {cpu} | **{run['wall_over_floor']:.3f}** "
+            lines.append(f"| {size_label(r)} | {k} | {run['total_s']:,.1f} | {cpu} | **{run['wall_over_floor']:.3f}** "
                          f"| {cpu_ratio} | {run['peak_rss_gib']:.2f} | {run['objective_rel_diff']:.1e} ({agree}) |")
     speedups = [r for r in rows if "generic_over_structured_wall" in r]
     if speedups:
         lines += ["", "| parcels | generic / structured, wall | generic / structured, CPU |", "|---:|---:|---:|"]
-        lines += [f"| {r['parcels']:,} | **{r['generic_over_structured_wall']:.2f}×** | "
+        lines += [f"| {size_label(r)} | **{r['generic_over_structured_wall']:.2f}×** | "
                   f"{r['generic_over_structured_cpu']:.2f}× |" for r in speedups]
     return "\n".join(lines) + "\n"
 
@@ -316,6 +338,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000", help="parcel counts, comma-separated")
+    parser.add_argument("--hard", default="",
+                        help="parcel counts of the hard variant (a community per 25 parcels, PV cap 0.2 %% of the area)")
     parser.add_argument("--seed", type=int, default=42, help="example region seed")
     parser.add_argument("--paths", default="structured,generic,floor",
                         help="runs per size: structured, generic, floor (required), released, compiler, appsi")
@@ -330,6 +354,7 @@ def main() -> None:
     parser.add_argument("--region", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--hard-variant", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -341,7 +366,8 @@ def main() -> None:
         write_results(table, args.section)
         return
 
-    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    sizes = [(int(s.replace("_", "")), False) for s in args.sizes.split(",") if s.strip()]
+    sizes += [(int(s.replace("_", "")), True) for s in args.hard.split(",") if s.strip()]
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     if "floor" not in paths or not set(paths) <= set(KINDS):
         parser.error(f"--paths must include floor and name only {', '.join(KINDS)}")
@@ -351,27 +377,29 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dualuse-bench-", dir=args.workdir) as tmp:
         folder = Path(tmp)
-        for parcels in sizes:
-            print(f"--- {parcels:,} parcels", file=sys.stderr, flush=True)
-            row: dict[str, Any] = {"parcels": parcels, "generate": in_child("generate", parcels, folder, args.seed)}
+        for parcels, hard in sizes:
+            print(f"--- {parcels:,} parcels{' (hard variant)' if hard else ''}", file=sys.stderr, flush=True)
+            row: dict[str, Any] = {"parcels": parcels, "hard": hard,
+                                   "generate": in_child("generate", parcels, folder, args.seed, hard)}
             for kind in paths:
-                row[kind] = in_child(kind, parcels, folder, args.seed)
+                row[kind] = in_child(kind, parcels, folder, args.seed, hard)
                 print(f"{kind:>10}: wall {row[kind]['total_s']:8.1f} s, CPU {row[kind].get('cpu_s', math.nan):8.1f} s, "
                       f"peak {row[kind]['peak_rss_gib']:.2f} GiB, objective {row[kind]['objective']:.10g}",
                       file=sys.stderr, flush=True)
             summarise(row)
             rows.append(row)
-            for leftover in folder.glob(f"*-{parcels}.gpkg"):
+            for leftover in folder.glob(f"*-{parcels}{'-hard' if hard else ''}.gpkg"):
                 leftover.unlink()
     table = markdown(rows, command, info, started)
     print(table)
     if not args.no_results:
         record = {"command": command, "started": started, "machine": info,
-                  "scenario": "defaults with budget_usd = 30,000 × parcels, grid_export_mwh = 150 × parcels",
+                  "scenario": "defaults with budget_usd = 30,000 × parcels, grid_export_mwh = 150 × parcels; hard: "
+                              f"a community per {HARD_PARCELS_PER_COMMUNITY} parcels, max_pv_share = {HARD_MAX_PV_SHARE}",
                   "sizes": rows}
         (HERE / f"results-{args.section}.json").write_text(json.dumps(record, indent=2))
         write_results(table, args.section)
-    bad = [r["parcels"] for r in rows if not r["objectives_agree"]]
+    bad = [size_label(r) for r in rows if not r["objectives_agree"]]
     if bad:
         raise SystemExit(f"objectives differ beyond 1e-6 relative at {bad}")
 
