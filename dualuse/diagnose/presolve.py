@@ -35,6 +35,7 @@ from dualuse.model.families import RESTORATION, ldn_groups
 from dualuse.model.family_table import FAMILIES, FAMILY, requirement
 from dualuse.model.kpis import delivery_cost_usd_per_mwh
 from dualuse.model.livelihoods import most_livelihoods, today_livelihoods
+from dualuse.model.per_parcel import parcel_starts
 from dualuse.vocabulary import LAND_TYPES, USES
 
 #: Coefficients above this (in any row) make HiGHS's tolerances meaningless.
@@ -92,7 +93,7 @@ def _plain(value: Any) -> Any:
 
 def _starts(coef: Coefficients) -> np.ndarray:
     """Index of each parcel's first pair (pairs are grouped by parcel; every parcel has one: current)."""
-    return np.searchsorted(coef.parcel, np.arange(coef.n_parcels))
+    return parcel_starts(coef)
 
 
 def most_per_parcel(coef: Coefficients, value: np.ndarray) -> np.ndarray:
