@@ -43,6 +43,9 @@ def access_floor(coef: Coefficients, scenario: Scenario) -> AccessFloor:
     infeasible through land a community does not have.
     """
     n = coef.demand_mwh.size
+    if scenario.min_access_share <= 0:  # no floor: no community is held, capped or left out
+        none = np.zeros(0, dtype=np.int64)
+        return AccessFloor(none, np.zeros(0), np.zeros(0, dtype=bool), none.copy())
     most_mwh = most_from_zero(largest(coef, coef.energy_mwh))
     linked = coef.community >= 0
     reach_mwh = scenario.delivery_efficiency * np.bincount(coef.community[linked], weights=most_mwh[linked],

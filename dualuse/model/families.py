@@ -235,8 +235,10 @@ def pv_cap(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> Fami
 
     .. math:: \sum_{i,\,u \in \{solar, agrivoltaic\}} A_i x_{iu} \le \sigma \sum_i A_i
     """
+    if scenario.max_pv_share >= 1.0:
+        return None
     pairs = np.flatnonzero(np.isin(coef.use, (SOLAR, AGRIVOLTAIC)))
-    if scenario.max_pv_share >= 1.0 or not pairs.size:
+    if not pairs.size:
         return None
     rows = Rows.single(pairs, coef.pair_area_ha[pairs], upper=scenario.max_pv_share * float(coef.area_ha.sum()))
     return FamilyRows(rows, "area under PV ≤ the largest share of the region [ha]")
