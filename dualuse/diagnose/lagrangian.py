@@ -10,7 +10,8 @@ and :math:`T_g - \sum_{i \in g} v_{i u^*_i}` is a supergradient, with
 most).  :func:`dual_function` returns :math:`L` and that supergradient as a
 function of λ (one per group), for :func:`dualuse.diagnose.presolve.least_cost_usd`.
 
-Its first evaluation goes over every pair.  Later ones go over the pairs
+Its first evaluation (often the only one: a requirement met at λ = 0)
+goes over every pair.  Later ones go over the pairs
 that can be a parcel's best at some λ ≥ 0 only: a pair is left out when
 another pair of its parcel costs no more and gives no less (and is not the
 same pair again, earlier): that pair's score :math:`k - \lambda v` is then
@@ -39,7 +40,7 @@ def dual_function(coef: Any, value: np.ndarray, parcel_group: np.ndarray, target
     n_groups = target.size
     inside = parcel_group >= 0
     group_in = parcel_group[inside]
-    kept: list[Evaluation] = []
+    calls: list[Evaluation] = []  # empty before the first evaluation; then the evaluation the later ones use
 
     def every_pair(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         starts = parcel_starts(coef)
@@ -54,10 +55,11 @@ def dual_function(coef: Any, value: np.ndarray, parcel_group: np.ndarray, target
         return bound, slope
 
     def evaluate(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not kept:
-            kept.append(_front_pairs(coef, value, parcel_group, target) if inside.any() else every_pair)
-            return every_pair(lam)
-        return kept[0](lam)
+        if not calls:  # often the only one: the requirement is met for free at λ = 0
+            calls.append(every_pair)
+        elif calls[0] is every_pair and inside.any():
+            calls[0] = _front_pairs(coef, value, parcel_group, target)
+        return calls[0](lam)
 
     return evaluate
 

@@ -147,13 +147,19 @@ def ldn_neutrality(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario)
     if not groups.names:
         return None
     m.LDN_GROUPS = pyo.Set(initialize=groups.names, ordered=True, doc="groups within which LDN holds")
+    rows = kept(coef, "ldn_rows", ("n_parcels", "land_type", "area_ha", "ldn_status"),
+                lambda: _ldn_entries(coef, groups), extra=scenario.ldn_scope)
+    return FamilyRows(rows.bounded(scenario.ldn_target * groups.area_ha, INF),
+                      "net LDN gain per land type [ha] ≥ target × area", m.LDN_GROUPS)
+
+
+def _ldn_entries(coef: Coefficients, groups: LdnGroups) -> Rows:
+    """The LDN rows' entries, one row per group: each pair's area × counterbalancing class (bounds left open)."""
     pair_group = groups.parcel_group[coef.parcel]
     members = [np.flatnonzero(pair_group == k) for k in range(len(groups.names))]  # already in row order
     in_group = np.concatenate(members)
-    rows = Rows.from_entries(np.repeat(np.arange(len(members)), [m.size for m in members]), in_group,
-                             coef.pair_area_ha[in_group] * coef.ldn_status[in_group],
-                             scenario.ldn_target * groups.area_ha, INF, len(groups.names))
-    return FamilyRows(rows, "net LDN gain per land type [ha] ≥ target × area", m.LDN_GROUPS)
+    return Rows.from_entries(np.repeat(np.arange(len(members)), [m.size for m in members]), in_group,
+                             coef.pair_area_ha[in_group] * coef.ldn_status[in_group], -INF, INF, len(members))
 
 
 def community_supply(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> FamilyRows | None:

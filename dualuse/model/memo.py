@@ -46,3 +46,11 @@ def kept(coef: Any, name: str, fields: tuple[str, ...], make: Callable[[], T],
     if hit is None:
         hit = table[key] = (arrays, make())  # the arrays are held so that their ids stay theirs
     return hit[1]
+
+
+def forget(coef: Any, name: str) -> None:
+    """Drop the kept figures ``name`` of these coefficients (a large one not needed for a while)."""
+    table = _KEPT.get(id(coef.parcel))
+    if table is not None:
+        for key in [k for k in table if k[0] == name]:
+            del table[key]
