@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dualuse.model.ldn import balance_class
+from dualuse.model.memo import kept
 from dualuse.model.per_parcel import largest, most_from_zero
 from dualuse.vocabulary import LDN_BASELINES, USES
 
@@ -154,7 +155,7 @@ def _net_benefit_scale(coef: Coefficients, scenario: Scenario) -> float:
 
 def _land(coef: Coefficients) -> np.ndarray:
     """Per pair: is the parcel land for LDN (:attr:`~dualuse.model.coefficients.Coefficients.is_land`)?"""
-    return coef.is_land[coef.parcel]
+    return kept(coef, "pair_is_land", ("land_type",), lambda: coef.is_land[coef.parcel])
 
 
 def cost_scale_usd(coef: Coefficients, scenario: Scenario) -> float:
