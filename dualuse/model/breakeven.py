@@ -147,6 +147,10 @@ def _add_terms(price: np.ndarray, columns: np.ndarray, terms: np.ndarray) -> Non
     if columns.size > 1 and not bool((columns[1:] > columns[:-1]).all()) \
             and np.bincount(columns, minlength=price.size).max() > 1:
         np.add.at(price, columns, terms)
+    elif 4 * columns.size > price.size:  # most prices take a term: one sum over all (a price never is -0, so + 0 keeps it)
+        dense = np.zeros(price.size)
+        dense[columns] = terms
+        price += dense
     else:
         price[columns] += terms
 
