@@ -170,13 +170,15 @@ class Plan:
         coef, x = self.coef, self.result.x
         constrained = set(ldn_groups(coef, self.scenario).names) if self.scenario.ldn_scope == "land_type" else set()
         land = coef.is_land
+        types = np.unique(coef.land_type[land]).tolist()
+        of_type = [coef.pair_land_type == t for t in types]
         rows = []
         for mode in LDN_BASELINES:
             balance = balance_class(coef.ldn_class[mode]) * coef.pair_area_ha * x
-            for t in np.unique(coef.land_type[land]).tolist():
-                pairs = coef.pair_land_type == t
+            gain, loss = balance > 0, balance < 0
+            for t, pairs in zip(types, of_type):
                 area_ha = float(coef.area_ha[land & (coef.land_type == t)].sum())
-                gains, losses = float(balance[pairs & (balance > 0)].sum()), float(-balance[pairs & (balance < 0)].sum())
+                gains, losses = float(balance[pairs & gain].sum()), float(-balance[pairs & loss].sum())
                 target = self.scenario.ldn_target * area_ha
                 rows.append({"ldn_baseline": mode, "land_type": LAND_TYPES[t], "area_ha": area_ha, "gains_ha": gains,
                              "losses_ha": losses + 0.0, "net_ha": gains - losses, "target_ha": target,

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from dualuse.diagnose.lagrangian import dual_function
 from dualuse.diagnose.messages import ceil_text, floor_text, usd
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
@@ -35,6 +36,7 @@ from dualuse.model.families import RESTORATION, ldn_groups
 from dualuse.model.family_table import FAMILIES, FAMILY, requirement
 from dualuse.model.kpis import delivery_cost_usd_per_mwh
 from dualuse.model.livelihoods import most_livelihoods, today_livelihoods
+from dualuse.model.per_parcel import parcel_starts
 from dualuse.vocabulary import LAND_TYPES, USES
 
 #: Coefficients above this (in any row) make HiGHS's tolerances meaningless.
@@ -92,7 +94,7 @@ def _plain(value: Any) -> Any:
 
 def _starts(coef: Coefficients) -> np.ndarray:
     """Index of each parcel's first pair (pairs are grouped by parcel; every parcel has one: current)."""
-    return np.searchsorted(coef.parcel, np.arange(coef.n_parcels))
+    return parcel_starts(coef)
 
 
 def most_per_parcel(coef: Coefficients, value: np.ndarray) -> np.ndarray:
@@ -116,28 +118,14 @@ def least_cost_usd(coef: Coefficients, value: np.ndarray, parcel_group: np.ndarr
     target : ndarray — per group, the right-hand side :math:`T_g`
     """
     n_groups = target.size
-    starts = _starts(coef)
-    pair_group = parcel_group[coef.parcel]
     inside = parcel_group >= 0
-    group_of_parcel = np.where(inside, parcel_group, 0)
-    reach = np.bincount(group_of_parcel[inside], weights=most_per_parcel(coef, value)[inside], minlength=n_groups)
+    reach = np.bincount(parcel_group[inside], weights=most_per_parcel(coef, value)[inside], minlength=n_groups)
     scale = np.maximum(np.abs(target), 1.0)
     out = np.full(n_groups, np.inf)
     reachable = reach >= target - TOLERANCE * scale
     if not reachable.any():
         return out
-
-    def evaluate(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lam_pair = np.where(pair_group >= 0, lam[np.maximum(pair_group, 0)], 0.0)
-        score = coef.cost_usd - lam_pair * value
-        best = np.minimum.reduceat(score, starts)
-        at_best = score <= best[coef.parcel]
-        value_at = np.maximum.reduceat(np.where(at_best, value, -np.inf), starts)
-        bound = lam * target + np.bincount(group_of_parcel[inside], weights=best[inside], minlength=n_groups)
-        slope = target - np.bincount(group_of_parcel[inside], weights=value_at[inside], minlength=n_groups)
-        return bound, slope
-
-    best_bound = _maximise_by_bisection(evaluate, reachable, iterations)
+    best_bound = _maximise_by_bisection(dual_function(coef, value, parcel_group, target), reachable, iterations)
     out[reachable] = np.maximum(best_bound[reachable], 0.0)
     return out
 
@@ -184,11 +172,12 @@ def presolve_checks(coef: Coefficients, scenario: Scenario, region: Region | Non
     that no parcel can supply, and no parcel that can host the smallest plant.
     """
     findings: list[Finding] = []
-    findings += _check_ldn(coef, scenario)
+    reach = ldn_reach(coef, scenario)
+    findings += _check_ldn(coef, scenario, reach)
     findings += _check_fixed_ldn(coef, scenario)
     findings += _check_food(coef, scenario)
     findings += _check_restoration(coef, scenario)
-    findings += _check_budget(coef, scenario, region, findings)
+    findings += _check_budget(coef, scenario, region, findings, reach)
     findings += _check_communities(coef, scenario, region)
     findings += _check_access_floor(coef, scenario, region)
     findings += _check_plant_size(coef, scenario)
@@ -212,8 +201,8 @@ def ldn_reach(coef: Coefficients, scenario: Scenario) -> dict[str, Any]:
     return {"names": names, "group": group, "gain": gain, "area": area, "most": most, "today": today}
 
 
-def _check_ldn(coef: Coefficients, scenario: Scenario) -> list[Finding]:
-    reach = ldn_reach(coef, scenario)
+def _check_ldn(coef: Coefficients, scenario: Scenario, reach: dict[str, Any] | None = None) -> list[Finding]:
+    reach = ldn_reach(coef, scenario) if reach is None else reach
     names, area, most = reach["names"], reach["area"], reach["most"]
     if not names:
         return []
@@ -302,13 +291,14 @@ def _check_restoration(coef: Coefficients, scenario: Scenario) -> list[Finding]:
         current=scenario.min_restored_ha, suggested=area)]
 
 
-def _requirement_costs(coef: Coefficients, scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
+def _requirement_costs(coef: Coefficients, scenario: Scenario,
+                       reach: dict[str, Any] | None = None) -> tuple[dict[str, float], dict[str, float]]:
     """The least cost [USD] of each requirement alone (those out of reach are left out: reported above),
-    and of LDN per land type where it costs anything."""
+    and of LDN per land type where it costs anything (``reach``: :func:`ldn_reach`, when made already)."""
     costs: dict[str, float] = {}
     per_type: dict[str, float] = {}
     if scenario.ldn_scope != "off":
-        reach = ldn_reach(coef, scenario)
+        reach = ldn_reach(coef, scenario) if reach is None else reach
         if reach["names"]:
             lb = least_cost_usd(coef, reach["gain"], reach["group"], scenario.ldn_target * reach["area"])
             if np.isfinite(lb).all():
@@ -329,10 +319,10 @@ def _requirement_costs(coef: Coefficients, scenario: Scenario) -> tuple[dict[str
 
 
 def _check_budget(coef: Coefficients, scenario: Scenario, region: Region | None,
-                  earlier: list[Finding]) -> list[Finding]:
+                  earlier: list[Finding], reach: dict[str, Any] | None = None) -> list[Finding]:
     out: list[Finding] = []
     budget = scenario.budget_usd
-    costs, per_type = _requirement_costs(coef, scenario)
+    costs, per_type = _requirement_costs(coef, scenario, reach)
     for family, cost in costs.items():
         if cost > budget * (1 + 1e-6) + 1.0:
             detail = ""

@@ -54,6 +54,7 @@ from dualuse.model.coefficients import Coefficients
 from dualuse.model.family_table import FAMILIES
 from dualuse.model.kpis import kpi_row
 from dualuse.model.objective import objective_factors
+from dualuse.model.per_parcel import largest
 from dualuse.model.rows import MatrixForm, Rows
 from dualuse.vocabulary import USES
 
@@ -108,8 +109,12 @@ def pair_prices(coef: Coefficients, scenario: Scenario, duals: dict[str, Any]) -
     price = np.zeros(coef.n_pairs)
     for kpi, factor in objective_factors(coef, scenario):
         row = kpi_row(coef, scenario, kpi)
-        pairs = row.columns < coef.n_pairs
-        np.add.at(price, row.columns[pairs], factor * row.values[pairs])
+        if bool((row.columns[1:] > row.columns[:-1]).all()):  # columns ascending: the pairs first
+            k = int(np.searchsorted(row.columns, coef.n_pairs))
+            _add_terms(price, row.columns[:k], factor * row.values[:k])
+        else:
+            pairs = row.columns < coef.n_pairs
+            _add_terms(price, row.columns[pairs], factor * row.values[pairs])
     statement = _Statement(coef, scenario)
     for family in FAMILIES:
         if family.name == "allocation":
@@ -127,17 +132,32 @@ def pair_prices(coef: Coefficients, scenario: Scenario, duals: dict[str, Any]) -
         y = (np.array([given[key] for key in _row_keys(stated.index)], dtype=float)
              if isinstance(given, dict) else np.full(stated.rows.n_rows, float(given)))
         rows = stated.rows
-        row_of_entry = np.repeat(np.arange(rows.n_rows), np.diff(rows.indptr))
-        pairs = rows.column < coef.n_pairs
-        np.add.at(price, rows.column[pairs].astype(np.int64), -y[row_of_entry[pairs]] * rows.value[pairs])
+        terms = (-y[0] * rows.value if rows.n_rows == 1 else np.repeat(-y, np.diff(rows.indptr)) * rows.value)
+        columns = rows.column.astype(np.int64)
+        if columns.size and int(columns.max()) >= coef.n_pairs:
+            pairs = columns < coef.n_pairs
+            columns, terms = columns[pairs], terms[pairs]
+        _add_terms(price, columns, terms)
     return price
+
+
+def _add_terms(price: np.ndarray, columns: np.ndarray, terms: np.ndarray) -> None:
+    """``np.add.at(price, columns, terms)``: each term added to its column's price in turn; at once where
+    no column repeats (the same sums, as each price then takes one term)."""
+    if columns.size > 1 and not bool((columns[1:] > columns[:-1]).all()) \
+            and np.bincount(columns, minlength=price.size).max() > 1:
+        np.add.at(price, columns, terms)
+    elif 4 * columns.size > price.size:  # most prices take a term: one sum over all (a price never is -0, so + 0 keeps it)
+        dense = np.zeros(price.size)
+        dense[columns] = terms
+        price += dense
+    else:
+        price[columns] += terms
 
 
 def reduced_costs(coef: Coefficients, price: np.ndarray) -> np.ndarray:
     r"""Per pair, :math:`d_j = v_j - \max_{k \in i} v_k`: ≤ 0, and 0 on the best pairs of its parcel."""
-    best = np.full(coef.n_parcels, -np.inf)
-    np.maximum.at(best, coef.parcel, price)
-    return price - best[coef.parcel]
+    return price - largest(coef, price)[coef.parcel]
 
 
 def capex_part_usd(coef: Coefficients, catalogue: Catalogue) -> np.ndarray:

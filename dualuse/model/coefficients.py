@@ -18,6 +18,8 @@ from dualuse.inputs.scenario import MTF_TIER_KWH_YR, Scenario
 from dualuse.model.drought_years import DroughtCoefficients, drought_coefficients
 from dualuse.model.ldn import balance_class, ldn_classes, sdg_status
 from dualuse.model.livelihood_values import livelihood_values
+from dualuse.model.memo import kept
+from dualuse.model.per_parcel import most_from_zero, starts_of
 from dualuse.vocabulary import LAND_TYPES, USES
 
 KWH_PER_MWH = 1000.0
@@ -101,15 +103,18 @@ class Coefficients:
 
     @property
     def pair_area_ha(self) -> np.ndarray:
-        return self.area_ha[self.parcel]
+        """Per pair, its parcel's area [ha] (made once: treat as read-only)."""
+        return kept(self, "pair_area_ha", ("area_ha",), lambda: self.area_ha[self.parcel])
 
     @property
     def pair_land_type(self) -> np.ndarray:
-        return self.land_type[self.parcel]
+        """Per pair, its parcel's land type (made once: treat as read-only)."""
+        return kept(self, "pair_land_type", ("land_type",), lambda: self.land_type[self.parcel])
 
     @property
     def pair_community(self) -> np.ndarray:
-        return self.community[self.parcel]
+        """Per pair, its parcel's community or −1 (made once: treat as read-only)."""
+        return kept(self, "pair_community", ("community",), lambda: self.community[self.parcel])
 
     @property
     def is_land(self) -> np.ndarray:
@@ -192,6 +197,7 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
     parcel, use = np.nonzero(eligible)  # row-major: pairs grouped by parcel, uses in USES order
     area_ha = region.area_ha
     lt = region.land_type
+    pair_lt = lt[parcel]
 
     density_mwp_ha = np.array([u.density_mwp_ha for u in catalogue.uses])
     capex_usd_ha = np.array([u.capex_usd_ha for u in catalogue.uses])
@@ -203,23 +209,22 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
     capacity_mwp = pair_area_ha * density_mwp_ha[use]
     # 1 MWp x 1 kWh/kWp = 1 MWh
     energy_mwh = capacity_mwp * region.pv_yield_kwh_kwp[parcel]
-    productivity_t = pair_area_ha * region.productivity_t_ha[parcel] * retention[use, lt[parcel]]
+    productivity_t = pair_area_ha * region.productivity_t_ha[parcel] * retention[use, pair_lt]
     cost_usd = (pair_area_ha * capex_usd_ha[use] + capacity_mwp * capex_usd_mwp[use]
                 + capacity_mwp * scenario.grid_cost_usd_mw_km * region.grid_km[parcel])
-    classes = {mode: status[parcel, use] for mode, status in ldn_classes(region, catalogue, scenario).items()}
+    classes = {mode: status[eligible] for mode, status in ldn_classes(region, catalogue, scenario).items()}
     held = classes[scenario.ldn_baseline]
-    soc_change_t = pair_area_ha * soc_rate[use, lt[parcel]] * scenario.horizon_years
+    soc_change_t = pair_area_ha * soc_rate[use, pair_lt] * scenario.horizon_years
     demand_mwh, households, household_mwh = community_demand(region, scenario)
 
-    max_energy = np.zeros(region.n_parcels)
-    np.maximum.at(max_energy, parcel, energy_mwh)
-    max_cost = np.zeros(region.n_parcels)
-    np.maximum.at(max_cost, parcel, cost_usd)
-    harvest_value_usd_yr = productivity_t * catalogue.harvest_value_usd_t[lt[parcel]]
-    livelihood = livelihood_values(catalogue, use, lt[parcel], pair_area_ha, capacity_mwp, energy_mwh,
+    starts = starts_of(parcel, region.n_parcels)  # every parcel has a pair: its current use
+    max_energy = most_from_zero(np.maximum.reduceat(energy_mwh, starts))
+    max_cost = most_from_zero(np.maximum.reduceat(cost_usd, starts))
+    harvest_value_usd_yr = productivity_t * catalogue.harvest_value_usd_t[pair_lt]
+    livelihood = livelihood_values(catalogue, use, pair_lt, pair_area_ha, capacity_mwp, energy_mwh,
                                    harvest_value_usd_yr, soc_change_t, scenario.price_export_usd_mwh,
                                    scenario.horizon_years)
-    return Coefficients(
+    coef = Coefficients(
         n_parcels=region.n_parcels, parcel=parcel.astype(np.int64), use=use.astype(np.int64),
         energy_mwh=energy_mwh, capacity_mwp=capacity_mwp, productivity_t=productivity_t, cost_usd=cost_usd,
         ldn_status=balance_class(held), ldn_class=classes, sdg_status=sdg_status(held), soc_change_t=soc_change_t, area_ha=area_ha, land_type=lt,
@@ -236,6 +241,8 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
         income_usd_yr=livelihood.income_usd_yr, minigrid_fte_household=catalogue.minigrid_fte_household,
         adjacency=region_adjacency(region) if scenario.restoration_boundary_weight > 0 else None,
     )
+    kept(coef, "pair_area_ha", ("area_ha",), lambda: pair_area_ha)  # made above: the model, checks and plan use it
+    return coef
 
 
 def land_type_name(code: int) -> str:

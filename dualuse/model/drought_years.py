@@ -54,9 +54,11 @@ def drought_coefficients(years: DroughtYears | None, catalogue: Catalogue, parce
     if years is None:
         return None
     retention = np.stack([u.drought_retention_or_normal for u in catalogue.uses])   # [use, land type]
-    pair_area_ha = area_ha[parcel]
-    harvest_t = years.productivity_t_ha[:, parcel] * (pair_area_ha * retention[use, land_type[parcel]])
-    energy_mwh = years.pv_yield_kwh_kwp[:, parcel] * capacity_mwp
+    # in place, in the memory order the year tables' own gives (the products' sums depend on it)
+    harvest_t = np.asarray(years.productivity_t_ha, dtype=float)[:, parcel]
+    harvest_t *= area_ha[parcel] * retention[use, land_type[parcel]]
+    energy_mwh = np.asarray(years.pv_yield_kwh_kwp, dtype=float)[:, parcel]
+    energy_mwh *= capacity_mwp
     parcel_baseline_t = years.productivity_t_ha * area_ha
     return DroughtCoefficients(names=years.names, probability=years.probability, harvest_t=harvest_t,
                                energy_mwh=energy_mwh, baseline_harvest_t=parcel_baseline_t.sum(axis=1),

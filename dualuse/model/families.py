@@ -28,6 +28,8 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.model.access import access_floor
 from dualuse.model.coefficients import Coefficients, land_type_name
 from dualuse.model.kpis import export_column, served_columns
+from dualuse.model.memo import kept
+from dualuse.model.per_parcel import largest, smallest
 from dualuse.model.rows import INF, MatrixForm, Rows
 from dualuse.vocabulary import LAND_TYPES, USES
 
@@ -72,15 +74,19 @@ def ldn_groups(coef: Coefficients, scenario: Scenario) -> LdnGroups:
     accident — neutrality there is not this plan's to give (Trends.Earth's
     counterbalancing reports a land type without gains or losses not at all).
     """
-    if scenario.ldn_scope == "off":
+    return kept(coef, "ldn_groups", ("n_parcels", "land_type", "area_ha", "ldn_status"),
+                lambda: _ldn_groups(coef, scenario.ldn_scope), extra=scenario.ldn_scope)
+
+
+def _ldn_groups(coef: Coefficients, scope: str) -> LdnGroups:
+    """:func:`ldn_groups` of the scope ``scope``, made afresh."""
+    if scope == "off":
         return LdnGroups([], np.full(coef.n_parcels, -1, dtype=np.int64), np.zeros(0), [])
-    by_type = scenario.ldn_scope == "land_type"
+    by_type = scope == "land_type"
     code = np.where(coef.is_land, coef.land_type if by_type else 0, -1)
     balance_ha = coef.pair_area_ha * coef.ldn_status
-    lowest = np.full(coef.n_parcels, np.inf)
-    highest = np.full(coef.n_parcels, -np.inf)
-    np.minimum.at(lowest, coef.parcel, balance_ha)
-    np.maximum.at(highest, coef.parcel, balance_ha)
+    lowest = smallest(coef, balance_ha)
+    highest = largest(coef, balance_ha)
     movable = lowest < highest
     keys, fixed = [], []
     for key in [k for k in np.unique(code).tolist() if k >= 0]:
@@ -141,11 +147,19 @@ def ldn_neutrality(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario)
     if not groups.names:
         return None
     m.LDN_GROUPS = pyo.Set(initialize=groups.names, ordered=True, doc="groups within which LDN holds")
+    rows = kept(coef, "ldn_rows", ("n_parcels", "land_type", "area_ha", "ldn_status"),
+                lambda: _ldn_entries(coef, groups), extra=scenario.ldn_scope)
+    return FamilyRows(rows.bounded(scenario.ldn_target * groups.area_ha, INF),
+                      "net LDN gain per land type [ha] ≥ target × area", m.LDN_GROUPS)
+
+
+def _ldn_entries(coef: Coefficients, groups: LdnGroups) -> Rows:
+    """The LDN rows' entries, one row per group: each pair's area × counterbalancing class (bounds left open)."""
     pair_group = groups.parcel_group[coef.parcel]
-    in_group = np.flatnonzero(pair_group >= 0)
-    rows = Rows.from_entries(pair_group[in_group], in_group, (coef.pair_area_ha * coef.ldn_status)[in_group],
-                             scenario.ldn_target * groups.area_ha, INF, len(groups.names))
-    return FamilyRows(rows, "net LDN gain per land type [ha] ≥ target × area", m.LDN_GROUPS)
+    members = [np.flatnonzero(pair_group == k) for k in range(len(groups.names))]  # already in row order
+    in_group = np.concatenate(members)
+    return Rows.from_entries(np.repeat(np.arange(len(members)), [m.size for m in members]), in_group,
+                             coef.pair_area_ha[in_group] * coef.ldn_status[in_group], -INF, INF, len(members))
 
 
 def community_supply(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> FamilyRows | None:
@@ -227,8 +241,10 @@ def pv_cap(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> Fami
 
     .. math:: \sum_{i,\,u \in \{solar, agrivoltaic\}} A_i x_{iu} \le \sigma \sum_i A_i
     """
+    if scenario.max_pv_share >= 1.0:
+        return None
     pairs = np.flatnonzero(np.isin(coef.use, (SOLAR, AGRIVOLTAIC)))
-    if scenario.max_pv_share >= 1.0 or not pairs.size:
+    if not pairs.size:
         return None
     rows = Rows.single(pairs, coef.pair_area_ha[pairs], upper=scenario.max_pv_share * float(coef.area_ha.sum()))
     return FamilyRows(rows, "area under PV ≤ the largest share of the region [ha]")

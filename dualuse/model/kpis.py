@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dualuse.model.ldn import balance_class
+from dualuse.model.memo import kept
+from dualuse.model.per_parcel import largest, most_from_zero
 from dualuse.vocabulary import LDN_BASELINES, USES
 
 if TYPE_CHECKING:
@@ -68,22 +70,32 @@ class KpiRow:
         """The KPI's value at a column vector (:func:`column_vector`); 0 when the normaliser is 0."""
         if self.normaliser == 0:
             return 0.0
-        return (float(self.values @ vector[self.columns]) + self.constant) / self.normaliser
+        return (float(self.values @ np.take(vector, self.columns)) + self.constant) / self.normaliser
 
 
 def _row(parts: list[tuple[np.ndarray, np.ndarray]], normaliser: float = 1.0, constant: float = 0.0) -> KpiRow:
     """A KpiRow from (columns, values) parts, zero coefficients left out."""
-    columns = np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in parts]) if parts else np.zeros(0, np.int64)
-    values = np.concatenate([np.asarray(v, dtype=float) for _, v in parts]) if parts else np.zeros(0)
+    if len(parts) == 1:  # the parts are made for the row (:func:`_pairs` gathers): no copy but of a view
+        columns = np.require(parts[0][0], dtype=np.int64, requirements=["C", "W"])
+        values = np.require(parts[0][1], dtype=float, requirements=["C", "W"])
+    elif parts:
+        columns = np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in parts])
+        values = np.concatenate([np.asarray(v, dtype=float) for _, v in parts])
+    else:
+        columns, values = np.zeros(0, np.int64), np.zeros(0)
     keep = values != 0.0
+    if keep.all():
+        return KpiRow(columns, values, float(normaliser), float(constant))
     return KpiRow(columns[keep], values[keep], float(normaliser), float(constant))
 
 
 def _pairs(coef: Coefficients, values: np.ndarray, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Pair columns with per-pair ``values`` (only the pairs ``where`` holds)."""
-    if where is None:
-        return np.arange(coef.n_pairs), values
-    chosen = np.flatnonzero(where)
+    """Pair columns with per-pair ``values`` (only the pairs ``where`` holds; pairs of value 0 are left out, as
+    :func:`_row` leaves them out)."""
+    nonzero = values != 0.0
+    if where is not None:
+        nonzero &= where
+    chosen = np.flatnonzero(nonzero)
     return chosen, values[chosen]
 
 
@@ -143,7 +155,7 @@ def _net_benefit_scale(coef: Coefficients, scenario: Scenario) -> float:
 
 def _land(coef: Coefficients) -> np.ndarray:
     """Per pair: is the parcel land for LDN (:attr:`~dualuse.model.coefficients.Coefficients.is_land`)?"""
-    return coef.is_land[coef.parcel]
+    return kept(coef, "pair_is_land", ("land_type",), lambda: coef.is_land[coef.parcel])
 
 
 def cost_scale_usd(coef: Coefficients, scenario: Scenario) -> float:
@@ -159,9 +171,7 @@ def cost_scale_usd(coef: Coefficients, scenario: Scenario) -> float:
 
 def _most_per_parcel(coef: Coefficients, values: np.ndarray) -> float:
     """Σ over parcels of the largest |value| any of its uses gives: the most a pair-based KPI can reach."""
-    largest = np.zeros(coef.n_parcels)
-    np.maximum.at(largest, coef.parcel, np.abs(values))
-    return max(float(largest.sum()), 1.0)
+    return max(float(most_from_zero(largest(coef, np.abs(values))).sum()), 1.0)
 
 
 def _today(coef: Coefficients, values: np.ndarray) -> float:
@@ -298,14 +308,49 @@ def kpi_row(coef: Coefficients, scenario: Scenario, name: str) -> KpiRow:
         made = _ROWS.setdefault(coef, {})
         key = (scenario, name)
         if key not in made:
-            made[key] = spec.row(coef, scenario)
+            made[key] = _sharing(spec.row(coef, scenario), list(made.values()))
         return made[key]
     except TypeError:  # coefficients or a scenario that cannot be a key
         return spec.row(coef, scenario)
 
 
+def _equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """Are two arrays equal, element for element (their first elements compared first)?"""
+    return a.shape == b.shape and a.dtype == b.dtype and bool((a[:64] == b[:64]).all()) and bool((a == b).all())
+
+
+def _sharing(row: KpiRow, made: list[KpiRow]) -> KpiRow:
+    """The row, its columns the very array of a row made before with the same columns, and then its values
+    that row's where they are the same too (several KPIs share their pairs: one array, and one gather
+    in :func:`evaluate_kpis`)."""
+    for other in made:
+        if _equal(row.columns, other.columns):
+            values = other.values if _equal(row.values, other.values) else row.values
+            return KpiRow(other.columns, values, row.normaliser, row.constant)
+    return row
+
+
 def evaluate_kpis(coef: Coefficients, scenario: Scenario, x: np.ndarray, served_mwh: np.ndarray,
                   export_mwh: float) -> dict[str, float]:
-    """Every KPI at a solution (shares per pair, deliveries per community, export), in table order."""
+    """Every KPI at a solution (shares per pair, deliveries per community, export), in table order.
+
+    Each is :meth:`KpiRow.evaluate`'s figure; the solution is gathered once
+    per distinct column array, and a product once per distinct pair of arrays.
+    """
     vector = column_vector(coef, x, served_mwh, export_mwh)
-    return {k.name: kpi_row(coef, scenario, k.name).evaluate(vector) for k in KPIS}
+    rows = {k.name: kpi_row(coef, scenario, k.name) for k in KPIS}
+    by_columns: dict[int, list[KpiRow]] = {}
+    for row in rows.values():
+        by_columns.setdefault(id(row.columns), []).append(row)
+    products: dict[tuple[int, int], float] = {}
+    for group in by_columns.values():
+        if all(row.normaliser == 0 for row in group):
+            continue
+        taken = np.take(vector, group[0].columns)
+        for row in group:
+            if (id(row.columns), id(row.values)) not in products:
+                products[id(row.columns), id(row.values)] = float(row.values @ taken)
+        del taken
+    return {name: 0.0 if row.normaliser == 0 else
+            (products[id(row.columns), id(row.values)] + row.constant) / row.normaliser
+            for name, row in rows.items()}

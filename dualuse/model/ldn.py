@@ -129,7 +129,12 @@ def reporting_status(own: np.ndarray, baseline: np.ndarray, response: str, basel
         trend = np.asarray(baseline, dtype=np.int8)
         if response in HALTS_DECLINE:
             trend = np.maximum(trend, STABLE)
-    return one_out_all_out(np.column_stack([own, trend]))
+    own = own.reshape(own.shape[0], -1)  # as np.column_stack takes it: one column per sub-indicator
+    declines, improves = trend == DEGRADED, trend == IMPROVING  # one out, all out, the trend among them
+    for k in range(own.shape[1]):
+        declines |= own[:, k] == DEGRADED
+        improves |= own[:, k] == IMPROVING
+    return np.where(declines, DEGRADED, np.where(improves, IMPROVING, STABLE)).astype(np.int8)
 
 
 def own_indicators(region: Region, catalogue: Catalogue, scenario: Scenario, matrix: np.ndarray) -> np.ndarray:

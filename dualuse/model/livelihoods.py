@@ -26,6 +26,8 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.families import FamilyRows
 from dualuse.model.kpis import served_columns
+from dualuse.model.memo import kept
+from dualuse.model.per_parcel import largest
 from dualuse.model.rows import INF, Rows
 from dualuse.vocabulary import USES
 
@@ -47,8 +49,9 @@ def _households_per_mwh(coef: Coefficients) -> np.ndarray:
 
 
 def _by_community(coef: Coefficients, values: np.ndarray) -> np.ndarray:
-    linked = coef.pair_community >= 0
-    return np.bincount(coef.pair_community[linked], weights=values[linked], minlength=coef.demand_mwh.size)
+    """Per community, the sum of per-pair ``values`` over its parcels' pairs (in pair order)."""
+    # one bin more at the front for the pairs without a community: the communities' sums are the same
+    return np.bincount(coef.pair_community + 1, weights=values, minlength=coef.demand_mwh.size + 1)[1:]
 
 
 def community_livelihoods(coef: Coefficients, x: np.ndarray, served_mwh: np.ndarray) -> CommunityLivelihoods:
@@ -62,16 +65,20 @@ def community_livelihoods(coef: Coefficients, x: np.ndarray, served_mwh: np.ndar
 
 
 def today_livelihoods(coef: Coefficients) -> CommunityLivelihoods:
-    """Each community's work and income today: every parcel under its current use, nothing delivered."""
-    return community_livelihoods(coef, (coef.use == CURRENT).astype(float), np.zeros(coef.demand_mwh.size))
+    """Each community's work and income today: every parcel under its current use, nothing delivered (made once
+    per coefficients: treat as read-only)."""
+    return kept(coef, "today_livelihoods", ("use", "community", "jobs_fte", "construction_job_years",
+                                            "income_usd_yr", "minigrid_fte_household", "household_mwh",
+                                            "demand_mwh"),
+                lambda: community_livelihoods(coef, (coef.use == CURRENT).astype(float),
+                                              np.zeros(coef.demand_mwh.size)))
 
 
 def most_livelihoods(coef: Coefficients) -> CommunityLivelihoods:
     """The most income and the most work each community's parcels can give, each parcel under its best use for
     it and every household served (bounds for the floors; construction work under the most PV)."""
     def most(values: np.ndarray) -> np.ndarray:
-        per_parcel = np.full(coef.n_parcels, -np.inf)
-        np.maximum.at(per_parcel, coef.parcel, values)
+        per_parcel = largest(coef, values)
         linked = coef.community >= 0
         return np.bincount(coef.community[linked], weights=per_parcel[linked], minlength=coef.demand_mwh.size)
 
@@ -159,10 +166,10 @@ def livelihood_columns(coef: Coefficients, x: np.ndarray, served_mwh: np.ndarray
     today, planned = today_livelihoods(coef), community_livelihoods(coef, x, served_mwh)
     n = coef.demand_mwh.size
     out = {
-        "jobs_fte_today": today.jobs_fte, "jobs_fte": planned.jobs_fte,
+        "jobs_fte_today": today.jobs_fte.copy(), "jobs_fte": planned.jobs_fte,
         "jobs_fte_change": planned.jobs_fte - today.jobs_fte,
         "construction_job_years": planned.construction_job_years,
-        "income_usd_yr_today": today.income_usd_yr, "income_usd_yr": planned.income_usd_yr,
+        "income_usd_yr_today": today.income_usd_yr.copy(), "income_usd_yr": planned.income_usd_yr,
         "income_usd_yr_change": planned.income_usd_yr - today.income_usd_yr,
         "income_change_share": np.divide(planned.income_usd_yr - today.income_usd_yr, today.income_usd_yr,
                                          out=np.full(n, np.nan), where=today.income_usd_yr > 0),

@@ -56,6 +56,8 @@ def objective_factors(coef: Coefficients, scenario: Scenario) -> list[tuple[str,
     out = []
     for weight_name, kpi, sign in OBJECTIVE_TERMS:
         weight = getattr(scenario, weight_name)
+        if not weight:
+            continue
         row = kpi_row(coef, scenario, kpi)
         scale = row.normaliser * (cost_scale_usd(coef, scenario) if kpi == "cost_usd" else 1.0)
         if weight and scale:

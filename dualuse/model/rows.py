@@ -49,15 +49,26 @@ class Rows:
     @classmethod
     def from_entries(cls, row: np.ndarray, column: np.ndarray, value: np.ndarray,
                      lower: np.ndarray | float, upper: np.ndarray | float, n_rows: int) -> Rows:
-        """Rows from (row, column, value) entries; within a row, entries keep their given order."""
+        """Rows from (row, column, value) entries; within a row, entries keep their given order.
+
+        Entries already in row order (the common case: pairs are grouped by
+        parcel) are kept as they are; others are put in row order by a
+        stable sort, of the narrowest integer type that holds the row numbers.
+        """
         row = np.asarray(row, dtype=np.int64)
+        column = np.asarray(column, dtype=np.int64)
         value = np.asarray(value, dtype=float)
         keep = value != 0.0
-        row, column, value = row[keep], np.asarray(column, dtype=np.int64)[keep], value[keep]
-        order = np.argsort(row, kind="stable")
+        if keep.all():
+            value = value.copy()
+        else:
+            row, column, value = row[keep], column[keep], value[keep]
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(row, minlength=n_rows), out=indptr[1:])
-        return cls(indptr=indptr, column=column[order].astype(np.int32), value=value[order],
+        if row.size > 1 and not bool((row[1:] >= row[:-1]).all()):
+            order = stable_row_order(row, n_rows)
+            column, value = column[order], value[order]
+        return cls(indptr=indptr, column=column.astype(np.int32), value=value,
                    lower=np.broadcast_to(np.asarray(lower, dtype=float), (n_rows,)).copy(),
                    upper=np.broadcast_to(np.asarray(upper, dtype=float), (n_rows,)).copy())
 
@@ -65,7 +76,15 @@ class Rows:
     def single(cls, column: np.ndarray, value: np.ndarray, lower: float = -INF, upper: float = INF) -> Rows:
         """One row: ``lower ≤ Σ value · columns ≤ upper``."""
         column = np.asarray(column, dtype=np.int64)
-        return cls.from_entries(np.zeros(column.size, dtype=np.int64), column, value, lower, upper, 1)
+        value = np.asarray(value, dtype=float)
+        keep = value != 0.0
+        if keep.all():
+            column, value = column.astype(np.int32), value.copy()
+        else:
+            column, value = column[keep].astype(np.int32), value[keep]
+        return cls(indptr=np.array([0, value.size], dtype=np.int64), column=column, value=value,
+                   lower=np.broadcast_to(np.asarray(lower, dtype=float), (1,)).copy(),
+                   upper=np.broadcast_to(np.asarray(upper, dtype=float), (1,)).copy())
 
     def bounded(self, lower: np.ndarray | float, upper: np.ndarray | float) -> Rows:
         """The same entries with other bounds."""
@@ -134,6 +153,16 @@ class MatrixForm:
     def total_rows(self, name: str) -> Rows:
         """The single row a named total was made from."""
         return next(rows for n, _, _, rows in self.totals if n == name)
+
+
+def stable_row_order(row: np.ndarray, n_rows: int) -> np.ndarray:
+    """The stable order of entries by their row number (``0 ≤ row < n_rows``): ``np.argsort(row, kind="stable")``,
+    sorted as 8- or 16-bit keys when the rows are that few (numpy then sorts by radix, in linear time)."""
+    if n_rows <= 1 << 8:
+        row = row.astype(np.uint8)
+    elif n_rows <= 1 << 16:
+        row = row.astype(np.uint16)
+    return np.argsort(row, kind="stable")
 
 
 def bodies(rows: Rows, columns: list[Any]) -> list[LinearExpression]:

@@ -28,6 +28,7 @@ from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.family_table import FAMILIES
 from dualuse.model.kpis import kpi_row
+from dualuse.model.memo import forget
 from dualuse.model.objective import weighted_objective_rows
 from dualuse.model.rows import Rows
 from dualuse.solve.handover import INF, CompiledModel, Handover, LpArrays, RowList
@@ -95,8 +96,8 @@ def direct_lp(coef: Coefficients, scenario: Scenario) -> CompiledModel | None:
         return None
     n_comm = int(coef.demand_mwh.size)
     n_cols = coef.n_pairs + n_comm + 1
-    totals = {name: Rows.single(kpi_row(coef, scenario, name).columns, kpi_row(coef, scenario, name).values)
-              for name in ("cost_usd", "productivity_t")}
+    totals = {name: Rows.single(row.columns, row.values)
+              for name, row in ((name, kpi_row(coef, scenario, name)) for name in ("cost_usd", "productivity_t"))}
     m = StandIn(coef, totals)
     counts, columns, values, lower, upper = [], [], [], [], []
     names: list[tuple[str, Any]] = []
@@ -121,6 +122,8 @@ def direct_lp(coef: Coefficients, scenario: Scenario) -> CompiledModel | None:
                 names.extend((family.name, k) for k in index)
     except Exception:  # NeedsModel, or a builder that expects more of the model: the Pyomo build says
         return None
+    finally:
+        forget(coef, "ldn_rows")  # the LP holds its own copy while HiGHS solves
     cost = _objective_cost(coef, scenario, n_cols)
     col_lower = np.zeros(n_cols)
     col_upper = np.concatenate([np.ones(coef.n_pairs), coef.demand_mwh.astype(float),
@@ -148,6 +151,5 @@ def _objective_cost(coef: Coefficients, scenario: Scenario, n_cols: int) -> np.n
         objective = Rows.single(row.columns, row.values)
     else:
         objective = weighted_objective_rows(coef, scenario, n_cols)
-    cost = np.zeros(n_cols)
-    np.add.at(cost, objective.column, objective.value)
-    return cost
+    # the entries added in turn from 0, as np.add.at adds them
+    return np.bincount(objective.column, weights=objective.value, minlength=n_cols).astype(float, copy=False)
