@@ -169,6 +169,8 @@ def _polygonal(geometry: np.ndarray) -> np.ndarray:
 
 def finite_coordinates(geometry: np.ndarray) -> np.ndarray:
     """Boolean per geometry: every coordinate is finite (no NaN, no infinity)."""
+    if np.isfinite(shapely.get_coordinates(geometry)).all():  # the common case, without an index per vertex
+        return np.ones(len(geometry), dtype=bool)
     coords, index = shapely.get_coordinates(geometry, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
     return np.bincount(index[bad], minlength=len(geometry)) == 0
