@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 _M1, _M2, _SEED = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+#: Edges compared per block.
+_BLOCK = 1 << 20
 
 
 def edge_groups(coords: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -31,28 +33,34 @@ def edge_groups(coords: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     """
     n = int(start.size)
     point = _point_hashes(coords)
-    head, tail = point[start], point[end]
+    head = point[start]
+    high = point[end]
     del point
-    forward = head < tail
-    low, high = np.minimum(head, tail), np.maximum(head, tail)
-    del head, tail
+    forward = head < high
+    low = np.minimum(head, high)
+    np.maximum(head, high, out=high)
+    del head
+    high += _SEED
+    low ^= _mix(high)
+    del high
+    packed = _mix(low)
     index_bits = max(1, (n - 1).bit_length())
     shift = np.uint64(index_bits + 1)
-    packed = _mix(low ^ _mix(high + _SEED))
-    del low, high
     packed >>= shift
     packed <<= shift
     packed |= forward.astype(np.uint64) << np.uint64(index_bits)
+    del forward
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
-    order = (packed & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    order = (packed & np.uint64((1 << index_bits) - 1)).astype(start.dtype)
     forward_sorted = ((packed >> np.uint64(index_bits)) & np.uint64(1)).astype(bool)
     packed >>= shift
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(packed[1:], packed[:-1], out=new[1:])
+    del packed
     _separate_collisions(coords, start, end, forward_sorted, new, order)
-    return order, np.cumsum(new) - 1, forward_sorted
+    return order, np.cumsum(new, dtype=start.dtype) - 1, forward_sorted
 
 
 def _point_hashes(coords: np.ndarray) -> np.ndarray:
@@ -77,12 +85,14 @@ def _separate_collisions(coords: np.ndarray, start: np.ndarray, end: np.ndarray,
     """Check every sorted edge against the one before it in its group (``new``: starts a group); sort the groups
     that hold more than one segment out on the exact coordinates, in place of ``order``, ``forward``, ``new``."""
     point = np.ascontiguousarray(coords).view(np.complex128).ravel()  # x + iy: one comparison per point
-    head, tail = start[order], end[order]
     same = np.ones(new.size, dtype=bool)
-    for ends in (np.where(forward, head, tail), np.where(forward, tail, head)):
-        values = point[ends]
-        same[1:] &= values[1:] == values[:-1]
-    del head, tail
+    for lo in range(0, new.size, _BLOCK):  # in blocks that overlap by one edge, to bound the temporaries
+        block = slice(max(lo - 1, 0), min(lo + _BLOCK, new.size))
+        edge, ahead = order[block], forward[block]
+        head, tail = start[edge], end[edge]
+        for ends in (np.where(ahead, head, tail), np.where(ahead, tail, head)):
+            values = point[ends]
+            same[block][1:] &= values[1:] == values[:-1]
     mixed = ~same & ~new
     if not mixed.any():
         return

@@ -43,7 +43,8 @@ class Outlines:
     def edge_ring(self) -> np.ndarray:
         """Of each pair of consecutive vertices ``xy[k], xy[k + 1]``, the ring they bound as an edge, −1 where
         they belong to two rings."""
-        ring = np.repeat(np.arange(self.n_rings), np.diff(self.ring_start)[:self.n_rings])[:-1]
+        dtype = np.int32 if len(self.xy) < 2 ** 31 else np.int64
+        ring = np.repeat(np.arange(self.n_rings, dtype=dtype), np.diff(self.ring_start))[:-1]
         ring[self.ring_start[1:-1] - 1] = -1
         return ring
 

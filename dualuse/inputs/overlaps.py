@@ -38,15 +38,15 @@ def _directed_edges(outlines: Outlines) -> tuple[np.ndarray, np.ndarray, np.ndar
     """Every ring edge, oriented so that its polygon lies on its left: each edge's start and end as indices into
     ``outlines.xy``, and each edge's polygon."""
     ring = outlines.edge_ring()
-    start = np.flatnonzero(ring >= 0)
-    ring = ring[start]
     x, y = outlines.xy[:, 0], outlines.xy[:, 1]
-    twice = np.zeros(len(x) - 1) if len(x) else np.zeros(0)
-    end = start + 1
-    twice[start] = x[start] * y[end] - x[end] * y[start]
+    twice = x[:-1] * y[1:] - x[1:] * y[:-1]
+    twice[ring < 0] = 0.0
     twice_area = ring_sums(twice, outlines)
     del twice
+    start = np.flatnonzero(ring >= 0).astype(ring.dtype)
+    ring = ring[start]
     flip = ((twice_area < 0) == outlines.exterior)[ring]  # exteriors counter-clockwise, holes clockwise
+    end = start + 1
     return np.where(flip, end, start), np.where(flip, start, end), outlines.ring_geometry[ring]
 
 
