@@ -14,6 +14,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from dualuse.inputs import edges
 from dualuse.inputs.areas import projected_area_m2
 from dualuse.inputs.checks import finite_coordinates
+from dualuse.inputs.convex import certainly_valid
 from dualuse.inputs.drought_arrow import _as_text
 from dualuse.inputs.outlines import polygon_outlines
 from dualuse.inputs.overlaps import _directed_edges, candidate_pairs
@@ -164,3 +165,29 @@ def test_finite_coordinates() -> None:
                            box(2, 2, 3, 3)], dtype=object)
     np.testing.assert_array_equal(finite_coordinates(geometry), [True, False, False, True])
     np.testing.assert_array_equal(finite_coordinates(geometry[[0, 3]]), [True, True])
+
+
+def test_convex_polygons_cleared_without_geos_are_valid() -> None:
+    """Random triangles and quadrilaterals on a coarse grid (many collinear and repeated vertices, bowties,
+    spikes) and near-collinear ones at large coordinates: every polygon the vertex test clears is valid for GEOS,
+    and it clears the plainly convex ones."""
+    rng = np.random.default_rng(7)
+    shapes = []
+    for k in (3, 4):
+        corners = rng.integers(0, 4, size=(3000, k, 2)).astype(float)
+        shapes += [Polygon(c) for c in corners]
+        near = 5e5 + rng.integers(0, 3, size=(1000, k, 2)) * 1e-9 + np.array([0.0, 1e6])
+        shapes += [Polygon(c) for c in near]
+    shapes += [box(x, x, x + 1, x + 2) for x in range(20)] + [Polygon([(0, 0), (2, 0), (1, 1e-12)])]
+    shapes += [Polygon(list(reversed(box(0, 0, 1, 1).exterior.coords))), Polygon([(0, 0), (1, 0), (1, 0), (0, 1)])]
+    shapes += [box(0, 0, 3, 3).difference(box(1, 1, 2, 2)), MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)])]
+    geometry = np.asarray(shapes, dtype=object)
+    outlines = polygon_outlines(geometry)
+    cleared = certainly_valid(outlines)
+    valid = shapely.is_valid(geometry)
+    assert not (cleared & ~valid).any()
+    assert cleared[-25:-5].all() and cleared[-4] and not cleared[-3] and not cleared[-2:].any()
+    assert valid[cleared].size > 1000 and (~valid).sum() > 1000
+    uniform = polygon_outlines(np.asarray([box(0, 0, 1, 1), box(1, 0, 2, 1), Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])],
+                                          dtype=object))
+    np.testing.assert_array_equal(certainly_valid(uniform), [True, True, False])

@@ -40,6 +40,14 @@ class Outlines:
     def n_rings(self) -> int:
         return int(self.ring_geometry.size)
 
+    def finite_geometries(self) -> np.ndarray:
+        """Per geometry: every coordinate is finite (no NaN, no infinity)."""
+        finite = np.ones(self.n_geometries, dtype=bool)
+        bad = np.flatnonzero(~np.isfinite(self.xy).all(axis=1))
+        if bad.size:
+            finite[self.ring_geometry[np.searchsorted(self.ring_start, bad, side="right") - 1]] = False
+        return finite
+
     def edge_ring(self) -> np.ndarray:
         """Of each pair of consecutive vertices ``xy[k], xy[k + 1]``, the ring they bound as an edge, −1 where
         they belong to two rings."""

@@ -24,7 +24,7 @@ from dualuse.files import file_sha256
 from dualuse.inputs.checks import (
     check_areas,
     check_communities,
-    check_parcels,
+    checked_parcels,
     check_units,
     measure_unbuilt,
 )
@@ -36,6 +36,7 @@ from dualuse.inputs.overlaps import OVERLAP_TOLERANCE, check_overlaps
 from dualuse.inputs.schema import (
     DEFAULT_LAYER,
     Problem,
+    crosses_antimeridian,
     equal_area_ha,
     example_ids,
     measuring_geometry,
@@ -130,7 +131,7 @@ def check_region(path: str | os.PathLike[str], layer: str | None = None, *,
     layer_name = layer or DEFAULT_LAYER
     problems: list[Problem] = []
     frame = open_parcels(path, layer_name, problems)
-    parcels = check_parcels(frame, layer_name, problems)
+    parcels, outlines = checked_parcels(frame, layer_name, problems)
     check_column_names(parcels, layer_name, problems)
     communities = _read_communities(path, layer_name, parcels.crs, problems)
     community_index = (_link_communities(parcels, communities, layer_name, problems)
@@ -140,7 +141,8 @@ def check_region(path: str | os.PathLike[str], layer: str | None = None, *,
         measure_unbuilt(parcels, layer_name, problems)
         return None, _sorted(problems)
     measured = np.asarray(measuring_geometry(parcels.geometry)[0].array, dtype=object)
-    outlines = polygon_outlines(measured)  # read once, for the areas and the overlaps
+    if outlines is None or crosses_antimeridian(parcels.geometry):  # measured on other coordinates
+        outlines = polygon_outlines(measured)  # read once, for the areas and the overlaps
     with np.errstate(invalid="ignore", over="ignore"):  # areas out of the CRS's range: check_areas names them
         region = _build_region(path, layer_name, parcels, communities, community_index, problems, outlines)
     check_areas(region.parcels, region.area_ha, layer_name, problems)
