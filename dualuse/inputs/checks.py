@@ -18,6 +18,8 @@ import pandas as pd
 import shapely
 
 from dualuse.inputs.columns import check_column, check_optional_number
+from dualuse.inputs.convex import certainly_valid
+from dualuse.inputs.outlines import Outlines, polygon_outlines
 from dualuse.inputs.schema import (
     COMMUNITY_COLUMNS,
     PARCEL_COLUMNS,
@@ -56,15 +58,22 @@ _GEOM_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5:
 
 def check_parcels(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]) -> gpd.GeoDataFrame:
     """Check geometry and every schema column; return the frame with clean, typed columns."""
+    return checked_parcels(frame, layer, problems)[0]
+
+
+def checked_parcels(frame: gpd.GeoDataFrame, layer: str,
+                    problems: list[Problem]) -> tuple[gpd.GeoDataFrame, Outlines | None]:
+    """:func:`check_parcels`, and the rings of the checked frame's geometries when every one is a polygon or
+    multipolygon and none was repaired (else None)."""
     frame = frame.copy()
     _check_parcel_ids(frame, layer, problems)
     _check_geometry_kinds(frame, layer, problems)
-    frame = check_geometry(frame, layer, problems)
+    frame, outlines = _checked_geometry(frame, layer, problems)
     for column in PARCEL_COLUMNS:
         if column.name == "parcel_id":
             continue
         check_column(frame, column, layer, problems)
-    return frame
+    return frame, outlines
 
 
 def _check_parcel_ids(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem]) -> None:
@@ -169,6 +178,8 @@ def _polygonal(geometry: np.ndarray) -> np.ndarray:
 
 def finite_coordinates(geometry: np.ndarray) -> np.ndarray:
     """Boolean per geometry: every coordinate is finite (no NaN, no infinity)."""
+    if np.isfinite(shapely.get_coordinates(geometry)).all():  # the common case, without an index per vertex
+        return np.ones(len(geometry), dtype=bool)
     coords, index = shapely.get_coordinates(geometry, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
     return np.bincount(index[bad], minlength=len(geometry)) == 0
@@ -185,10 +196,25 @@ def check_geometry(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem])
     :func:`check_parcels`.  Returns the frame with repaired
     geometries (a copy when any was repaired).
     """
+    return _checked_geometry(frame, layer, problems)[0]
+
+
+def _checked_geometry(frame: gpd.GeoDataFrame, layer: str,
+                      problems: list[Problem]) -> tuple[gpd.GeoDataFrame, Outlines | None]:
+    """:func:`check_geometry`, and the rings of the geometries when all are polygonal and none was repaired.
+
+    The rings, read once, serve the test of finite coordinates and clear the
+    strictly convex polygons of :func:`dualuse.inputs.convex.certainly_valid`;
+    GEOS tests the validity of the others.
+    """
     geometry = np.asarray(frame.geometry.array, dtype=object)
     polygonal = _polygonal(geometry)
+    outlines = polygon_outlines(geometry) if polygonal.all() else None
     finite = np.ones(len(geometry), dtype=bool)
-    finite[polygonal] = finite_coordinates(geometry[polygonal])
+    if outlines is not None:
+        finite = outlines.finite_geometries()
+    else:
+        finite[polygonal] = finite_coordinates(geometry[polygonal])
     not_finite = polygonal & ~finite
     if not_finite.any():
         problems.append(Problem("error", layer, "geometry",
@@ -196,11 +222,13 @@ def check_geometry(frame: gpd.GeoDataFrame, layer: str, problems: list[Problem])
                                 "repair or redraw these polygons, or drop them", example_ids(frame, not_finite),
                                 int(not_finite.sum())))
     candidates = polygonal & finite
+    if outlines is not None:
+        candidates &= ~certainly_valid(outlines)
     invalid = np.zeros(len(geometry), dtype=bool)
     invalid[candidates] = ~shapely.is_valid(geometry[candidates])
     if not invalid.any():
-        return frame
-    return _repair_invalid(frame, geometry, invalid, layer, problems)
+        return frame, outlines
+    return _repair_invalid(frame, geometry, invalid, layer, problems), None
 
 
 def _repair_invalid(frame: gpd.GeoDataFrame, geometry: np.ndarray, invalid: np.ndarray, layer: str,

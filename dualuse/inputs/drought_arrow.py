@@ -10,6 +10,8 @@ as they are; any other table is left to the general reader of
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dualuse.errors import has_extra
@@ -43,7 +45,7 @@ def in_layer_order(path: str, table: str, columns: tuple[Column, ...],
     years = [str(s) for s in pc.unique(scenario).to_pylist()]
     if len(years) * n != arrow.num_rows or any(not y or y != y.strip() for y in years if y is not None):
         return None
-    layer_ids = pa.array([str(p) for p in parcel_id], type=ids.type)
+    layer_ids = _as_text(parcel_id, ids.type)
     for k, year in enumerate(years):
         block = slice(k * n, (k + 1) * n)
         if not (pc.all(pc.equal(ids.slice(block.start, n), layer_ids)).as_py()
@@ -65,3 +67,17 @@ def in_layer_order(path: str, table: str, columns: tuple[Column, ...],
         values[column.name] = array
     shape = (len(years), n)
     return years, values["productivity_t_ha"].reshape(shape), values["pv_yield_kwh_kwp"].reshape(shape)
+
+
+def _as_text(values: np.ndarray, text_type: Any) -> Any:
+    """The Arrow array of ``str(v)`` for each value: straight from the values when they are all text."""
+    import pyarrow as pa
+
+    try:
+        inferred = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        inferred = None
+    if inferred is not None and inferred.null_count == 0 and (
+            pa.types.is_string(inferred.type) or pa.types.is_large_string(inferred.type)):
+        return inferred.cast(text_type)
+    return pa.array([str(p) for p in values], type=text_type)

@@ -21,6 +21,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from dualuse.inputs.edges import edge_groups
+from dualuse.inputs.outlines import Outlines, polygon_outlines, ring_sums
 from dualuse.inputs.schema import Problem, example_ids
 
 #: The share of the region's area that overlapping parcels may count twice before the region is refused.
@@ -32,50 +34,37 @@ _NOISE = 1e-6
 _INSET, _TRIM = 1e-6, 1e-3
 
 
-def _directed_edges(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every ring edge, oriented so that its polygon lies on its left: the coordinates, each edge's start and
-    end as indices into them, and each edge's polygon.
-
-    Polygons without holes, the common case, are read in one pass; the others ring by ring.
-    """
-    simple = (shapely.get_type_id(geometry) == 3) & (shapely.get_num_interior_rings(geometry) == 0)
-    simple_at = np.flatnonzero(simple)
-    coords, ring = shapely.get_coordinates(geometry[simple], return_index=True)
-    owner = simple_at[ring]
-    exterior = np.ones(len(simple_at), dtype=bool)
-    if not simple.all():
-        parts, part_owner = shapely.get_parts(geometry[~simple], return_index=True)
-        rings, ring_part = shapely.get_rings(parts, return_index=True)  # each part's exterior, then its holes
-        more, ring_of = shapely.get_coordinates(rings, return_index=True)
-        coords = np.concatenate([coords, more])
-        ring = np.concatenate([ring, ring_of + len(exterior)])
-        owner = np.concatenate([owner, np.flatnonzero(~simple)[part_owner[ring_part[ring_of]]]])
-        exterior = np.concatenate([exterior, np.r_[True, ring_part[1:] != ring_part[:-1]]])
-    start = np.flatnonzero(ring[:-1] == ring[1:])
+def _directed_edges(outlines: Outlines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ring edge, oriented so that its polygon lies on its left: each edge's start and end as indices into
+    ``outlines.xy``, and each edge's polygon."""
+    ring = outlines.edge_ring()
+    x, y = outlines.xy[:, 0], outlines.xy[:, 1]
+    twice = x[:-1] * y[1:] - x[1:] * y[:-1]
+    twice[ring < 0] = 0.0
+    twice_area = ring_sums(twice, outlines)
+    del twice
+    start = np.flatnonzero(ring >= 0).astype(ring.dtype)
+    ring = ring[start]
+    flip = ((twice_area < 0) == outlines.exterior)[ring]  # exteriors counter-clockwise, holes clockwise
     end = start + 1
-    x, y = coords[:, 0], coords[:, 1]
-    twice_area = np.bincount(ring[start], weights=x[start] * y[end] - x[end] * y[start], minlength=len(exterior))
-    flip = ((twice_area < 0) == exterior)[ring[start]]  # exteriors counter-clockwise, holes clockwise
-    return coords, np.where(flip, end, start), np.where(flip, start, end), owner[start]
+    return np.where(flip, end, start), np.where(flip, start, end), outlines.ring_geometry[ring]
 
 
-def candidate_pairs(geometry: np.ndarray) -> np.ndarray:
+def candidate_pairs(geometry: np.ndarray, outlines: Outlines | None = None) -> np.ndarray:
     """Pairs ``(i, j)``, ``i < j``, of polygons that may overlap: a superset of those that do.
 
     Parameters
     ----------
     geometry : ndarray of valid Polygon / MultiPolygon, in one planar frame
+    outlines : the rings of ``geometry``, when they have been taken out already
     """
-    coords, start, end, owner = _directed_edges(geometry)
+    outlines = polygon_outlines(geometry) if outlines is None else outlines
+    assert outlines is not None, "candidate_pairs measures polygons and multipolygons only"
+    coords = outlines.xy
+    start, end, owner = _directed_edges(outlines)
     if len(owner) == 0:
         return np.empty((0, 2), dtype=np.int64)
-    _, vertex = np.unique(np.ascontiguousarray(coords).view(np.complex128).ravel(), return_inverse=True)
-    a, b = vertex[start].astype(np.int64), vertex[end].astype(np.int64)
-    forward = a < b
-    key = np.minimum(a, b) * (int(vertex.max()) + 1) + np.maximum(a, b)
-    order = np.argsort(key * 2 + forward, kind="stable")
-    key, forward_sorted = key[order], forward[order]
-    group = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1
+    order, group, forward_sorted = edge_groups(coords, start, end)
     n_all = np.bincount(group)
     n_forward = np.bincount(group, weights=forward_sorted).astype(np.int64)
     n_backward = n_all - n_forward
@@ -111,7 +100,8 @@ def _stacked_pairs(owner: np.ndarray, group: np.ndarray, forward: np.ndarray) ->
 
 
 def check_overlaps(frame: gpd.GeoDataFrame, geometry: np.ndarray, area_ha: np.ndarray, layer: str,
-                   problems: list[Problem], tolerance: float = OVERLAP_TOLERANCE) -> None:
+                   problems: list[Problem], tolerance: float = OVERLAP_TOLERANCE,
+                   outlines: Outlines | None = None) -> None:
     """Overlapping and duplicate parcels: a warning, or an error when they count more than ``tolerance`` of
     the region's area twice.
 
@@ -121,14 +111,15 @@ def check_overlaps(frame: gpd.GeoDataFrame, geometry: np.ndarray, area_ha: np.nd
     geometry : ndarray — the parcels as measured (valid, in one planar frame)
     area_ha : ndarray — each parcel's area from an equal-area CRS [ha]
     tolerance : share of the region's area that may be counted twice
+    outlines : the rings of ``geometry``, when they have been taken out already
     """
-    pairs = candidate_pairs(geometry)
+    pairs = candidate_pairs(geometry, outlines)
     if len(pairs) == 0:
         return
     i, j = pairs[:, 0], pairs[:, 1]
-    plane = shapely.area(geometry)
+    plane = shapely.area(geometry[i])
     with np.errstate(divide="ignore", invalid="ignore"):
-        ha_per_unit = np.where(plane[i] > 0, area_ha[i] / plane[i], 0.0)
+        ha_per_unit = np.where(plane > 0, area_ha[i] / plane, 0.0)
     overlap_ha = shapely.area(shapely.intersection(geometry[i], geometry[j])) * ha_per_unit
     real = overlap_ha > _NOISE * np.minimum(area_ha[i], area_ha[j])
     if not real.any():

@@ -24,17 +24,19 @@ from dualuse.files import file_sha256
 from dualuse.inputs.checks import (
     check_areas,
     check_communities,
-    check_parcels,
+    checked_parcels,
     check_units,
     measure_unbuilt,
 )
 from dualuse.inputs.columns import check_column_names
 from dualuse.inputs.drought import DroughtYears, read_drought_years
 from dualuse.inputs.layers import open_parcels, read_communities
+from dualuse.inputs.outlines import Outlines, polygon_outlines
 from dualuse.inputs.overlaps import OVERLAP_TOLERANCE, check_overlaps
 from dualuse.inputs.schema import (
     DEFAULT_LAYER,
     Problem,
+    crosses_antimeridian,
     equal_area_ha,
     example_ids,
     measuring_geometry,
@@ -129,7 +131,7 @@ def check_region(path: str | os.PathLike[str], layer: str | None = None, *,
     layer_name = layer or DEFAULT_LAYER
     problems: list[Problem] = []
     frame = open_parcels(path, layer_name, problems)
-    parcels = check_parcels(frame, layer_name, problems)
+    parcels, outlines = checked_parcels(frame, layer_name, problems)
     check_column_names(parcels, layer_name, problems)
     communities = _read_communities(path, layer_name, parcels.crs, problems)
     community_index = (_link_communities(parcels, communities, layer_name, problems)
@@ -138,15 +140,18 @@ def check_region(path: str | os.PathLike[str], layer: str | None = None, *,
     if community_index is None or any(p.severity == "error" for p in problems):
         measure_unbuilt(parcels, layer_name, problems)
         return None, _sorted(problems)
+    measured = np.asarray(measuring_geometry(parcels.geometry)[0].array, dtype=object)
+    if outlines is None or crosses_antimeridian(parcels.geometry):  # measured on other coordinates
+        outlines = polygon_outlines(measured)  # read once, for the areas and the overlaps
     with np.errstate(invalid="ignore", over="ignore"):  # areas out of the CRS's range: check_areas names them
-        region = _build_region(path, layer_name, parcels, communities, community_index, problems)
+        region = _build_region(path, layer_name, parcels, communities, community_index, problems, outlines)
     check_areas(region.parcels, region.area_ha, layer_name, problems)
     drought = read_drought_years(path, region.parcel_id, region.pv_yield_kwh_kwp, problems)
     if drought is not None:
         region = replace(region, drought=drought)
     if not any(p.severity == "error" for p in problems):
-        measured = np.asarray(measuring_geometry(region.parcels.geometry)[0].array, dtype=object)
-        check_overlaps(region.parcels, measured, region.area_ha, layer_name, problems, overlap_tolerance)
+        check_overlaps(region.parcels, measured, region.area_ha, layer_name, problems, overlap_tolerance, outlines)
+    del measured, outlines
     if any(p.severity == "error" for p in problems):
         return None, _sorted(problems)
     region = replace(region, warnings=tuple(p for p in problems if p.severity == "warning"))
@@ -187,16 +192,16 @@ def _link_communities(parcels: pd.DataFrame, communities: pd.DataFrame, layer: s
     n = len(parcels)
     if "community_id" not in parcels.columns:
         return np.full(n, -1, dtype=np.int64)
-    ids = parcels["community_id"]
-    has = ids.notna().to_numpy() & (ids.astype("string").str.strip() != "").fillna(False).to_numpy()
-    if has.any() and len(communities) == 0:
-        problems.append(Problem("warning", COMMUNITIES_LAYER, "",
-                                "parcels name communities but the file has no 'communities' table, "
-                                "so energy access is not modelled (all energy goes to the grid)",
-                                "add a 'communities' table with community_id and unserved_households"))
+    ids = parcels["community_id"].astype("string")
+    if len(communities) == 0:
+        has = ids.notna().to_numpy() & (ids.str.strip() != "").fillna(False).to_numpy()
+        if has.any():
+            problems.append(Problem("warning", COMMUNITIES_LAYER, "",
+                                    "parcels name communities but the file has no 'communities' table, "
+                                    "so energy access is not modelled (all energy goes to the grid)",
+                                    "add a 'communities' table with community_id and unserved_households"))
         return np.full(n, -1, dtype=np.int64)
-    lookup = pd.Index(communities["community_id"].astype("string"))
-    index = lookup.get_indexer(ids.astype("string"))
+    index, has = _community_index(ids, communities["community_id"].astype("string"))
     unknown = has & (index < 0)
     if unknown.any():
         seen = sorted(set(ids[unknown].astype(str).tolist()))[:5]
@@ -209,9 +214,26 @@ def _link_communities(parcels: pd.DataFrame, communities: pd.DataFrame, layer: s
     return index.astype(np.int64)
 
 
+def _community_index(ids: pd.Series, names: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each id's position among ``names`` (−1 when absent), and whether it names a community at all (not
+    missing, not blank).  The ids are looked up in Arrow; only those not found are stripped one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(ids.array)
+    found = pc.index_in(values, value_set=pa.array(names.array).cast(values.type))
+    index = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    blank_name = np.array([not str(s).strip() for s in names.fillna("").tolist()] + [False])
+    has = ~ids.isna().to_numpy() & ~blank_name[index]  # index −1: the last entry, False
+    elsewhere = has & (index < 0)
+    if elsewhere.any():
+        has[elsewhere] = (ids[elsewhere].str.strip() != "").fillna(False).to_numpy()
+    return index, has
+
+
 def _build_region(path: str, layer: str, parcels: gpd.GeoDataFrame, communities: pd.DataFrame,
-                  community_index: np.ndarray, problems: list[Problem]) -> Region:
-    area_ha = equal_area_ha(parcels.geometry)
+                  community_index: np.ndarray, problems: list[Problem], outlines: Outlines | None = None) -> Region:
+    area_ha = equal_area_ha(parcels.geometry, outlines)
     tiny = area_ha <= 0
     if tiny.any():
         problems.append(Problem("error", layer, "geometry",

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from dualuse.inputs.areas import projected_area_m2
+from dualuse.inputs.outlines import Outlines
 from dualuse.errors import InputError
 from dualuse.vocabulary import (
     COMMUNITIES_LAYER,
@@ -182,12 +183,13 @@ def measuring_geometry(geometry: gpd.GeoSeries) -> tuple[gpd.GeoSeries, str]:
     return gpd.GeoSeries(east, index=geometry.index, crs=geometry.crs), ANTIMERIDIAN_EQUAL_AREA_CRS
 
 
-def equal_area_ha(geometry: gpd.GeoSeries) -> np.ndarray:
+def equal_area_ha(geometry: gpd.GeoSeries, outlines: Outlines | None = None) -> np.ndarray:
     """Area of each geometry in hectares, computed in an equal-area CRS whatever the input CRS
-    (and wherever the region lies, across the antimeridian included)."""
+    (and wherever the region lies, across the antimeridian included); ``outlines``: the rings of the geometries
+    as :func:`measuring_geometry` gives them, when they have been taken out already."""
     measured, crs = measuring_geometry(geometry)
     if measured.crs is not None:
-        area_m2 = projected_area_m2(np.asarray(measured.array, dtype=object), measured.crs, crs)
+        area_m2 = projected_area_m2(np.asarray(measured.array, dtype=object), measured.crs, crs, outlines)
         if area_m2 is not None:
             return area_m2 / M2_PER_HA
     projected = measured.to_crs(crs)
