@@ -27,7 +27,7 @@ import pyomo.environ as pyo
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.family_table import FAMILIES
-from dualuse.model.kpis import kpi_row
+from dualuse.model.kpis import forget_kpi_rows, kpi_row
 from dualuse.model.memo import forget
 from dualuse.model.objective import weighted_objective_rows
 from dualuse.model.rows import Rows
@@ -125,6 +125,7 @@ def direct_lp(coef: Coefficients, scenario: Scenario) -> CompiledModel | None:
     finally:
         forget(coef, "ldn_rows")  # the LP holds its own copy while HiGHS solves
     cost = _objective_cost(coef, scenario, n_cols)
+    forget_kpi_rows(coef)  # made again for the plan's KPIs
     col_lower = np.zeros(n_cols)
     col_upper = np.concatenate([np.ones(coef.n_pairs), coef.demand_mwh.astype(float),
                                 [float(scenario.grid_export_mwh)]])
@@ -137,10 +138,11 @@ def direct_lp(coef: Coefficients, scenario: Scenario) -> CompiledModel | None:
     arrays = LpArrays(pyo.maximize, 0.0, cost, col_lower, col_upper, row_lower, row_upper, indptr.astype(np.int32),
                       np.concatenate(columns).astype(np.int32, copy=False),
                       np.concatenate(values).astype(float, copy=False), integral)
-    return CompiledModel(arrays=arrays, columns=[None] * n_cols,
+    no_variables = [None] * n_cols  # one list for both: neither is changed in place
+    return CompiledModel(arrays=arrays, columns=no_variables,
                          rows=RowList([None] * row_lower.size, np.zeros(row_lower.size, dtype=np.int8)),
                          n_pairs=coef.n_pairs, n_parcels=coef.n_parcels, is_mip=bool(integral.any()),
-                         handover=Handover.ARRAYS, own_columns=[None] * n_cols, row_names=names,
+                         handover=Handover.ARRAYS, own_columns=no_variables, row_names=names,
                          interface="the families' arrays -> highspy.passModel (no Pyomo model)")
 
 
