@@ -28,6 +28,8 @@ from dualuse import __version__
 from dualuse.errors import has_extra
 from dualuse.export.fields import COMMUNITY_FIELDS, LDN_BALANCE_FIELDS, PLAN_FIELDS, SUMMARY_FIELDS
 from dualuse.export.layer_meta import describe_layer
+from dualuse.export.plan_table import GEOMETRY_COLUMN, plan_table
+from dualuse.export.polygons import SimplePolygons, centroids, polygon_centroids, simple_vertices
 from dualuse.export.qgis_style import communities_qml, plan_qml, table_qml
 from dualuse.files import atomic_path, check_output_path
 from dualuse.plan import Plan
@@ -51,10 +53,10 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
     destination = check_output_path(output, (plan.region.path,))
     t0 = time.perf_counter()
     with atomic_path(destination) as temp:
-        frame = plan_frame(plan)
-        pyogrio.write_dataframe(frame, temp, layer=PLAN_LAYER, driver="GPKG",
-                                geometry_type=_geometry_type(frame), use_arrow=has_extra("arrow"))
-        communities = communities_frame(plan)
+        polygons = simple_vertices(np.asarray(plan.region.parcels.geometry.array))
+        write_plan_layer(plan, temp, polygons)
+        communities = communities_frame(plan, polygons)
+        del polygons
         if communities is not None:
             pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG",
                                     use_arrow=has_extra("arrow"))
@@ -69,6 +71,19 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
         pyogrio.write_dataframe(pd.DataFrame([run]), temp, layer=RUN_TABLE, driver="GPKG")
         describe_layers(temp, communities is not None)
     return destination
+
+
+def write_plan_layer(plan: Plan, path: Path, polygons: SimplePolygons | None = None) -> None:
+    """Write the plan layer (:func:`plan_frame`) into a new or open GeoPackage: straight from Arrow where
+    pyarrow is installed (:func:`~dualuse.export.plan_table.plan_table`), else through geopandas."""
+    table = plan_table(plan, polygons) if has_extra("arrow") else None
+    if table is None:
+        frame = plan_frame(plan)
+        pyogrio.write_dataframe(frame, path, layer=PLAN_LAYER, driver="GPKG", geometry_type=_geometry_type(frame),
+                                use_arrow=has_extra("arrow"))
+        return
+    pyogrio.write_arrow(table.table, path, layer=PLAN_LAYER, driver="GPKG", geometry_name=GEOMETRY_COLUMN,
+                        geometry_type=table.geometry_type, crs=table.crs)
 
 
 def describe_layers(path: Path, with_communities: bool) -> None:
@@ -97,9 +112,13 @@ def plan_frame(plan: Plan) -> gpd.GeoDataFrame:
     return plan.to_geodataframe()
 
 
-def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:
+def communities_frame(plan: Plan, polygons: SimplePolygons | None = None) -> gpd.GeoDataFrame | pd.DataFrame | None:
     """Communities with demand and service; a point at the area-weighted centre of their parcels
-    (or the input's own geometry) so that they show on the map."""
+    (or the input's own geometry) so that they show on the map.
+
+    ``polygons``: the parcels' vertices when every parcel is a simple polygon
+    (:func:`~dualuse.export.polygons.vertices`), from which their centroids are computed.
+    """
     region = plan.region
     if region.n_communities == 0:
         return None
@@ -108,9 +127,8 @@ def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:
     if "geometry" in region.communities.columns:
         return gpd.GeoDataFrame(values, geometry=region.communities["geometry"].to_numpy(),
                                 crs=region.parcels.crs).rename_geometry("geom")
-    centres = shapely.centroid(region.parcels.geometry.array)
-    x, y = shapely.get_x(centres), shapely.get_y(centres)
     has = region.community >= 0
+    x, y = _parcel_centroids(np.asarray(region.parcels.geometry.array), polygons)
     weights = region.area_ha[has]
     index = region.community[has]
     total = np.bincount(index, weights=weights, minlength=region.n_communities)
@@ -120,6 +138,17 @@ def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:
         points = shapely.points(cx / total, cy / total)
     points = np.where(total > 0, points, None)
     return gpd.GeoDataFrame(values, geometry=points, crs=region.parcels.crs).rename_geometry("geom")
+
+
+def _parcel_centroids(geometry: np.ndarray, polygons: SimplePolygons | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each parcel's centroid, from its vertices where they are given (shapely's for a ring without area)."""
+    if polygons is None:
+        return centroids(geometry)
+    x, y = polygon_centroids(polygons)
+    flat = np.isnan(x)
+    if flat.any():
+        x[flat], y[flat] = centroids(geometry[flat])
+    return x, y
 
 
 def _versions() -> dict[str, str]:
