@@ -28,7 +28,7 @@ from dualuse import __version__
 from dualuse.errors import has_extra
 from dualuse.export.fields import COMMUNITY_FIELDS, LDN_BALANCE_FIELDS, PLAN_FIELDS, SUMMARY_FIELDS
 from dualuse.export.layer_meta import describe_layer
-from dualuse.export.plan_table import GEOMETRY_COLUMN, plan_table
+from dualuse.export.plan_table import GEOMETRY_COLUMN, LayerTable, plan_table
 from dualuse.export.polygons import SimplePolygons, centroids, polygon_centroids, simple_vertices
 from dualuse.export.qgis_style import communities_qml, plan_qml, table_qml
 from dualuse.files import atomic_path, check_output_path
@@ -54,9 +54,11 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
     t0 = time.perf_counter()
     with atomic_path(destination) as temp:
         polygons = simple_vertices(np.asarray(plan.region.parcels.geometry.array))
-        write_plan_layer(plan, temp, polygons)
         communities = communities_frame(plan, polygons)
+        layer = plan_table(plan, polygons) if has_extra("arrow") else None
         del polygons
+        write_plan_layer(plan, temp, layer)
+        del layer
         if communities is not None:
             pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG",
                                     use_arrow=has_extra("arrow"))
@@ -73,10 +75,9 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
     return destination
 
 
-def write_plan_layer(plan: Plan, path: Path, polygons: SimplePolygons | None = None) -> None:
-    """Write the plan layer (:func:`plan_frame`) into a new or open GeoPackage: straight from Arrow where
-    pyarrow is installed (:func:`~dualuse.export.plan_table.plan_table`), else through geopandas."""
-    table = plan_table(plan, polygons) if has_extra("arrow") else None
+def write_plan_layer(plan: Plan, path: Path, table: LayerTable | None = None) -> None:
+    """Write the plan layer (:func:`plan_frame`) into a new or open GeoPackage: straight from ``table``
+    (:func:`~dualuse.export.plan_table.plan_table`) when given, else through geopandas."""
     if table is None:
         frame = plan_frame(plan)
         pyogrio.write_dataframe(frame, path, layer=PLAN_LAYER, driver="GPKG", geometry_type=_geometry_type(frame),
@@ -117,7 +118,7 @@ def communities_frame(plan: Plan, polygons: SimplePolygons | None = None) -> gpd
     (or the input's own geometry) so that they show on the map.
 
     ``polygons``: the parcels' vertices when every parcel is a simple polygon
-    (:func:`~dualuse.export.polygons.vertices`), from which their centroids are computed.
+    (:func:`~dualuse.export.polygons.simple_vertices`), from which their centroids are computed.
     """
     region = plan.region
     if region.n_communities == 0:

@@ -14,15 +14,17 @@ read into; simple polygons' WKB is assembled from their vertices
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import shapely
 
 from dualuse.export.polygons import SimplePolygons, polygon_wkb
 from dualuse.plan import Plan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: The name of the plan layer's geometry column.
 GEOMETRY_COLUMN = "geom"
@@ -53,8 +55,10 @@ def plan_table(plan: Plan, polygons: SimplePolygons | None = None) -> LayerTable
     ----------
     plan : Plan
     polygons : SimplePolygons, optional — the vertices of the parcels when every one is a simple polygon
-        (:func:`~dualuse.export.polygons.vertices`), whose WKB is then assembled from them
+        (:func:`~dualuse.export.polygons.simple_vertices`), whose WKB is then assembled from them
     """
+    import pyarrow as pa  # an optional dependency (the ``arrow`` extra)
+
     source = plan.region.parcels
     geometry_name = source.geometry.name
     values = plan.parcel_values()
@@ -84,6 +88,8 @@ def plan_table(plan: Plan, polygons: SimplePolygons | None = None) -> LayerTable
 def _input_column(values: pd.Series) -> pa.Array | pa.ChunkedArray | None:
     """An input column as Arrow: numbers, flags and naive times from their numpy array, text as large
     strings; None for a column pyogrio would first convert (objects, categories, time zones)."""
+    import pyarrow as pa
+
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype):
         return pa.array(values).cast(pa.large_string())
@@ -95,6 +101,8 @@ def _input_column(values: pd.Series) -> pa.Array | pa.ChunkedArray | None:
 def _geometry(geometry: np.ndarray, polygons: SimplePolygons | None) -> tuple[pa.Array, str] | None:
     """The WKB column and the layer's geometry type; None unless every geometry is a polygon or
     multipolygon."""
+    import pyarrow as pa
+
     if polygons is not None:
         built = polygon_wkb(polygons)
         if built is not None:

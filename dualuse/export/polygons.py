@@ -59,7 +59,7 @@ def _one_ring(geometry: np.ndarray) -> np.ndarray:
     """Which geometries are 2-D polygons without holes (empty ones included)."""
     one_ring = shapely.get_type_id(geometry) == shapely.GeometryType.POLYGON
     one_ring[one_ring] = shapely.get_num_interior_rings(geometry[one_ring]) == 0
-    one_ring[one_ring] = ~(shapely.has_z(geometry[one_ring]) | shapely.has_m(geometry[one_ring]))
+    one_ring[one_ring] = shapely.get_coordinate_dimension(geometry[one_ring]) == 2  # neither Z nor M
     return one_ring
 
 
