@@ -25,6 +25,7 @@ import shapely
 
 import dualuse.export.gpkg as gpkg
 from dualuse.export.gpkg import write_plan
+from dualuse.export.plan_table import plan_table
 from dualuse.export.polygons import centroids, polygon_wkb, simple, simple_vertices
 from dualuse.inputs.scenario import load_scenario
 from dualuse.run import solve_region
@@ -72,6 +73,7 @@ def _region(path: Path, kind: str, n: int = 18, seed: int = 3) -> Path:
                    note=None if i % 5 == 0 else f"note {i}", score=np.nan if i % 7 == 0 else float(i))
             for i in range(n)]
     frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=_shapes(kind, n, seed), crs=CRS)
+    frame["surveyed"] = pd.to_datetime([None if i % 6 == 0 else f"2024-0{1 + i % 9}-1{i % 10}" for i in range(n)])
     frame.to_file(path, layer="parcels", driver="GPKG", engine="pyogrio", promote_to_multi=False)
     communities = pd.DataFrame({"community_id": ["c0", "c1", "c2"], "unserved_households": [40.0, 25.0, 60.0]})
     pyogrio.write_dataframe(communities, path, layer="communities", driver="GPKG")
@@ -106,6 +108,9 @@ def test_the_region_reads_as_the_kind_of_geometry_it_was_made_of(written) -> Non
     kind, plan, _ = written
     geometry = np.asarray(plan.region.parcels.geometry.array)
     assert simple(geometry).all() == (kind == "simple")
+    assert plan.region.parcels["surveyed"].dtype.kind == "M"
+    layer = plan_table(plan, simple_vertices(geometry))  # the file is written from Arrow, not through geopandas
+    assert layer is not None and layer.geometry_type == ("Polygon" if kind == "simple" else "MultiPolygon")
     if kind == "awkward":
         assert set(shapely.get_type_id(geometry).tolist()) == {3, 6}  # polygons beside multipolygons
         assert (shapely.get_num_interior_rings(shapely.get_parts(geometry)) > 0).any()
@@ -127,7 +132,7 @@ def test_the_plan_layer_is_what_geopandas_writes_of_the_plan_frame(written, tmp_
         lone = shapely.get_type_id(expected) == 3
         expected[lone] = [shapely.MultiPolygon([g]) for g in expected[lone]]
     assert shapely.equals_exact(np.asarray(read.geometry.array), expected, tolerance=0).all()
-    assert read["note"].isna().sum() == 4 and read["score"].isna().sum() == 3
+    assert read["note"].isna().sum() == 4 and read["score"].isna().sum() == 3 and read["surveyed"].isna().sum() == 3
 
 
 def test_the_file_is_the_same_without_pyarrow(written, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

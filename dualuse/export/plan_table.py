@@ -48,8 +48,8 @@ class LayerTable:
 
 def plan_table(plan: Plan, polygons: SimplePolygons | None = None) -> LayerTable | None:
     """The plan layer as an Arrow table; None where a column needs the conversions of
-    ``pyogrio.write_dataframe`` (a Python-object, categorical or time-zone column of the input) or a
-    geometry is not a polygon or multipolygon.
+    ``pyogrio.write_dataframe`` (a Python-object, categorical or time-zone column of the input), a
+    column is named as the geometry column, or a geometry is not a polygon or multipolygon.
 
     Parameters
     ----------
@@ -76,6 +76,8 @@ def plan_table(plan: Plan, polygons: SimplePolygons | None = None) -> LayerTable
         names.append(column)
         arrays.append(pa.array(array, from_pandas=True))
     del values
+    if GEOMETRY_COLUMN in names:  # geopandas refuses a second column of the geometry's name
+        return None
     geometry = _geometry(np.asarray(source.geometry.array), polygons)
     if geometry is None:
         return None
