@@ -7,12 +7,14 @@ leaves a broken plan behind, and an earlier plan stays intact.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -52,7 +54,7 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
     (:mod:`dualuse.export.fields`)."""
     destination = check_output_path(output, (plan.region.path,))
     t0 = time.perf_counter()
-    with atomic_path(destination) as temp:
+    with atomic_path(destination) as temp, flushed_once(temp):
         polygons = simple_vertices(np.asarray(plan.region.parcels.geometry.array))
         communities = communities_frame(plan, polygons)
         layer = plan_table(plan, polygons) if has_extra("arrow") else None
@@ -71,8 +73,36 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
         plan.timings["write_s"] = time.perf_counter() - t0
         run = run_record(plan, extra_run or {})
         pyogrio.write_dataframe(pd.DataFrame([run]), temp, layer=RUN_TABLE, driver="GPKG")
-        describe_layers(temp, communities is not None)
+        describe_layers(temp, communities is not None, synchronous=False)
     return destination
+
+
+@contextlib.contextmanager
+def flushed_once(path: Path) -> Iterator[None]:
+    """Write a new file without waiting for the disk at every commit, then flush it to disk once, complete.
+
+    GDAL's SQLite commits (``OGR_SQLITE_SYNCHRONOUS=OFF``, unless the option
+    is set already) and the writers given ``synchronous=False`` leave the
+    file to the operating system's cache while it is written; once the block
+    ends without error the file is synced to disk, before
+    :func:`~dualuse.files.atomic_path` renames it into place.  A file that is
+    never renamed (a failed or interrupted write) is removed, so an
+    unsynced one is never left for a reader.
+    """
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    ours = pyogrio.get_gdal_config_option(option) is None
+    if ours:
+        pyogrio.set_gdal_config_options({option: "OFF"})
+    try:
+        yield
+    finally:
+        if ours:
+            pyogrio.set_gdal_config_options({option: None})
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def write_plan_layer(plan: Plan, path: Path, table: LayerTable | None = None) -> None:
@@ -87,15 +117,17 @@ def write_plan_layer(plan: Plan, path: Path, table: LayerTable | None = None) ->
                         geometry_type=table.geometry_type, crs=table.crs)
 
 
-def describe_layers(path: Path, with_communities: bool) -> None:
-    """The field aliases and default QGIS styles of a plan file's layers and tables."""
+def describe_layers(path: Path, with_communities: bool, synchronous: bool = True) -> None:
+    """The field aliases and default QGIS styles of a plan file's layers and tables (``synchronous`` as in
+    :func:`~dualuse.export.layer_meta.describe_layer`)."""
     describe_layer(path, PLAN_LAYER, PLAN_FIELDS, plan_qml, "dualuse plan",
-                   "Plan: fill by dominant land use, PV hatched wherever installed")
+                   "Plan: fill by dominant land use, PV hatched wherever installed", synchronous)
     if with_communities:
         describe_layer(path, COMMUNITIES_LAYER, COMMUNITY_FIELDS, communities_qml, "dualuse communities",
-                       "Communities shaded by the share of their demand the plan meets")
-    describe_layer(path, SUMMARY_TABLE, SUMMARY_FIELDS, table_qml, "dualuse summary", "Field aliases")
-    describe_layer(path, LDN_BALANCE_TABLE, LDN_BALANCE_FIELDS, table_qml, "dualuse LDN balance", "Field aliases")
+                       "Communities shaded by the share of their demand the plan meets", synchronous)
+    describe_layer(path, SUMMARY_TABLE, SUMMARY_FIELDS, table_qml, "dualuse summary", "Field aliases", synchronous)
+    describe_layer(path, LDN_BALANCE_TABLE, LDN_BALANCE_FIELDS, table_qml, "dualuse LDN balance", "Field aliases",
+                   synchronous)
 
 
 def _geometry_type(frame: gpd.GeoDataFrame) -> str:
