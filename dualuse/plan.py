@@ -112,15 +112,13 @@ class Plan:
         values = self.parcel_values()
         source = self.region.parcels
         geometry_name = source.geometry.name
-        frame = pd.DataFrame(index=range(len(source)))
+        columns: dict[str, Any] = {}
         for column in source.columns:
-            if column == geometry_name:
-                continue
-            target = f"input_{column}" if column in values else column
-            frame[target] = source[column].to_numpy()
-        for column, array in values.items():
-            frame[column] = array
-        frame["use"] = frame["use"].astype(object)
+            if column != geometry_name:
+                columns[f"input_{column}" if column in values else column] = _frame_column(source[column])
+        columns.update(values)
+        columns["use"] = pd.Series(values["use"], dtype=object, copy=False)
+        frame = pd.DataFrame(columns)
         geo = gpd.GeoDataFrame(frame, geometry=source.geometry.to_numpy(), crs=source.crs)
         return geo.rename_geometry("geom")
 
@@ -249,6 +247,16 @@ class Plan:
                              "baseline": math.nan, "plan": level["shadow_price"],
                              "meaning": f"the last level's gain per unit of {level['kpi']} given up"})
         return rows
+
+
+def _frame_column(values: pd.Series) -> Any:
+    """An input column for the plan frame, without its index: text in pandas' default text dtype (what
+    pandas makes of the column's values as Python strings), anything else as its numpy values."""
+    if isinstance(values.dtype, pd.StringDtype):
+        text = pd.Series(["text"]).dtype
+        if isinstance(text, pd.StringDtype):
+            return values.astype(text).array
+    return values.to_numpy()
 
 
 #: The objective's unit and meaning under each ``objective_mode`` of the scenario.

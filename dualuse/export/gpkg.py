@@ -7,12 +7,14 @@ leaves a broken plan behind, and an earlier plan stays intact.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +30,8 @@ from dualuse import __version__
 from dualuse.errors import has_extra
 from dualuse.export.fields import COMMUNITY_FIELDS, LDN_BALANCE_FIELDS, PLAN_FIELDS, SUMMARY_FIELDS
 from dualuse.export.layer_meta import describe_layer
+from dualuse.export.plan_table import GEOMETRY_COLUMN, LayerTable, plan_table
+from dualuse.export.polygons import SimplePolygons, centroids, polygon_centroids, simple_vertices
 from dualuse.export.qgis_style import communities_qml, plan_qml, table_qml
 from dualuse.files import atomic_path, check_output_path
 from dualuse.plan import Plan
@@ -50,11 +54,13 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
     (:mod:`dualuse.export.fields`)."""
     destination = check_output_path(output, (plan.region.path,))
     t0 = time.perf_counter()
-    with atomic_path(destination) as temp:
-        frame = plan_frame(plan)
-        pyogrio.write_dataframe(frame, temp, layer=PLAN_LAYER, driver="GPKG",
-                                geometry_type=_geometry_type(frame), use_arrow=has_extra("arrow"))
-        communities = communities_frame(plan)
+    with atomic_path(destination) as temp, flushed_once(temp):
+        polygons = simple_vertices(np.asarray(plan.region.parcels.geometry.array))
+        communities = communities_frame(plan, polygons)
+        layer = plan_table(plan, polygons) if has_extra("arrow") else None
+        del polygons
+        write_plan_layer(plan, temp, layer)
+        del layer
         if communities is not None:
             pyogrio.write_dataframe(communities, temp, layer=COMMUNITIES_LAYER, driver="GPKG",
                                     use_arrow=has_extra("arrow"))
@@ -67,19 +73,61 @@ def write_plan(plan: Plan, output: str | os.PathLike[str], extra_run: dict[str, 
         plan.timings["write_s"] = time.perf_counter() - t0
         run = run_record(plan, extra_run or {})
         pyogrio.write_dataframe(pd.DataFrame([run]), temp, layer=RUN_TABLE, driver="GPKG")
-        describe_layers(temp, communities is not None)
+        describe_layers(temp, communities is not None, synchronous=False)
     return destination
 
 
-def describe_layers(path: Path, with_communities: bool) -> None:
-    """The field aliases and default QGIS styles of a plan file's layers and tables."""
+@contextlib.contextmanager
+def flushed_once(path: Path) -> Iterator[None]:
+    """Write a new file without waiting for the disk at every commit, then flush it to disk once, complete.
+
+    GDAL's SQLite commits (``OGR_SQLITE_SYNCHRONOUS=OFF``, unless the option
+    is set already) and the writers given ``synchronous=False`` leave the
+    file to the operating system's cache while it is written; once the block
+    ends without error the file is synced to disk, before
+    :func:`~dualuse.files.atomic_path` renames it into place.  A file that is
+    never renamed (a failed or interrupted write) is removed, so an
+    unsynced one is never left for a reader.
+    """
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    ours = pyogrio.get_gdal_config_option(option) is None
+    if ours:
+        pyogrio.set_gdal_config_options({option: "OFF"})
+    try:
+        yield
+    finally:
+        if ours:
+            pyogrio.set_gdal_config_options({option: None})
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_plan_layer(plan: Plan, path: Path, table: LayerTable | None = None) -> None:
+    """Write the plan layer (:func:`plan_frame`) into a new or open GeoPackage: straight from ``table``
+    (:func:`~dualuse.export.plan_table.plan_table`) when given, else through geopandas."""
+    if table is None:
+        frame = plan_frame(plan)
+        pyogrio.write_dataframe(frame, path, layer=PLAN_LAYER, driver="GPKG", geometry_type=_geometry_type(frame),
+                                use_arrow=has_extra("arrow"))
+        return
+    pyogrio.write_arrow(table.table, path, layer=PLAN_LAYER, driver="GPKG", geometry_name=GEOMETRY_COLUMN,
+                        geometry_type=table.geometry_type, crs=table.crs)
+
+
+def describe_layers(path: Path, with_communities: bool, synchronous: bool = True) -> None:
+    """The field aliases and default QGIS styles of a plan file's layers and tables (``synchronous`` as in
+    :func:`~dualuse.export.layer_meta.describe_layer`)."""
     describe_layer(path, PLAN_LAYER, PLAN_FIELDS, plan_qml, "dualuse plan",
-                   "Plan: fill by dominant land use, PV hatched wherever installed")
+                   "Plan: fill by dominant land use, PV hatched wherever installed", synchronous)
     if with_communities:
         describe_layer(path, COMMUNITIES_LAYER, COMMUNITY_FIELDS, communities_qml, "dualuse communities",
-                       "Communities shaded by the share of their demand the plan meets")
-    describe_layer(path, SUMMARY_TABLE, SUMMARY_FIELDS, table_qml, "dualuse summary", "Field aliases")
-    describe_layer(path, LDN_BALANCE_TABLE, LDN_BALANCE_FIELDS, table_qml, "dualuse LDN balance", "Field aliases")
+                       "Communities shaded by the share of their demand the plan meets", synchronous)
+    describe_layer(path, SUMMARY_TABLE, SUMMARY_FIELDS, table_qml, "dualuse summary", "Field aliases", synchronous)
+    describe_layer(path, LDN_BALANCE_TABLE, LDN_BALANCE_FIELDS, table_qml, "dualuse LDN balance", "Field aliases",
+                   synchronous)
 
 
 def _geometry_type(frame: gpd.GeoDataFrame) -> str:
@@ -97,9 +145,13 @@ def plan_frame(plan: Plan) -> gpd.GeoDataFrame:
     return plan.to_geodataframe()
 
 
-def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:
+def communities_frame(plan: Plan, polygons: SimplePolygons | None = None) -> gpd.GeoDataFrame | pd.DataFrame | None:
     """Communities with demand and service; a point at the area-weighted centre of their parcels
-    (or the input's own geometry) so that they show on the map."""
+    (or the input's own geometry) so that they show on the map.
+
+    ``polygons``: the parcels' vertices when every parcel is a simple polygon
+    (:func:`~dualuse.export.polygons.simple_vertices`), from which their centroids are computed.
+    """
     region = plan.region
     if region.n_communities == 0:
         return None
@@ -108,9 +160,8 @@ def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:
     if "geometry" in region.communities.columns:
         return gpd.GeoDataFrame(values, geometry=region.communities["geometry"].to_numpy(),
                                 crs=region.parcels.crs).rename_geometry("geom")
-    centres = shapely.centroid(region.parcels.geometry.array)
-    x, y = shapely.get_x(centres), shapely.get_y(centres)
     has = region.community >= 0
+    x, y = _parcel_centroids(np.asarray(region.parcels.geometry.array), polygons)
     weights = region.area_ha[has]
     index = region.community[has]
     total = np.bincount(index, weights=weights, minlength=region.n_communities)
@@ -120,6 +171,17 @@ def communities_frame(plan: Plan) -> gpd.GeoDataFrame | pd.DataFrame | None:
         points = shapely.points(cx / total, cy / total)
     points = np.where(total > 0, points, None)
     return gpd.GeoDataFrame(values, geometry=points, crs=region.parcels.crs).rename_geometry("geom")
+
+
+def _parcel_centroids(geometry: np.ndarray, polygons: SimplePolygons | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each parcel's centroid, from its vertices where they are given (shapely's for a ring without area)."""
+    if polygons is None:
+        return centroids(geometry)
+    x, y = polygon_centroids(polygons)
+    flat = np.isnan(x)
+    if flat.any():
+        x[flat], y[flat] = centroids(geometry[flat])
+    return x, y
 
 
 def _versions() -> dict[str, str]:

@@ -25,10 +25,14 @@ DATA_COLUMNS_TABLE = "gpkg_data_columns"
 SCHEMA_EXTENSION = ("gpkg_schema", "http://www.geopackage.org/spec/#extension_schema", "read-write")
 
 
-def write_data_columns(path: str | os.PathLike[str], table: str, fields: dict[str, Field]) -> None:
+def write_data_columns(path: str | os.PathLike[str], table: str, fields: dict[str, Field],
+                       synchronous: bool = True) -> None:
     """Record each field's title (alias with unit) and description in ``gpkg_data_columns`` for ``table``,
-    registering the schema extension where the file has not yet."""
+    registering the schema extension where the file has not yet (``synchronous`` as in
+    :func:`~dualuse.export.qgis_style.write_style`)."""
     with contextlib.closing(sqlite3.connect(str(path))) as con, con:
+        if not synchronous:
+            con.execute("PRAGMA synchronous = OFF")
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {DATA_COLUMNS_TABLE} (table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
             "name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
@@ -53,7 +57,7 @@ def write_data_columns(path: str | os.PathLike[str], table: str, fields: dict[st
 
 def describe_layer(path: str | os.PathLike[str], layer: str, table: dict[str, Field],
                    style: Callable[[Sequence[str], dict[str, Field]], str], style_name: str,
-                   description: str) -> None:
+                   description: str, synchronous: bool = True) -> None:
     """Give a written layer its field titles (``gpkg_data_columns``) and its default QGIS style.
 
     Parameters
@@ -63,11 +67,13 @@ def describe_layer(path: str | os.PathLike[str], layer: str, table: dict[str, Fi
     table : dict — the layer's fields (:mod:`dualuse.export.fields`)
     style : callable — (columns, fields) → QML, e.g. :func:`~dualuse.export.qgis_style.plan_qml`
     style_name, description : str — the style's name and description as QGIS lists them
+    synchronous : bool — False for a file that its writer flushes to disk itself once complete
     """
     info = pyogrio.read_info(path, layer=layer)
     columns = [str(c) for c in info["fields"]]
-    write_data_columns(path, layer, fields_of(columns, table))
-    write_style(path, layer, info["geometry_name"] or "", style(columns, table), style_name, description)
+    write_data_columns(path, layer, fields_of(columns, table), synchronous)
+    write_style(path, layer, info["geometry_name"] or "", style(columns, table), style_name, description,
+                synchronous)
 
 
 def describe_region(path: str | os.PathLike[str], parcels_layer: str = PARCELS_LAYER) -> None:

@@ -224,10 +224,14 @@ def table_qml(columns: Sequence[str], fields: dict[str, Field]) -> str:
 
 
 def write_style(path: str | os.PathLike[str], layer: str, geometry_column: str, qml: str,
-                name: str = "dualuse plan", description: str = "Plan coloured by dominant land use") -> None:
+                name: str = "dualuse plan", description: str = "Plan coloured by dominant land use",
+                synchronous: bool = True) -> None:
     """Store ``qml`` as the default QGIS style of ``layer`` in the GeoPackage's ``layer_styles`` table
-    (``geometry_column`` "" for a table without geometry, as QGIS looks it up)."""
+    (``geometry_column`` "" for a table without geometry, as QGIS looks it up); ``synchronous`` False for a
+    file that its writer flushes to disk itself once complete."""
     with contextlib.closing(sqlite3.connect(str(path))) as con, con:
+        if not synchronous:
+            con.execute("PRAGMA synchronous = OFF")
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {STYLES_TABLE} ("
             "id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256), "
