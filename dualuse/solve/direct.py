@@ -126,7 +126,6 @@ def direct_lp(coef: Coefficients, scenario: Scenario) -> CompiledModel | None:
         forget(coef, "ldn_rows")  # the LP holds its own copy while HiGHS solves
     cost = _objective_cost(coef, scenario, n_cols)
     forget_kpi_rows(coef)  # made again for the plan's KPIs
-    col_lower = np.zeros(n_cols)
     col_upper = np.concatenate([np.ones(coef.n_pairs), coef.demand_mwh.astype(float),
                                 [float(scenario.grid_export_mwh)]])
     col_upper[~np.isfinite(col_upper)] = INF
@@ -135,7 +134,8 @@ def direct_lp(coef: Coefficients, scenario: Scenario) -> CompiledModel | None:
     row_lower, row_upper = np.concatenate(lower), np.concatenate(upper)
     indptr = np.zeros(row_lower.size + 1, dtype=np.int64)
     np.cumsum(np.concatenate(counts), out=indptr[1:])
-    arrays = LpArrays(pyo.maximize, 0.0, cost, col_lower, col_upper, row_lower, row_upper, indptr.astype(np.int32),
+    arrays = LpArrays(pyo.maximize, 0.0, cost, np.zeros(n_cols), col_upper, row_lower, row_upper,
+                      indptr.astype(np.int32),
                       np.concatenate(columns).astype(np.int32, copy=False),
                       np.concatenate(values).astype(float, copy=False), integral)
     no_variables = [None] * n_cols  # one list for both: neither is changed in place
