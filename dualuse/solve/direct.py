@@ -129,8 +129,7 @@ def direct_lp(coef: Coefficients, scenario: Scenario) -> CompiledModel | None:
     col_upper = np.concatenate([np.ones(coef.n_pairs), coef.demand_mwh.astype(float),
                                 [float(scenario.grid_export_mwh)]])
     col_upper[~np.isfinite(col_upper)] = INF
-    integral = np.zeros(n_cols, dtype=bool)
-    integral[:coef.n_pairs] = scenario.mode == "whole"
+    integral = np.concatenate([np.full(coef.n_pairs, scenario.mode == "whole"), np.zeros(n_cols - coef.n_pairs, bool)])
     row_lower, row_upper = np.concatenate(lower), np.concatenate(upper)
     indptr = np.zeros(row_lower.size + 1, dtype=np.int64)
     np.cumsum(np.concatenate(counts), out=indptr[1:])
