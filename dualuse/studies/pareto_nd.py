@@ -241,7 +241,8 @@ def run_pareto_nd(region: str | os.PathLike[str] | Region, kpis: Sequence[str], 
     output : front folder: ``front.gpkg`` (table ``front``), ``front.csv``, ``front.png`` (the matrix of
         two-KPI projections), ``front_parallel.png``, ``plans/<id>.gpkg``
     seed_duals : start each grid point's structured solve from the coupling duals of the point before it on
-        its grid line (:func:`grid_lines`), in chains fixed by the grid; the points are the same either way
+        its grid line (:func:`grid_lines`), in chains fixed by the grid (the refinement's midpoints, scattered
+        over the grid, are not seeded); the points are the same either way
 
     Raises
     ------
