@@ -218,6 +218,7 @@ def run_record(plan: Plan, extra: dict[str, Any]) -> dict[str, Any]:
         "lp_path": result.solver.get("lp_path", ""),
         "lp_path_reason": result.solver.get("lp_path_reason", ""),
         "structured_rounds": int(result.solver.get("structured_rounds", -1)),
+        "structured_seeded": bool(result.solver.get("structured_seeded", False)),
         "structured_certificate": json.dumps(result.solver.get("structured_certificate", {}), sort_keys=True),
         "solver_options": json.dumps(result.solver.get("options", {}), sort_keys=True),
         "threads": plan.scenario.threads,

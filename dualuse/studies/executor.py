@@ -205,7 +205,8 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
 
     Returns ``{"row": {...}, "units": {...}, "plan": bytes | None}``: the row
     has the id, status, message, objective, gap, every KPI, the shadow prices
-    (``shadow_<name>``), ``solve_s``, ``seeded`` (whether the structured solve started from the duals of
+    (``shadow_<name>``), ``solve_s``, ``solve_cpu_s`` (the CPU time of the worker's process meanwhile: of
+    every thread, in a thread pool), ``seeded`` (whether the structured solve started from the duals of
     the scenario before it in its chain: :func:`run_chain`) and
     ``structured_rounds`` (its column-generation rounds; 0 on the generic path); ``units`` gives the
     shadow prices' units.
@@ -218,7 +219,7 @@ def run_task(shared: SharedInput, task: Task) -> dict[str, Any]:
 def _solve_task(shared: SharedInput, task: Task,
                 seeds: dict[int, np.ndarray] | None) -> tuple[dict[str, Any], np.ndarray | None]:
     """:func:`run_task` from the coupling duals ``seeds``; the result and the plan's coupling duals."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     region, catalogue = shared.get()
     row: dict[str, Any] = {"id": task.id, "status": "error", "message": "", "objective": math.nan,
                            "gap": math.nan}
@@ -240,6 +241,7 @@ def _solve_task(shared: SharedInput, task: Task,
     except Exception as exc:  # a failing scenario is a row, never the end of the sweep
         row["message"] = f"{type(exc).__name__}: {exc}"
     row["solve_s"] = time.perf_counter() - start
+    row["solve_cpu_s"] = time.process_time() - cpu
     return {"row": row, "units": units, "plan": plan_bytes}, duals
 
 

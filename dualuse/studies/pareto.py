@@ -16,6 +16,16 @@ For KPIs :math:`f_A` (optimised) and :math:`f_B` (held):
 A KPI that is better when smaller (``cost_usd``) is minimised and held with
 :math:`\le`.  Every solve is a task for the same executors as a sweep.
 
+Each solve's objective and ε-row are stated as rows over the model's columns
+(:mod:`dualuse.model.rows`): the objective only changes costs and the ε-row is
+one more aggregate row, so a share-mode front takes the structured solve
+(:mod:`dualuse.solve.structured`), as ``dualuse solve`` does.  The ε points of
+step 3 are solved in the sweep's chains of neighbours
+(:func:`~dualuse.studies.executor.chains`), in the order of their ε: each but
+the first of its chain starts from the coupling duals of the point before it
+instead of estimating them on a sample (:class:`FrontSolves`); the chains are
+fixed by the front, so its plans do not depend on where it runs.
+
 ``dualuse.pareto(region, "access", "productivity", executor=...)`` is :func:`run_pareto`.
 """
 
@@ -42,12 +52,14 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario, load_scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.connectivity import penalty_expression
-from dualuse.model.kpis import KPI, KPI_UNITS, cost_scale_usd
+from dualuse.model.connectivity import penalty_terms
+from dualuse.model.kpis import KPI, KPI_UNITS, cost_scale_usd, kpi_row
 from dualuse.model.objective import kpi_expression as model_kpi_expression
+from dualuse.model.rows import INF, Rows, add_rows, set_objective
 from dualuse.progress import Progress
 from dualuse.studies.executor import (
     Task,
+    chains,
     describe_executor,
     execute,
     open_executor,
@@ -71,9 +83,8 @@ HOLD_TOLERANCE = 1e-9
 SAME_POINT = 1e-6
 
 
-def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, kpi: str) -> tuple[Any, float]:
-    """A KPI as a linear expression of the model and its scale, from the one statement of every KPI
-    (:func:`dualuse.model.objective.kpi_expression`); refused when the region cannot trade it off."""
+def check_tradeable(coef: Coefficients, kpi: str) -> None:
+    """Refuse (UsageError) a KPI no front can trade off, or one the region cannot move."""
     if kpi not in PARETO_KPIS:
         raise UsageError(f"no trade-off front for '{kpi}'; choose among {', '.join(PARETO_KPIS)}")
     if kpi in ("access", "households_served") and float(coef.demand_mwh.sum()) <= 0:
@@ -82,7 +93,57 @@ def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
         raise UsageError("energy cannot be traded off: no parcel can host PV")
     if kpi == "productivity" and coef.baseline_productivity_t <= 0:
         raise UsageError("productivity cannot be traded off: today's harvest is 0")
+
+
+def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, kpi: str) -> tuple[Any, float]:
+    """A KPI as a linear expression of the model and its scale, from the one statement of every KPI
+    (:func:`dualuse.model.objective.kpi_expression`); refused when the region cannot trade it off."""
+    check_tradeable(coef, kpi)
     return model_kpi_expression(m, coef, scenario, kpi)
+
+
+def kpi_coefficients(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
+                     kpi: str) -> tuple[np.ndarray, float, float]:
+    """A KPI over the built model's columns: its coefficient per column (dense), its constant and its
+    magnitude (≥ 1), so that the KPI is ``coefficients · v + constant``; the same KPI as
+    :func:`kpi_expression`, as arrays for :mod:`dualuse.model.rows`.  Refused as there."""
+    check_tradeable(coef, kpi)
+    row = kpi_row(coef, scenario, kpi)
+    dense = np.zeros(len(m.matrix_form.columns))
+    if row.normaliser:
+        np.add.at(dense, row.columns, row.values / row.normaliser)
+    constant = row.constant / row.normaliser if row.normaliser else 0.0
+    return dense, constant, KPI[kpi].magnitude(coef, scenario)
+
+
+def objective_row(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, optimise: str) -> np.ndarray:
+    """A front's objective over the model's columns (dense): ``sense · f/scale − w_cost · cost/B``, less
+    the restoration boundary's penalty when the scenario has one.  The KPIs' constants (none of
+    :data:`PARETO_KPIS` has one) move no plan and are left out."""
+    body, _, scale = kpi_coefficients(m, coef, scenario, optimise)
+    cost, _, _ = kpi_coefficients(m, coef, scenario, "cost_usd")
+    objective = PARETO_KPIS[optimise] * body / scale - scenario.weight_cost * cost / cost_scale_usd(coef, scenario)
+    penalty_columns, penalty_values = penalty_terms(m, coef, scenario)
+    np.add.at(objective, penalty_columns, penalty_values)
+    return objective
+
+
+def set_front_objective(m: pyo.ConcreteModel, objective: np.ndarray, doc: str) -> None:
+    """Replace the model's objective by ``max objective · v`` (dense over its columns), stated as a row."""
+    used = np.flatnonzero(objective)
+    m.del_component(m.objective)
+    set_objective(m, Rows.single(used, objective[used]), pyo.maximize, doc)
+
+
+def add_hold(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, name: str, kpi: str,
+             bound: float) -> None:
+    r"""The ε-row ``β f/M ≥ β ε/M`` that holds a KPI at ``bound`` (β its sense, M its magnitude), one
+    aggregate row over the model's columns."""
+    held, constant, magnitude = kpi_coefficients(m, coef, scenario, kpi)
+    sense = PARETO_KPIS[kpi]
+    used = np.flatnonzero(held)
+    add_rows(m, name, Rows.single(used, sense * held[used] / magnitude, sense * (bound - constant) / magnitude, INF),
+             f"{kpi} held at ε")
 
 
 @dataclass(frozen=True)
@@ -90,7 +151,10 @@ class EpsilonConstraint:
     """Optimise one KPI alone (the cost tie-break kept), optionally with another held at a bound.
 
     ``apply`` replaces the model's objective by ``sense · f/scale − w_cost · cost/B`` (less the
-    restoration boundary's penalty, when the scenario has one) and adds ``epsilon: f_held/scale ≥ bound/scale`` (≤ for a minimised KPI).
+    restoration boundary's penalty, when the scenario has one) and adds ``epsilon: f_held/scale ≥ bound/scale``
+    (≤ for a minimised KPI).  Both are stated as rows (:mod:`dualuse.model.rows`): the objective changes
+    only costs and the ε-row is one more aggregate row over the pairs, so the model keeps its shape and
+    the structured solve applies.
     """
 
     optimise: str
@@ -98,23 +162,10 @@ class EpsilonConstraint:
     bound: float | None = None
 
     def apply(self, m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
-        body, scale = kpi_expression(m, coef, scenario, self.optimise)
-        cost, _ = kpi_expression(m, coef, scenario, "cost_usd")
-        cost_scale = cost_scale_usd(coef, scenario)
-        m.del_component(m.objective)
-        objective = PARETO_KPIS[self.optimise] * body / scale - scenario.weight_cost * cost / cost_scale
-        if scenario.restoration_boundary_weight > 0:
-            objective = objective + penalty_expression(m, coef, scenario)
-        m.objective = pyo.Objective(expr=objective, sense=pyo.maximize,
-                                    doc=f"{self.optimise} alone, with the cost tie-break")
+        set_front_objective(m, objective_row(m, coef, scenario, self.optimise),
+                            f"{self.optimise} alone, with the cost tie-break")
         if self.held is not None and self.bound is not None:
-            held, held_scale = kpi_expression(m, coef, scenario, self.held)
-            if PARETO_KPIS[self.held] > 0:
-                m.epsilon = pyo.Constraint(expr=held / held_scale >= self.bound / held_scale,
-                                           doc=f"{self.held} held at ε")
-            else:
-                m.epsilon = pyo.Constraint(expr=held / held_scale <= self.bound / held_scale,
-                                           doc=f"{self.held} held at ε")
+            add_hold(m, coef, scenario, "epsilon", self.held, self.bound)
 
     def key(self) -> str:
         return json.dumps({"optimise": self.optimise, "held": self.held,
@@ -196,7 +247,7 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
                executor: Executor | None = None, *, scenario: Scenario | None = None,
                catalogue: str | os.PathLike[str] | Catalogue | None = None, layer: str | None = None,
                output: str | os.PathLike[str] | None = None, plans: bool = True, progress: bool | None = None,
-               log: Callable[[str], None] | None = None) -> ParetoFront:
+               log: Callable[[str], None] | None = None, seed_duals: bool = True) -> ParetoFront:
     """The trade-off front between two KPIs (see the module docstring for the method).
 
     Parameters
@@ -208,6 +259,8 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
     executor : any :class:`concurrent.futures.Executor` [default: a local process pool]
     scenario : the base scenario [default: the default scenario]; its weights are replaced, all else kept
     output : front folder: ``front.gpkg`` (table ``front``), ``front.csv``, ``front.png``, ``plans/<id>.gpkg``
+    seed_duals : start each ε point's structured solve from the coupling duals of the point before it along
+        the front, in chains fixed by the front (:class:`FrontSolves`); the points are the same either way
 
     Raises
     ------
@@ -216,7 +269,8 @@ def run_pareto(region: str | os.PathLike[str] | Region, maximise: str, against: 
     """
     say = log or (lambda text: None)
     check_pair(maximise, against, points)
-    with open_front(region, catalogue, layer, scenario, output, plans, executor, points + 2, progress) as solves:
+    with open_front(region, catalogue, layer, scenario, output, plans, executor, points + 2, progress,
+                    seed_duals) as solves:
         say(f"front of {maximise} against {against}: {points + 2} solves on {describe_executor(solves.executor)}")
         optimum = trace_front(solves, maximise, against, points)
     folder = solves.folder
@@ -243,7 +297,14 @@ Solved = tuple[str, float, EpsilonConstraint, dict[str, Any]]
 
 @dataclass
 class FrontSolves:
-    """The solves of one front, run in batches on the executor (stored ones reused), and every row so far."""
+    """The solves of one front, run in batches on the executor (stored ones reused), and every row so far.
+
+    With ``seed_duals``, the points of a batch that lie on one line of the front's grid (one ε varying,
+    the same objective and held KPIs) are solved in the sweep's chains of neighbours
+    (:func:`~dualuse.studies.executor.chains`): each but the first of its chain starts its structured
+    solve from the coupling duals of the point before it.  Which point seeds which is fixed by the
+    front alone, so that a front gives the same plans serially, on a process pool or on Dask.
+    """
 
     base: Scenario
     key: str
@@ -254,21 +315,29 @@ class FrontSolves:
     bar: Progress
     folder: Path | None = None
     solved: list[Solved] = field(default_factory=list)
+    seed_duals: bool = True
 
-    def run(self, batch: Sequence[tuple[str, EpsilonConstraint]]) -> list[dict[str, Any]]:
-        """Solve a batch in parallel (reusing stored results); record and return its rows."""
-        tasks: dict[str, Task] = {}
+    def run(self, batch: Sequence[tuple[str, EpsilonConstraint]],
+            lines: Sequence[Sequence[int]] = ()) -> list[dict[str, Any]]:
+        """Solve a batch in parallel (reusing stored results); record and return its rows.  ``lines``: the
+        positions in ``batch`` of each grid line's points, in their order along it, seeded one from
+        another when ``seed_duals``."""
+        ids = [scenario_id(self.base, self.key, adjustment.key()) for _, adjustment in batch]
         done: dict[str, dict[str, Any]] = {}
-        ids = []
-        for role, adjustment in batch:
-            id_ = scenario_id(self.base, self.key, adjustment.key())
-            ids.append(id_)
+        for id_ in ids:
             stored = self.store.load(id_, self.want_plan) if self.store is not None else None
             if stored is not None:
                 done[id_] = stored
-            elif id_ not in tasks:
-                tasks[id_] = Task(id=id_, scenario_json=self.base.to_json(), want_plan=self.want_plan,
-                                  adjustment=adjustment, run={"front_role": role})
+        tasks: dict[str, Task] = {}
+        for number, line in enumerate(lines if self.seed_duals else ()):
+            members = [k for k in dict.fromkeys(line) if ids[k] not in tasks]  # each id once
+            for link, chain in enumerate(chains(len(members), [ids[k] not in done for k in members])):
+                for position, seed_only in chain:
+                    k = members[position]
+                    tasks[ids[k]] = self._task(ids[k], batch[k], f"line {number} chain {link}", seed_only)
+        for id_, entry in zip(ids, batch):
+            if id_ not in done and id_ not in tasks:
+                tasks[id_] = self._task(id_, entry)
         self.bar.done += len(done)
         done.update(execute(list(tasks.values()), self.shared, self.executor, self.store, self.bar))
         out = []
@@ -278,13 +347,20 @@ class FrontSolves:
             out.append(row)
         return out
 
+    def _task(self, id_: str, entry: tuple[str, EpsilonConstraint], chain: str = "", seed_only: bool = False) -> Task:
+        role, adjustment = entry
+        return Task(id=id_, scenario_json=self.base.to_json(), want_plan=self.want_plan and not seed_only,
+                    adjustment=adjustment, run={"front_role": role}, chain=chain, seed_only=seed_only)
+
+
 @contextlib.contextmanager
 def open_front(region: str | os.PathLike[str] | Region, catalogue: str | os.PathLike[str] | Catalogue | None,
                layer: str | None, scenario: Scenario | None, output: str | os.PathLike[str] | None, plans: bool,
-               executor: Executor | None, total: int, progress: bool | None) -> Iterator[FrontSolves]:
+               executor: Executor | None, total: int, progress: bool | None,
+               seed_duals: bool = True) -> Iterator[FrontSolves]:
     """The solves of a front (two KPIs or more): the input read, the base scenario with what a sweep fixes, the
     results folder and its store, the executor (a local pool unless given) with the input shared on it, and a
-    progress bar of ``total`` solves, closed at the end."""
+    progress bar of ``total`` solves, closed at the end; ``seed_duals`` as in :class:`FrontSolves`."""
     region, catalogue = read_input(region, catalogue, layer)
     base = (scenario or load_scenario()).replace(**FIXED_IN_SWEEP)
     folder = prepare_folder(output, [region.path]) if output is not None else None
@@ -296,7 +372,7 @@ def open_front(region: str | os.PathLike[str] | Region, catalogue: str | os.Path
         bar = Progress(total, 0, enabled=progress, label="front")
         try:
             yield FrontSolves(base, input_key(region, catalogue), store, plans and folder is not None, shared,
-                              executor, bar, folder)
+                              executor, bar, folder, seed_duals=seed_duals)
         finally:
             bar.close()
 
@@ -322,7 +398,8 @@ def trace_front(solves: FrontSolves, maximise: str, against: str, points: int) -
     if abs(high - low) <= SAME_POINT * max(abs(high), abs(low), 1e-12):
         solves.bar.total = solves.bar.done  # no trade-off: one plan is best for both
     elif epsilons.size:
-        solves.run([("ε", EpsilonConstraint(maximise, against, float(e))) for e in epsilons])
+        solves.run([("ε", EpsilonConstraint(maximise, against, float(e))) for e in epsilons],
+                   lines=[range(epsilons.size)])
     return {maximise: a_star, against: b_star}
 
 
@@ -351,6 +428,7 @@ def write_front(folder: Path, front: ParetoFront, log: Callable[[str], None] | N
         "epsilon": ("unit of the held KPI", "the bound at which the held KPI was held (NaN: none)"),
         f"rate_{maximise}_per_{against}": (f"{KPI_UNITS[maximise][0]} per {KPI_UNITS[against][0]}",
                                            f"{maximise} given up per unit of {against} gained, to the next point"),
+        "solve_cpu_s": ("s", "CPU time of the worker's process for this point's solve"),
         "knee": ("bool", "the point farthest from the chord between the ends (scaled to [0, 1])"),
     }
     write_table(folder, FRONT_STEM, FRONT_TABLE, front.points, {}, described)
@@ -387,6 +465,9 @@ def _front_frame(solved: list[tuple[str, float, EpsilonConstraint, dict[str, Any
         record.update({k: row.get(k, math.nan) for k in KPI_UNITS})
         record.update({k: v for k, v in row.items() if k.startswith("shadow_")})
         record["solve_s"] = row.get("solve_s", math.nan)
+        record["solve_cpu_s"] = row.get("solve_cpu_s", math.nan)
+        record["seeded"] = bool(row.get("seeded", False))
+        record["structured_rounds"] = int(row.get("structured_rounds", 0))
         record["plan"] = f"{PLANS_DIR}/{row['id']}.gpkg" if want_plan else ""
         record["scenario"] = base.to_json()
         records.append(record)

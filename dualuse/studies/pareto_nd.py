@@ -32,7 +32,11 @@ minimised):
 
 Every solve keeps the scenario's cost tie-break (and the restoration
 boundary's penalty, when it has one), and is a task for the same executors
-as a sweep.  ``dualuse.pareto_nd(region, ["access", "productivity", "restored_ha"])``
+as a sweep.  Its objective and ε-rows are rows over the model's columns, so a
+share-mode front takes the structured solve; the grid points along each of
+its lines (:func:`grid_lines`) are solved in chains of neighbours, each
+seeded with the coupling duals of the point before it, as the ε points of a
+two-KPI front are (:class:`~dualuse.studies.pareto.FrontSolves`).  ``dualuse.pareto_nd(region, ["access", "productivity", "restored_ha"])``
 is :func:`run_pareto_nd`.
 """
 
@@ -58,12 +62,11 @@ from dualuse.inputs.catalogue import Catalogue
 from dualuse.inputs.region import Region
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.connectivity import penalty_expression
-from dualuse.model.kpis import KPI_UNITS, cost_scale_usd
+from dualuse.model.kpis import KPI_UNITS
 from dualuse.studies.executor import describe_executor
 from dualuse.studies.front_plots import plot_parallel, plot_projections
-from dualuse.studies.pareto import (FRONT_STEM, PARETO_KPIS, SAME_POINT, FrontSolves, Solved, kpi_expression,
-                                    open_front)
+from dualuse.studies.pareto import (FRONT_STEM, PARETO_KPIS, SAME_POINT, FrontSolves, Solved, add_hold,
+                                    kpi_coefficients, objective_row, open_front, set_front_objective)
 from dualuse.studies.store import PLAN_STATUSES, PLANS_DIR, write_table
 from dualuse.vocabulary import FRONT_TABLE
 
@@ -84,6 +87,8 @@ class AugmentedEpsilon:
 
     ``ranges`` are the held KPIs' ranges over the payoff table (their magnitudes where they do not vary);
     ``others`` are KPIs rewarded over their magnitudes without being held (the payoff table's tie-break).
+    The objective and the ε-rows are stated as rows (:mod:`dualuse.model.rows`), one aggregate row over
+    the pairs per held KPI, so the model keeps its shape and the structured solve applies.
     """
 
     optimise: str
@@ -95,24 +100,15 @@ class AugmentedEpsilon:
     bound: None = None
 
     def apply(self, m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario) -> None:
-        body, scale = kpi_expression(m, coef, scenario, self.optimise)
-        cost, _ = kpi_expression(m, coef, scenario, "cost_usd")
-        objective = (PARETO_KPIS[self.optimise] * body / scale
-                     - scenario.weight_cost * cost / cost_scale_usd(coef, scenario)
-                     + penalty_expression(m, coef, scenario))
+        objective = objective_row(m, coef, scenario, self.optimise)
         rewarded = [(k, r) for k, r in zip(self.held, self.ranges)] + [(k, 0.0) for k in self.others]
         for kpi, spread in rewarded:
-            held, magnitude = kpi_expression(m, coef, scenario, kpi)
+            held, _, magnitude = kpi_coefficients(m, coef, scenario, kpi)
             spread = spread if spread > SAME_POINT * magnitude else magnitude  # a KPI that does not vary
-            objective = objective + AUGMENT * PARETO_KPIS[kpi] * held / spread
-        m.del_component(m.objective)
-        m.objective = pyo.Objective(expr=objective, sense=pyo.maximize,
-                                    doc=f"{self.optimise}, the held KPIs' surplus rewarded")
+            objective += AUGMENT * PARETO_KPIS[kpi] * held / spread
+        set_front_objective(m, objective, f"{self.optimise}, the held KPIs' surplus rewarded")
         for kpi, bound in zip(self.held, self.bounds):
-            held, magnitude = kpi_expression(m, coef, scenario, kpi)
-            sense = PARETO_KPIS[kpi]
-            m.add_component(f"epsilon_{kpi}", pyo.Constraint(expr=sense * held / magnitude >= sense * bound / magnitude,
-                                                             doc=f"{kpi} held at ε"))
+            add_hold(m, coef, scenario, f"epsilon_{kpi}", kpi, bound)
 
     def key(self) -> str:
         return json.dumps({"optimise": self.optimise, "held": list(self.held), "others": list(self.others),
@@ -231,7 +227,7 @@ def run_pareto_nd(region: str | os.PathLike[str] | Region, kpis: Sequence[str], 
                   executor: Executor | None = None, *, refine: int = 0, scenario: Scenario | None = None,
                   catalogue: str | os.PathLike[str] | Catalogue | None = None, layer: str | None = None,
                   output: str | os.PathLike[str] | None = None, plans: bool = True, progress: bool | None = None,
-                  log: Callable[[str], None] | None = None) -> ParetoFrontND:
+                  log: Callable[[str], None] | None = None, seed_duals: bool = True) -> ParetoFrontND:
     """The front between three or more KPIs (see the module docstring for the method).
 
     Parameters
@@ -244,6 +240,9 @@ def run_pareto_nd(region: str | os.PathLike[str] | Region, kpis: Sequence[str], 
     scenario : the base scenario [default: the default scenario]; its weights are replaced, all else kept
     output : front folder: ``front.gpkg`` (table ``front``), ``front.csv``, ``front.png`` (the matrix of
         two-KPI projections), ``front_parallel.png``, ``plans/<id>.gpkg``
+    seed_duals : start each grid point's structured solve from the coupling duals of the point before it on
+        its grid line (:func:`grid_lines`), in chains fixed by the grid (the refinement's midpoints, scattered
+        over the grid, are not seeded); the points are the same either way
 
     Raises
     ------
@@ -254,7 +253,8 @@ def run_pareto_nd(region: str | os.PathLike[str] | Region, kpis: Sequence[str], 
     kpis = tuple(kpis)
     check_kpis(kpis, points)
     total = len(kpis) + points ** (len(kpis) - 1)
-    with open_front(region, catalogue, layer, scenario, output, plans, executor, total, progress) as solves:
+    with open_front(region, catalogue, layer, scenario, output, plans, executor, total, progress,
+                    seed_duals) as solves:
         say(f"front of {kpis[0]} against {', '.join(kpis[1:])}: {total} solves on "
             f"{describe_executor(solves.executor)}" + (f", then up to {refine} refinement round(s)" if refine else ""))
         best, worst = payoff_table(solves, kpis)
@@ -298,8 +298,20 @@ def solve_grid(solves: FrontSolves, kpis: tuple[str, ...], points: int, best: di
     axes = [_epsilons(k, points, best, worst) if best[k] != worst[k] else np.array([best[k]]) for k in kpis[1:]]
     combos = [tuple(float(e) for e in combo) for combo in itertools.product(*axes)]
     solves.bar.total = solves.bar.done + len(combos)
-    rows = solves.run([("ε", _grid_task(kpis, combo, best, worst)) for combo in combos])
+    rows = solves.run([("ε", _grid_task(kpis, combo, best, worst)) for combo in combos],
+                      lines=grid_lines(combos, [axis.size for axis in axes]))
     return dict(zip(combos, rows))
+
+
+def grid_lines(combos: Sequence[tuple[float, ...]], sizes: Sequence[int]) -> list[list[int]]:
+    """The grid's lines along its last axis of more than one ε (all of them if none has): the positions
+    in ``combos`` of the points that share every other ε, in their order along that axis."""
+    varying = [k for k, size in enumerate(sizes) if size > 1]
+    axis = varying[-1] if varying else len(sizes) - 1
+    lines: dict[tuple[float, ...], list[int]] = {}
+    for position, combo in enumerate(combos):
+        lines.setdefault(combo[:axis] + combo[axis + 1:], []).append(position)
+    return [sorted(line, key=lambda k: combos[k][axis]) for line in lines.values()]
 
 
 def bends(kpis: tuple[str, ...], grid: dict[tuple[float, ...], dict[str, Any]], best: dict[str, float],
@@ -385,6 +397,9 @@ def _record(role: str, adj: AugmentedEpsilon, row: dict[str, Any], kpis: tuple[s
     record.update({k: row.get(k, math.nan) for k in KPI_UNITS})
     record.update({k: v for k, v in row.items() if k.startswith("shadow_")})
     record["solve_s"] = row.get("solve_s", math.nan)
+    record["solve_cpu_s"] = row.get("solve_cpu_s", math.nan)
+    record["seeded"] = bool(row.get("seeded", False))
+    record["structured_rounds"] = int(row.get("structured_rounds", 0))
     record["plan"] = f"{PLANS_DIR}/{row['id']}.gpkg" if want_plan else ""
     record["scenario"] = base.to_json()
     return record
@@ -404,6 +419,7 @@ def write_front_nd(folder: Path, front: ParetoFrontND) -> None:
         **{f"epsilon_{k}": (KPI_UNITS[k][0], f"the bound at which {k} was held (NaN: not held)") for k in kpis[1:]},
         "knee_distance": ("—", "distance from the hyperplane through the front's extremes, every KPI scaled to "
                                "[0, 1] over the front (1 best); positive toward the ideal point"),
+        "solve_cpu_s": ("s", "CPU time of the worker's process for this point's solve"),
         "knee": ("bool", "the point farthest from the extremes' hyperplane toward the ideal point"),
     }
     write_table(folder, FRONT_STEM, FRONT_TABLE, front.points, {}, described)
