@@ -139,7 +139,11 @@ def test_candidate_pairs_hold_every_overlap(tiling: np.ndarray, monkeypatch: pyt
     assert {tuple(p) for p in candidate_pairs(tiling).tolist()} == pairs
 
 
-def test_community_lookup_equals_pandas() -> None:
+@pytest.mark.parametrize("arrow", [True, False])
+def test_community_lookup_equals_pandas(arrow: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dualuse.inputs.region as region_module
+
+    monkeypatch.setattr(region_module, "has_extra", lambda name: arrow)
     names = pd.Series(["a", "b ", " ", "ç", "c"], dtype="string")
     ids = pd.Series(["a", "b", "b ", None, "", "  ", "\u2003", "\x1c", "x", "ç", " ", "c", "C"], dtype="string")
     index, has = _community_index(ids, names)

@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from dualuse.errors import InputError, UsageError
+from dualuse.errors import InputError, UsageError, has_extra
 from dualuse.files import file_sha256
 from dualuse.inputs.checks import (
     check_areas,
@@ -216,7 +216,11 @@ def _link_communities(parcels: pd.DataFrame, communities: pd.DataFrame, layer: s
 
 def _community_index(ids: pd.Series, names: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Each id's position among ``names`` (−1 when absent), and whether it names a community at all (not
-    missing, not blank).  The ids are looked up in Arrow; only those not found are stripped one by one."""
+    missing, not blank).  The ids are looked up in Arrow; only those not found are stripped one by one
+    (without pyarrow, every id is looked up and stripped through pandas)."""
+    if not has_extra("arrow"):
+        has = ids.notna().to_numpy() & (ids.astype("string").str.strip() != "").fillna(False).to_numpy()
+        return pd.Index(names).get_indexer(ids.astype("string")).astype(np.int64), has
     import pyarrow as pa
     import pyarrow.compute as pc
 
