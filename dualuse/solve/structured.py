@@ -39,14 +39,13 @@ Otherwise the result says why it is not certified and holds no solution
 iterations to finish the whole LP from the extended basis, it holds
 HiGHS's optimum with the status :attr:`StructuredStatus.FULL_LP_OPTIMAL`.
 
-Measured with ``benchmarks/bench_structured.py`` (the example region, a
-shared 2-core machine, CPU seconds, against interior point with crossover on
-the whole LP; objectives equal to 3e-15, shadow prices of the policy rows
-equal): 100,000 parcels 1.3 s against 33.2 s (25×); 1,000,000 parcels
-15.4 s against 615 s (40×; 7 s of it the whole-LP check); 100,000 parcels
-with 4,000 communities 9.5 s against 42.9 s (4.5×: the communities' duals
-are noisy in a sample, and the masters grow); with a PV cap binding on a
-few parcels (``max_pv_share = 0.00005``) 2.7 s against 18.0 s (6.6×).
+Measured by ``make bench`` (``benchmarks/RESULTS.md``: the example region,
+the 2-core machine, the whole column generation and check against interior
+point with crossover on the whole LP, the same objective): 100,000 parcels
+0.9 s against 16.6 s; 1,000,000 parcels 6.4 s against 359 s; 100,000
+parcels with a community per 25 parcels and a PV cap binding on few parcels
+9.9 s against 30.6 s (the communities' duals are noisy in a sample, and the
+first master keeps half the parcels).
 """
 
 from __future__ import annotations
