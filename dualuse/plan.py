@@ -219,6 +219,12 @@ class Plan:
                      "plan": self.objective, "meaning": OBJECTIVE_UNITS[self.scenario.objective_mode][1]})
         return pd.DataFrame(rows)
 
+    def economics(self) -> dict[str, float]:
+        """The summary's economic rows alone, KPI -> the plan's value: the net benefit, the LCOE of the
+        plan's PV and each use's net benefit."""
+        return {"net_benefit_usd_yr": self.kpis["net_benefit_usd_yr"],
+                **{row["kpi"]: row["plan"] for row in self._economics_rows()}}
+
     def _economics_rows(self) -> list[dict[str, Any]]:
         """The LCOE of the plan's PV and the net benefit of each use's land (today's beside them)."""
         coef, result = self.coef, self.result

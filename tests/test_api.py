@@ -98,3 +98,11 @@ def test_the_plan_frame_recomputes_from_the_shares(example_region: Path) -> None
     assert area_solar == pytest.approx(plan.kpis["area_solar_ha"], rel=1e-6, abs=1e-6)
     assert float(frame["cost_usd"].sum()) <= plan.scenario.budget_usd * (1 + 1e-6)
     assert isinstance(plan.kpis_frame(), pd.DataFrame) and plan.kpis_frame().loc["access", "unit"] == "share"
+
+
+def test_the_economics_are_the_summarys_economic_rows(example_region: Path) -> None:
+    """``Plan.economics`` (what ``solve --json`` reports) holds the summary table's economic rows, in order."""
+    plan = dualuse.solve_region(example_region)
+    rows = {row["kpi"]: row["plan"] for row in plan.summary().to_dict("records")
+            if row["kpi"] == "lcoe_pv_usd_mwh" or row["kpi"].startswith("net_benefit_")}
+    assert list(plan.economics().items()) == list(rows.items())

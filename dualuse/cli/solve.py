@@ -70,8 +70,7 @@ def plan_json(plan: Any, output: str | None) -> dict[str, Any]:
         "break_even": plan.break_even,
         "priority_levels": plan.result.priority_levels,
         "drought": drought_json(plan),
-        "economics": {row["kpi"]: row["plan"] for row in plan.summary().to_dict("records")
-                      if row["kpi"] == "lcoe_pv_usd_mwh" or row["kpi"].startswith("net_benefit_")},
+        "economics": plan.economics(),
         "timings": {**plan.result.timings, **plan.timings},
         "warnings": [w.to_dict() for w in plan.region.warnings]
         + ([{"severity": "warning", "layer": "", "column": "", "count": 0, "ids": [],

@@ -16,7 +16,7 @@ import numpy as np
 
 from dualuse.inputs.scenario import Scenario
 from dualuse.model.coefficients import Coefficients
-from dualuse.model.per_parcel import largest, most_from_zero
+from dualuse.model.per_parcel import largest
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +46,7 @@ def access_floor(coef: Coefficients, scenario: Scenario) -> AccessFloor:
     if scenario.min_access_share <= 0:  # no floor: no community is held, capped or left out
         none = np.zeros(0, dtype=np.int64)
         return AccessFloor(none, np.zeros(0), np.zeros(0, dtype=bool), none.copy())
-    most_mwh = most_from_zero(largest(coef, coef.energy_mwh))
+    most_mwh = np.maximum(0.0, largest(coef, coef.energy_mwh))
     linked = coef.community >= 0
     reach_mwh = scenario.delivery_efficiency * np.bincount(coef.community[linked], weights=most_mwh[linked],
                                                            minlength=n)

@@ -19,7 +19,7 @@ from dualuse.model.drought_years import DroughtCoefficients, drought_coefficient
 from dualuse.model.ldn import balance_class, ldn_classes, sdg_status
 from dualuse.model.livelihood_values import livelihood_values
 from dualuse.model.memo import kept
-from dualuse.model.per_parcel import most_from_zero, starts_of
+from dualuse.model.per_parcel import starts_of
 from dualuse.vocabulary import LAND_TYPES, USES
 
 KWH_PER_MWH = 1000.0
@@ -218,8 +218,8 @@ def compute_coefficients(region: Region, catalogue: Catalogue, scenario: Scenari
     demand_mwh, households, household_mwh = community_demand(region, scenario)
 
     starts = starts_of(parcel, region.n_parcels)  # every parcel has a pair: its current use
-    max_energy = most_from_zero(np.maximum.reduceat(energy_mwh, starts))
-    max_cost = most_from_zero(np.maximum.reduceat(cost_usd, starts))
+    max_energy = np.maximum(0.0, np.maximum.reduceat(energy_mwh, starts))
+    max_cost = np.maximum(0.0, np.maximum.reduceat(cost_usd, starts))
     harvest_value_usd_yr = productivity_t * catalogue.harvest_value_usd_t[pair_lt]
     livelihood = livelihood_values(catalogue, use, pair_lt, pair_area_ha, capacity_mwp, energy_mwh,
                                    harvest_value_usd_yr, soc_change_t, scenario.price_export_usd_mwh,

@@ -31,7 +31,7 @@ import numpy as np
 
 from dualuse.model.ldn import balance_class
 from dualuse.model.memo import kept
-from dualuse.model.per_parcel import largest, most_from_zero
+from dualuse.model.per_parcel import largest
 from dualuse.vocabulary import LDN_BASELINES, USES
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ def cost_scale_usd(coef: Coefficients, scenario: Scenario) -> float:
 
 def _most_per_parcel(coef: Coefficients, values: np.ndarray) -> float:
     """Σ over parcels of the largest |value| any of its uses gives: the most a pair-based KPI can reach."""
-    return max(float(most_from_zero(largest(coef, np.abs(values))).sum()), 1.0)
+    return max(float(np.maximum(0.0, largest(coef, np.abs(values))).sum()), 1.0)
 
 
 def _today(coef: Coefficients, values: np.ndarray) -> float:

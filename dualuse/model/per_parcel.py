@@ -32,11 +32,6 @@ def parcel_starts(coef: Any) -> np.ndarray:
     return kept(coef, "parcel_starts", ("n_parcels",), lambda: starts_of(coef.parcel, coef.n_parcels))
 
 
-def most_from_zero(largest_values: np.ndarray) -> np.ndarray:
-    """``np.maximum.at`` over a start of zeros: 0 where a parcel's largest value is not above 0."""
-    return np.maximum(0.0, largest_values)
-
-
 def largest(coef: Any, values: np.ndarray) -> np.ndarray:
     """Per parcel, the largest of its pairs' ``values``."""
     if not coef.n_parcels:
