@@ -54,7 +54,6 @@ from dualuse.inputs.scenario import Scenario, load_scenario
 from dualuse.model.coefficients import Coefficients
 from dualuse.model.connectivity import penalty_terms
 from dualuse.model.kpis import KPI, KPI_UNITS, cost_scale_usd, kpi_row
-from dualuse.model.objective import kpi_expression as model_kpi_expression
 from dualuse.model.rows import INF, Rows, add_rows, set_objective
 from dualuse.progress import Progress
 from dualuse.studies.executor import (
@@ -95,18 +94,12 @@ def check_tradeable(coef: Coefficients, kpi: str) -> None:
         raise UsageError("productivity cannot be traded off: today's harvest is 0")
 
 
-def kpi_expression(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario, kpi: str) -> tuple[Any, float]:
-    """A KPI as a linear expression of the model and its scale, from the one statement of every KPI
-    (:func:`dualuse.model.objective.kpi_expression`); refused when the region cannot trade it off."""
-    check_tradeable(coef, kpi)
-    return model_kpi_expression(m, coef, scenario, kpi)
-
-
 def kpi_coefficients(m: pyo.ConcreteModel, coef: Coefficients, scenario: Scenario,
                      kpi: str) -> tuple[np.ndarray, float, float]:
     """A KPI over the built model's columns: its coefficient per column (dense), its constant and its
     magnitude (≥ 1), so that the KPI is ``coefficients · v + constant``; the same KPI as
-    :func:`kpi_expression`, as arrays for :mod:`dualuse.model.rows`.  Refused as there."""
+    :func:`dualuse.model.objective.kpi_expression`, as arrays for :mod:`dualuse.model.rows`; refused
+    when the region cannot trade it off."""
     check_tradeable(coef, kpi)
     row = kpi_row(coef, scenario, kpi)
     dense = np.zeros(len(m.matrix_form.columns))
