@@ -490,3 +490,26 @@ def test_the_fixed_parcels_activity_follows_the_fixed_pairs() -> None:
         indicator = np.zeros(n_pairs)
         indicator[fixed] = 1.0
         assert np.allclose(master._fixed_activity(fixed), dec.pair_rows.dot(indicator), rtol=1e-12, atol=1e-12)
+
+
+def test_a_basis_without_a_writable_temporary_folder_goes_as_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dualuse.solve import basis as basis_module
+    from dualuse.solve.quiet import new_highs, run_quietly
+
+    lp, _, _ = random_lp(np.random.default_rng(9), 60, 5, 2, pyo.minimize, True)
+    h = new_highs({"output_flag": False, "solver": "simplex"})
+    lp.pass_to(h)
+    run_quietly(h)
+    solved = h.getBasis()
+    cols, rows = basis_module.basis_codes(solved.col_status), basis_module.basis_codes(solved.row_status)
+
+    def no_folder(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("the temporary folder is not writable")
+
+    monkeypatch.setattr(basis_module, "FILE_ENTRIES", 0)
+    monkeypatch.setattr(basis_module.tempfile, "mkstemp", no_folder)
+    again = new_highs({"output_flag": False, "solver": "simplex"})
+    lp.pass_to(again)
+    assert basis_module.set_basis(again, cols, rows)
+    run_quietly(again)
+    assert again.getInfo().simplex_iteration_count == 0

@@ -5,7 +5,7 @@ whose conversion costs about 1.5 s CPU for the 4.7 million columns and rows
 of a 1,000,000-parcel LP.  :func:`set_basis` writes the statuses instead as a
 HiGHS basis file (format v2: a name and a status code per line; HiGHS reads
 the codes by position) in one numpy pass and lets HiGHS read it, 0.2 s at
-that size; should HiGHS refuse the file, it falls back to the lists.
+that size; should the file not be written or HiGHS refuse it, it falls back to the lists.
 """
 
 from __future__ import annotations
@@ -54,11 +54,16 @@ def set_basis(h: highspy.Highs, cols: np.ndarray, rows: np.ndarray) -> bool:
     rows); whether HiGHS took it."""
     if cols.size + rows.size < FILE_ENTRIES:
         return _set_from_lists(h, cols, rows)
-    fd, path = tempfile.mkstemp(prefix="dualuse-basis-", suffix=".bas")
+    try:
+        fd, path = tempfile.mkstemp(prefix="dualuse-basis-", suffix=".bas")
+    except OSError:  # no writable temporary folder: the lists, slower, do the same
+        return _set_from_lists(h, cols, rows)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(basis_file_bytes(cols, rows))
-        taken = h.readBasis(path) == highspy.HighsStatus.kOk 
+        taken = h.readBasis(path) == highspy.HighsStatus.kOk
+    except OSError:  # the temporary folder is full
+        taken = False
     finally:
         os.unlink(path)
     return taken or _set_from_lists(h, cols, rows)
